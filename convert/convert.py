@@ -1,0 +1,174 @@
+"""Keras model -> full-int8 .tflite (int8 in, int8 out), its model card, and the accuracy gate.
+
+The representative set that calibrates quantisation is drawn from training data
+as the device will see it: clean MNIST digits, camera-style digits and "not a
+digit" examples, so activation ranges cover all three. The model is written only
+after it passes the gate, so a bad conversion never replaces a good model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from digitd.edge import __version__
+from digitd.edge.classifier import Classifier
+from digitd.edge.labels import LABELS
+from digitd.edge.model_card import write_card
+from digitd.edge.normalise import PREPROCESSING_VERSION
+from digitd.train.augment import camera_batch
+from digitd.train.data import Split, load_mnist
+from digitd.train.negatives import negatives
+
+logger = logging.getLogger(__name__)
+
+
+class GateError(RuntimeError):
+    """The int8 model lost too much accuracy against its float model."""
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    tflite_path: Path
+    card_path: Path
+    card: dict[str, Any]
+
+
+def representative_images(train: Split, n: int, seed: int) -> npt.NDArray[np.uint8]:
+    rng = np.random.default_rng(seed)
+    n_clean, n_camera = int(n * 0.6), int(n * 0.25)
+    n_neg = max(0, n - n_clean - n_camera)
+    pick = rng.choice(len(train), n_clean + n_camera, replace=False)
+    clean = train.images[pick[:n_clean]]
+    camera = camera_batch(train.images[pick[n_clean:]], seed)
+    neg = negatives(n_neg, train.images[:1000], seed)
+    return np.concatenate([clean, camera, neg])
+
+
+def to_int8_tflite(model: Any, representative: npt.NDArray[np.uint8]) -> bytes:
+    import tensorflow as tf
+
+    def calibration() -> Any:
+        for image in representative:
+            yield [image[None, :, :, None].astype(np.float32) / 255.0]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = calibration
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return bytes(converter.convert())
+
+
+def float_accuracy(model: Any, test: Split) -> float:
+    x = test.images[..., None].astype(np.float32) / 255.0
+    probs = model.predict(x, verbose=0, batch_size=512)
+    return float((probs.argmax(axis=1) == test.labels).mean())
+
+
+def tflite_accuracy(path: Path, test: Split) -> float:
+    clf = Classifier(path, num_threads=2, require_card=False)
+    correct = 0
+    for start in range(0, len(test), 500):
+        probs = clf.probabilities(test.images[start : start + 500])
+        correct += int((probs.argmax(axis=1) == test.labels[start : start + 500]).sum())
+    return correct / max(1, len(test))
+
+
+def convert(
+    keras_path: str | Path,
+    out_path: str | Path,
+    mnist_dir: str | Path | None,
+    representative: int = 500,
+    max_drop_points: float = 0.3,
+    eval_limit: int | None = None,
+    seed: int = 0,
+) -> ConvertResult:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    keras_path, out_path = Path(keras_path), Path(out_path)
+    if not keras_path.exists():
+        raise FileNotFoundError(f"{keras_path}: Keras model not found")
+    if out_path.suffix != ".tflite":
+        raise ValueError(f"{out_path}: the output should end in .tflite")
+    try:
+        model = keras.models.load_model(keras_path, compile=False)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{keras_path}: not a loadable Keras model ({exc})") from exc
+
+    train, test = load_mnist(mnist_dir)
+    if eval_limit:
+        test = Split(test.images[:eval_limit], test.labels[:eval_limit])
+    t0 = time.monotonic()
+    flat = to_int8_tflite(model, representative_images(train, representative, seed))
+    logger.info("converted to int8 in %.1f s: %d bytes", time.monotonic() - t0, len(flat))
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
+        candidate = Path(tmp) / out_path.name
+        candidate.write_bytes(flat)
+        acc_float = float_accuracy(model, test)
+        acc_int8 = tflite_accuracy(candidate, test)
+        drop = (acc_float - acc_int8) * 100.0
+        logger.info(
+            "MNIST test (%d): float %.4f, int8 %.4f, drop %.2f points",
+            len(test), acc_float, acc_int8, drop,
+        )
+        if drop > max_drop_points:
+            raise GateError(
+                f"int8 accuracy {acc_int8:.4f} is {drop:.2f} points below the float model's "
+                f"{acc_float:.4f} (allowed: {max_drop_points}); the model was not written. "
+                "Use more representative digits (--representative) or check the model"
+            )
+        details = Classifier(candidate, require_card=False)._in
+        os.replace(candidate, out_path)
+
+    metrics_path = keras_path.with_name("metrics.json")
+    training = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    training.pop("history", None)
+    scale, zero = details["quantization"]
+    card = {
+        "name": out_path.stem,
+        "arch": training.get("arch", model.name),
+        "params": int(model.count_params()),
+        "labels": list(LABELS[: int(model.output_shape[-1])]),
+        "input": {
+            "shape": [1, 28, 28, 1],
+            "dtype": "int8",
+            "scale": float(scale),
+            "zero_point": int(zero),
+            "meaning": "MNIST-style digit, white on black; int8 = uint8 pixel - 128",
+        },
+        "output": {"dtype": "int8", "meaning": "softmax over labels, dequantised by the device"},
+        "preprocessing": {
+            "version": PREPROCESSING_VERSION,
+            "description": "digitd.edge.normalise: white on black, fit 20x20 keeping aspect, "
+            "centre of mass at the centre of 28x28, grey levels kept",
+        },
+        "accuracy": {
+            "dataset": "MNIST test split",
+            "n": len(test),
+            "float": round(acc_float, 6),
+            "int8": round(acc_int8, 6),
+            "gate_max_drop_points": max_drop_points,
+        },
+        "representative_images": representative,
+        "training": training,
+        "source_model": keras_path.name,
+        "tensorflow_version": tf.__version__,
+        "digitd_version": __version__,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    card_file = write_card(out_path, card)
+    return ConvertResult(out_path, card_file, json.loads(card_file.read_text()))

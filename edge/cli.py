@@ -1,0 +1,162 @@
+"""The ``digitd`` command: one entry point, one subcommand per job.
+
+Logging is configured here and nowhere else. Workstation subcommands import the
+train/convert packages late, so a device with only the edge extra installed gets
+a clear "install digitd[train]" instead of an ImportError traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from digitd.edge import __version__
+
+logger = logging.getLogger(__name__)
+
+EXIT_USAGE = 2
+EXIT_CONFIG = 78  # EX_CONFIG: systemd is told not to restart on it
+
+Handler = Callable[[argparse.Namespace], int]
+
+TRAIN_NEEDS = ("tensorflow", "keras", "cv2")
+EDGE_NEEDS = ("cv2",)
+
+
+def _missing(module: str) -> bool:
+    if module in sys.modules:
+        return sys.modules[module] is None
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
+class MissingExtraError(RuntimeError):
+    """A subcommand needs an optional dependency group that is not installed."""
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING
+    # journald stamps every line itself; a second timestamp only adds noise there.
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not os.environ.get("JOURNAL_STREAM"):
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+
+
+def _late(module: str, func: str, extra: str, needs: tuple[str, ...] = ()) -> Handler:
+    """A handler imported only when its subcommand runs; ``needs`` are checked first."""
+
+    def handler(args: argparse.Namespace) -> int:
+        for name in needs:
+            if _missing(name):
+                raise MissingExtraError(
+                    f"'digitd {args.command}' needs {name}, which is not installed: "
+                    f"pip install 'digitd[{extra}]'"
+                )
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            missing = exc.name or "a dependency"
+            raise MissingExtraError(
+                f"'digitd {args.command}' needs {missing}, which is not installed: "
+                f"pip install 'digitd[{extra}]'"
+            ) from exc
+        result: int = getattr(mod, func)(args)
+        return result
+
+    return handler
+
+
+def _add_train(sub: Any) -> None:
+    p = sub.add_parser("train", help="train a digit model (workstation)")
+    p.add_argument("--arch", choices=["edge", "seed"], default="edge",
+                   help="edge: the device network (default); seed: the tutorial's baseline")
+    p.add_argument("--mnist-dir", help="folder with the four MNIST IDX files "
+                   "(default: keras.datasets.mnist, which downloads)")
+    p.add_argument("--images", dest="images_dir",
+                   help="extra labelled crops: DIR/0 ... DIR/9, DIR/not_a_digit")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--learning-rate", type=float, default=3e-3)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--limit", type=int, help="use only N MNIST training digits (quick runs)")
+    p.add_argument("--camera-fraction", type=float, default=0.5,
+                   help="camera-style copies added, as a fraction of the digits (default 0.5)")
+    p.add_argument("--negative-fraction", type=float, default=0.1,
+                   help="'not a digit' examples added, as a fraction of the digits (default 0.1)")
+    p.add_argument("--no-shift-augment", action="store_true",
+                   help="turn off the random shift/rotation/zoom applied every epoch")
+    p.add_argument("--out", default=None, help="output folder (default runs/<arch>)")
+    p.set_defaults(func=_late("digitd.train.commands", "train_command", "train", TRAIN_NEEDS))
+
+
+def _add_convert(sub: Any) -> None:
+    p = sub.add_parser("convert", help="convert a .keras model to full int8 .tflite + card")
+    p.add_argument("model", help="the trained .keras model")
+    p.add_argument("--out", required=True, help="the .tflite file to write")
+    p.add_argument("--mnist-dir", help="MNIST folder for the representative set and the gate")
+    p.add_argument("--representative", type=int, default=500,
+                   help="training digits used to calibrate quantisation (default 500)")
+    p.add_argument("--max-drop", type=float, default=0.3,
+                   help="refuse when int8 accuracy is more than this many points below float")
+    p.add_argument("--eval-limit", type=int,
+                   help="gate on only the first N test digits (quick runs; default all 10,000)")
+    p.set_defaults(func=_late("digitd.convert.commands", "convert_command", "train", TRAIN_NEEDS))
+
+
+def _add_evaluate(sub: Any) -> None:
+    p = sub.add_parser("evaluate", help="accuracy of a .tflite model on the MNIST test split")
+    p.add_argument("--model", help="the .tflite model (default: the shipped model)")
+    p.add_argument("--mnist-dir", required=True, help="folder with the four MNIST IDX files")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--report-dir", help="write confusion matrix and misread digits as PNG here")
+    p.add_argument("--limit", type=int, help="only the first N test digits")
+    p.add_argument("--threads", type=int, default=1, help="interpreter threads (default 1)")
+    p.set_defaults(func=_late("digitd.train.evaluate", "evaluate_command", "edge", EDGE_NEEDS))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digitd", description="Read digits with a camera and publish them over MQTT."
+    )
+    parser.add_argument("--version", action="version", version=f"digitd {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=1,
+                        help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(sub)
+    _add_convert(sub)
+    _add_evaluate(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(0 if args.quiet else args.verbose)
+    try:
+        return int(args.func(args))
+    except MissingExtraError as exc:
+        print(f"digitd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("digitd: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as exc:
+        # Expected failures (bad files, bad input) are reported in one line; a
+        # traceback is for bugs, and -vv shows it for those who want it.
+        logger.debug("details", exc_info=True)
+        print(f"digitd {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: set up everything on a fresh machine, then lint, type-check and test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh edge,train,dev mosquitto mosquitto-clients ffmpeg systemd fonts-dejavu-core
+export TF_CPP_MIN_LOG_LEVEL=2
+echo "== ruff"; .venv/bin/ruff check .
+echo "== mypy"; .venv/bin/mypy edge train convert models tests $(ls bench/*.py 2>/dev/null)
+echo "== pytest"; .venv/bin/python -m pytest "$@"

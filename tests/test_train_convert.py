@@ -1,0 +1,133 @@
+"""A real, tiny run of the workstation half: train -> convert -> evaluate, and the gate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from digitd.edge.classifier import Classifier
+from digitd.edge.model_card import read_card
+
+pytestmark = pytest.mark.slow
+
+Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
+
+
+def _digitd(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "digitd.edge.cli", "-q", *args],
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, mnist_sample_dir: Path) -> Path:
+    """800 real training digits, a few epochs, through the real command line."""
+    out = tmp_path_factory.mktemp("run")
+    proc = _digitd(
+        "train", "--arch", "edge", "--mnist-dir", str(mnist_sample_dir),
+        "--epochs", "10", "--seed", "3", "--out", str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "float accuracy" in proc.stdout
+    return out
+
+
+@pytest.fixture(scope="module")
+def converted(trained: Path, mnist_sample_dir: Path) -> Path:
+    model = trained / "digits.tflite"
+    proc = _digitd(
+        "convert", str(trained / "model.keras"), "--out", str(model),
+        "--mnist-dir", str(mnist_sample_dir), "--representative", "200",
+    )
+    assert proc.returncode == 0, proc.stderr
+    return model
+
+
+def test_training_writes_model_and_report(trained: Path) -> None:
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert metrics["settings"]["seed"] == 3 and metrics["settings"]["epochs"] == 10
+    assert metrics["train_mnist_digits"] == 800
+    assert len(metrics["history"]["loss"]) == 10
+    # Ten short epochs on 800 digits already learn far more than chance (10 %).
+    assert metrics["float_accuracy_mnist_test"] > 0.8
+    assert (trained / "training_curves.png").stat().st_size > 1000
+    assert (trained / "model.keras").exists()
+
+
+def test_conversion_is_full_int8_with_card(converted: Path) -> None:
+    card = read_card(converted)
+    assert card["input"]["dtype"] == "int8"
+    assert card["input"]["zero_point"] == -128
+    assert card["input"]["scale"] == pytest.approx(1 / 255, rel=1e-3)
+    assert card["labels"][-1] == "not_a_digit" and len(card["labels"]) == 11
+    assert card["accuracy"]["n"] == 1000
+    assert card["accuracy"]["float"] - card["accuracy"]["int8"] <= 0.003
+    assert card["training"]["settings"]["arch"] == "edge"
+    clf = Classifier(converted)
+    assert clf._in["dtype"] == np.int8 and clf._out["dtype"] == np.int8
+
+
+def test_int8_agrees_with_float_on_real_digits(trained: Path, converted: Path,
+                                               mnist_test: Digits) -> None:
+    import keras
+
+    images, _ = mnist_test
+    float_model = keras.models.load_model(trained / "model.keras", compile=False)
+    float_pred = float_model.predict(images[..., None] / 255.0, verbose=0).argmax(axis=1)
+    int8_pred = Classifier(converted).probabilities(images).argmax(axis=1)
+    assert (float_pred == int8_pred).mean() >= 0.97
+
+
+def test_evaluate_round_trip(converted: Path, mnist_sample_dir: Path, tmp_path: Path) -> None:
+    proc = _digitd(
+        "evaluate", "--model", str(converted), "--mnist-dir", str(mnist_sample_dir),
+        "--json", "--report-dir", str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["n"] == 1000
+    assert result["accuracy"] == pytest.approx(read_card(converted)["accuracy"]["int8"], abs=1e-6)
+    assert (tmp_path / "confusion_matrix.png").stat().st_size > 1000
+    assert (tmp_path / "errors.png").stat().st_size > 100
+    cm = np.array(json.loads((tmp_path / "evaluation.json").read_text())["confusion_matrix"])
+    assert cm.sum() == 1000 and np.trace(cm) == round(result["accuracy"] * 1000)
+
+
+def test_gate_refuses_a_model_damaged_for_quantisation(trained: Path, tmp_path: Path,
+                                                       mnist_sample_dir: Path) -> None:
+    """One huge, unused activation channel: float is unchanged, int8 loses all resolution."""
+    import keras
+
+    model = keras.models.load_model(trained / "model.keras", compile=False)
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    gamma, beta, mean, var = bns[1].get_weights()
+    beta[0] = 1e5
+    bns[1].set_weights([gamma, beta, mean, var])
+    (kernel,) = convs[2].get_weights()
+    kernel[:, :, 0, :] = 0.0  # the next layer ignores the huge channel: float output unchanged
+    convs[2].set_weights([kernel])
+    damaged = tmp_path / "damaged.keras"
+    model.save(damaged)
+    out = tmp_path / "damaged.tflite"
+    proc = _digitd(
+        "convert", str(damaged), "--out", str(out), "--mnist-dir", str(mnist_sample_dir),
+        "--representative", "100",
+    )
+    assert proc.returncode == 1
+    assert "refused" in proc.stderr and "points below the float model" in proc.stderr
+    assert not out.exists()
+
+
+def test_bad_model_file_is_a_clear_error(tmp_path: Path, mnist_sample_dir: Path) -> None:
+    fake = tmp_path / "fake.tflite"
+    fake.write_text("not a model")
+    proc = _digitd("evaluate", "--model", str(fake), "--mnist-dir", str(mnist_sample_dir))
+    assert proc.returncode == 1
+    assert "not a TFLite model" in proc.stderr and "Traceback" not in proc.stderr
