@@ -1,0 +1,242 @@
+"""The daemon's configuration: one TOML file, validated strictly.
+
+Every field has a default and a description except ``camera.source``; an unknown
+key is an error that names the key and the file. :func:`load_config` collects
+every problem at once (field path + reason), so ``digitd check-config`` can list
+them all and exit 78.
+"""
+
+from __future__ import annotations
+
+import socket
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Box = Annotated[list[int], Field(min_length=4, max_length=4)]
+Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeviceConfig(Section):
+    id: str = Field(
+        default_factory=lambda: socket.gethostname() or "digitd",
+        description="device id used in topics and Home Assistant; default: the hostname",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        min_length=1,
+        max_length=64,
+    )
+    name: str | None = Field(None, description="human name shown in Home Assistant")
+
+
+class CameraConfig(Section):
+    source: str = Field(
+        description="camera index (0), /dev/videoN, video file, image folder, "
+        "rtsp:// or http:// URL, or 'picamera2'",
+        min_length=1,
+    )
+    interval: float = Field(
+        1.0, ge=0.0, le=86400.0,
+        description="seconds between readings (0: as fast as frames come)",
+    )
+    width: int | None = Field(None, ge=16, le=8192, description="requested capture width")
+    height: int | None = Field(None, ge=16, le=8192, description="requested capture height")
+    fps: float | None = Field(None, gt=0, le=240, description="requested capture frame rate")
+    loop: bool = Field(False, description="video file / image folder: start again at the end")
+    reopen_min: float = Field(1.0, gt=0, description="first wait before reopening a camera (s)")
+    reopen_max: float = Field(60.0, gt=0, description="longest wait between reopen attempts (s)")
+    read_timeout: float = Field(
+        10.0, gt=0, description="a camera that delivers no frame for this long is reopened (s)"
+    )
+    rotate: Literal[0, 90, 180, 270] = Field(0, description="rotate frames clockwise (degrees)")
+
+
+class ModelConfig(Section):
+    path: str | None = Field(None, description=".tflite model; default: the shipped model")
+    threads: int = Field(1, ge=1, le=16, description="interpreter threads")
+
+
+class LocateConfig(Section):
+    mode: Literal["auto", "boxes"] = Field(
+        "auto", description="auto: find digits; boxes: fixed per-digit boxes (meters)"
+    )
+    roi: Box | None = Field(None, description="[x, y, w, h] region of the frame to read")
+    warp: list[Point] | None = Field(
+        None,
+        min_length=4,
+        max_length=4,
+        description="four [x, y] corners (TL, TR, BR, BL) of the display, straightened first",
+    )
+    boxes: list[Box] = Field(
+        default_factory=list,
+        description="mode boxes: [x, y, w, h] per digit, inside the ROI (after warp)",
+    )
+    polarity: Literal["auto", "dark_on_light", "light_on_dark"] = Field(
+        "auto", description="ink polarity; auto decides per image"
+    )
+    min_height: float = Field(
+        0.15, gt=0, le=1, description="auto: smallest digit height as a fraction of the ROI"
+    )
+    max_digits: int = Field(16, ge=1, le=64, description="auto: at most this many digits")
+    decimals: int = Field(
+        0, ge=0, le=8, description="the last N digits are decimals (meter: 3 for litres)"
+    )
+
+    @model_validator(mode="after")
+    def _boxes_for_box_mode(self) -> LocateConfig:
+        if self.mode == "boxes" and not self.boxes:
+            raise ValueError("mode 'boxes' needs at least one box in locate.boxes")
+        for box in self.boxes:
+            if box[2] <= 0 or box[3] <= 0:
+                raise ValueError(f"box {box}: width and height must be positive")
+        if self.roi is not None and (self.roi[2] <= 0 or self.roi[3] <= 0):
+            raise ValueError(f"roi {self.roi}: width and height must be positive")
+        return self
+
+
+class DecisionConfig(Section):
+    min_confidence: float = Field(
+        0.6, ge=0, le=1, description="a digit below this confidence rejects the reading"
+    )
+    expected_digits: int | None = Field(
+        None, ge=1, le=64, description="reject readings with another number of digits"
+    )
+    stable_count: int = Field(
+        2, ge=1, le=100, description="identical readings in a row before publishing"
+    )
+    heartbeat: float = Field(
+        300.0, ge=0, description="republish an unchanged value after this many seconds (0: off)"
+    )
+    meter: bool = Field(False, description="meter rules: value never decreases, bounded rate")
+    allow_decrease: bool = Field(False, description="meter: accept a lower value")
+    max_rate: float | None = Field(
+        None, gt=0, description="meter: largest plausible increase per hour (units/h)"
+    )
+    recover_after: int = Field(
+        5, ge=1, description="meter: accept a rejected value after N agreeing readings"
+    )
+
+
+class TlsConfig(Section):
+    ca: str | None = Field(None, description="CA certificate file (PEM); system CAs if unset")
+    cert: str | None = Field(None, description="client certificate file (PEM)")
+    key: str | None = Field(None, description="client key file (PEM)")
+    key_password_file: str | None = Field(None, description="file holding the key passphrase")
+    insecure: bool = Field(False, description="skip hostname verification (testing only)")
+
+
+class MqttConfig(Section):
+    host: str | None = Field(
+        None, description="broker host; unset: the embedded broker on 127.0.0.1"
+    )
+    port: int = Field(1883, ge=1, le=65535)
+    base_topic: str | None = Field(None, description="default: digitd/<device id>")
+    client_id: str | None = Field(None, description="default: digitd-<device id>")
+    keepalive: int = Field(30, ge=5, le=3600)
+    username: str | None = None
+    password_file: str | None = Field(
+        None,
+        description="file holding the password; else $CREDENTIALS_DIRECTORY/mqtt-password",
+    )
+    tls: TlsConfig | None = None
+    stats_interval: float = Field(60.0, ge=1, description="seconds between stats messages")
+    outbox_max: int = Field(
+        10000, ge=10, description="readings kept on disk while offline; oldest dropped beyond"
+    )
+    max_command_bytes: int = Field(1024, ge=16, le=65536, description="larger commands refused")
+
+    @model_validator(mode="after")
+    def _topic_is_plain(self) -> MqttConfig:
+        if self.base_topic is not None and (
+            not self.base_topic
+            or any(c in self.base_topic for c in "#+\0")
+            or self.base_topic.startswith("/")
+            or self.base_topic.endswith("/")
+        ):
+            raise ValueError(
+                f"base_topic {self.base_topic!r}: no wildcards (# +), no leading or trailing /"
+            )
+        return self
+
+
+class HomeAssistantConfig(Section):
+    discovery: bool = Field(True, description="publish Home Assistant discovery")
+    prefix: str = Field("homeassistant", min_length=1, description="discovery prefix")
+    device_class: Literal["water", "gas", "energy", "none"] = Field(
+        "none", description="meter kind, sets device_class"
+    )
+    unit: str | None = Field(None, description="unit of measurement (m³, kWh, ...)")
+    state_class: Literal["measurement", "total", "total_increasing"] | None = Field(
+        None, description="default: total_increasing for a meter, measurement otherwise"
+    )
+
+
+class DaemonConfig(Section):
+    state_dir: str = Field(
+        "", description="outbox and state; default $STATE_DIRECTORY or ~/.local/state/digitd"
+    )
+    snapshot_on_error: bool = Field(False, description="save the frame of a rejected reading")
+
+
+class DigitdConfig(Section):
+    device: DeviceConfig = Field(default_factory=DeviceConfig)
+    camera: CameraConfig
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    locate: LocateConfig = Field(default_factory=LocateConfig)
+    decision: DecisionConfig = Field(default_factory=DecisionConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+
+    @property
+    def base_topic(self) -> str:
+        return self.mqtt.base_topic or f"digitd/{self.device.id}"
+
+
+class ConfigError(ValueError):
+    """A configuration file with one or more problems; ``errors`` lists each one."""
+
+    def __init__(self, path: Path | str, errors: list[str]) -> None:
+        self.path = str(path)
+        self.errors = errors
+        super().__init__(f"{path}: " + "; ".join(errors))
+
+
+def _format(err: Mapping[str, Any]) -> str:
+    loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__") or "(top level)"
+    kind = err.get("type")
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key (misspelt, or in the wrong section?)"
+    if kind == "missing":
+        return f"{loc}: required, but missing"
+    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{loc}: {msg}"
+
+
+def parse_config(data: dict[str, object], path: Path | str = "<config>") -> DigitdConfig:
+    try:
+        return DigitdConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(path, [_format(e) for e in exc.errors()]) from None
+
+
+def load_config(path: str | Path) -> DigitdConfig:
+    """Read and validate a TOML config; raise :class:`ConfigError` listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [f"cannot read: {exc}"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
+    return parse_config(data, path)
