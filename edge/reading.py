@@ -32,7 +32,9 @@ class Reading:
     """Everything read from one frame, left to right."""
 
     digits: tuple[DigitRead, ...]
-    decimals: int = 0  # the last N digits are after the decimal point
+    decimals: int = 0
+    # auto mode: regions the model called "not a digit" (kept for drawing and reports)
+    rejected: tuple[DigitRead, ...] = ()  # the last N digits are after the decimal point
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -1,0 +1,297 @@
+"""Find the digits in a frame: ROI, optional perspective warp, then fixed boxes or automatic search.
+
+Automatic search: the ink polarity is worked out per image; an adaptive threshold
+(robust to shadows and uneven light) marks ink; connected components are merged
+when they share columns (a digit broken into pieces), filtered by size and shape,
+split when several digits touch, kept to the main row and ordered left to right.
+Each digit comes out as a grey crop with other digits' ink blanked, ready for
+:func:`~digitd.edge.normalise.normalise_digit`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from digitd.edge.config import LocateConfig
+from digitd.edge.image import Gray, ImageError, to_gray
+from digitd.edge.reading import BoxXYWH
+
+logger = logging.getLogger(__name__)
+
+MIN_SIDE = 8  # pixels: anything smaller cannot hold a readable digit
+
+
+@dataclass(frozen=True)
+class Located:
+    """Digit crops (grey, in reading order) and where they are in the frame."""
+
+    crops: list[Gray]
+    boxes: list[BoxXYWH]  # frame coordinates
+    dark_ink: bool  # polarity of the crops (what normalise_digit is told)
+    region: npt.NDArray[np.float32]  # ROI outline in the frame: 4 corners (x, y)
+    photo_dark_ink: bool = True  # polarity of the photo itself
+
+
+@dataclass
+class _Group:
+    x0: int
+    y0: int
+    x1: int  # exclusive
+    y1: int
+    labels: set[int]
+    area: int
+
+    @property
+    def w(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def h(self) -> int:
+        return self.y1 - self.y0
+
+    def absorb(self, other: _Group) -> None:
+        self.x0, self.y0 = min(self.x0, other.x0), min(self.y0, other.y0)
+        self.x1, self.y1 = max(self.x1, other.x1), max(self.y1, other.y1)
+        self.labels |= other.labels
+        self.area += other.area
+
+
+def background_of(gray: Gray) -> Gray:
+    """The paper (or display) without its ink: a wide median filter on a small copy.
+
+    A median ignores thin strokes, whichever their polarity, but follows shadows,
+    uneven light and their edges; subtracting it leaves the ink.
+    """
+    import cv2
+
+    h, w = gray.shape
+    factor = max(1, min(h, w) // 120)
+    size = (max(1, w // factor), max(1, h // factor))
+    small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    k = max(5, (min(small.shape) // 5) | 1)
+    bg = cv2.medianBlur(small, k)
+    if factor == 1:
+        return np.asarray(bg, np.uint8)
+    return np.asarray(cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
+
+
+def dark_ink_of(gray: Gray, background: Gray | None = None) -> bool:
+    """True when the ink is darker than its background (pencil on paper, not an LED display).
+
+    Compared with the background, ink is the strong tail on one side: a dark digit
+    leaves deep negative residuals, a light one strong positive ones.
+    """
+    bg = background_of(gray) if background is None else background
+    step = max(1, min(gray.shape) // 240)
+    residual = gray[::step, ::step].astype(np.int16) - bg[::step, ::step].astype(np.int16)
+    lo, hi = np.percentile(residual, (0.3, 99.7))
+    return bool(-lo >= hi)
+
+
+class Locator:
+    """Turns a frame into digit crops according to a :class:`LocateConfig`."""
+
+    def __init__(self, cfg: LocateConfig) -> None:
+        self.cfg = cfg
+        self._warp: npt.NDArray[np.float64] | None = None
+        self._warp_size = (0, 0)
+        if cfg.warp is not None:
+            import cv2
+
+            src = np.array(cfg.warp, np.float32)
+            width = int(max(np.linalg.norm(src[1] - src[0]), np.linalg.norm(src[2] - src[3])))
+            height = int(max(np.linalg.norm(src[3] - src[0]), np.linalg.norm(src[2] - src[1])))
+            if width < MIN_SIDE or height < MIN_SIDE:
+                raise ValueError(f"locate.warp corners {cfg.warp} enclose almost no area")
+            dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+            self._warp = np.asarray(cv2.getPerspectiveTransform(src, dst), np.float64)
+            self._unwarp = cv2.getPerspectiveTransform(dst, src)
+            self._warp_size = (width, height)
+
+    # -- region of interest ---------------------------------------------------------------
+    def region(self, gray: Gray) -> tuple[Gray, npt.NDArray[np.float32]]:
+        """The part of the frame to read, straightened if a warp is set, and its outline."""
+        import cv2
+
+        h, w = gray.shape
+        if self._warp is not None:
+            width, height = self._warp_size
+            flat = cv2.warpPerspective(gray, self._warp, (width, height), flags=cv2.INTER_LINEAR)
+            outline = np.array(self.cfg.warp, np.float32)
+            return np.asarray(flat, np.uint8), outline
+        if self.cfg.roi is not None:
+            x, y, rw, rh = self.cfg.roi
+            x0, y0 = max(0, x), max(0, y)
+            x1, y1 = min(w, x + rw), min(h, y + rh)
+            if x1 - x0 < MIN_SIDE or y1 - y0 < MIN_SIDE:
+                raise ImageError(
+                    f"locate.roi {self.cfg.roi} lies outside the {w}x{h} frame; "
+                    "check it with 'digitd snapshot'"
+                )
+            outline = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+            return gray[y0:y1, x0:x1], outline
+        return gray, np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+
+    def to_frame(self, box: BoxXYWH, outline: npt.NDArray[np.float32]) -> BoxXYWH:
+        """Map a box in region coordinates back to frame coordinates."""
+        x, y, w, h = box
+        if self._warp is None:
+            ox, oy = int(outline[0][0]), int(outline[0][1])
+            return (x + ox, y + oy, w, h)
+        import cv2
+
+        corners = np.array([[[x, y], [x + w, y], [x + w, y + h], [x, y + h]]], np.float32)
+        mapped = cv2.perspectiveTransform(corners, self._unwarp)[0]
+        fx, fy = mapped.min(axis=0)
+        gx, gy = mapped.max(axis=0)
+        return (int(fx), int(fy), int(np.ceil(gx - fx)), int(np.ceil(gy - fy)))
+
+    # -- the two modes ----------------------------------------------------------------------
+    def locate(self, frame: npt.NDArray[np.generic]) -> Located:
+        gray = to_gray(frame)
+        if min(gray.shape) < MIN_SIDE:
+            raise ImageError(
+                f"image is {gray.shape[1]}x{gray.shape[0]} pixels, too small to hold a digit"
+            )
+        region, outline = self.region(gray)
+        if self.cfg.polarity == "auto":
+            dark = dark_ink_of(region)
+        else:
+            dark = self.cfg.polarity == "dark_on_light"
+        if self.cfg.mode == "boxes":
+            crops, boxes = self._fixed_boxes(region)
+            crops_dark = dark
+        else:
+            crops, boxes = self._search(region, dark)
+            crops_dark = False  # crops from the ink map: white on black
+        frame_boxes = [self.to_frame(b, outline) for b in boxes]
+        return Located(crops, frame_boxes, crops_dark, outline, photo_dark_ink=dark)
+
+    def _fixed_boxes(self, region: Gray) -> tuple[list[Gray], list[BoxXYWH]]:
+        h, w = region.shape
+        crops: list[Gray] = []
+        boxes: list[BoxXYWH] = []
+        for x, y, bw, bh in self.cfg.boxes:
+            x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + bw), min(h, y + bh)
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                raise ImageError(
+                    f"locate.boxes entry {[x, y, bw, bh]} lies outside the {w}x{h} region"
+                )
+            crops.append(region[y0:y1, x0:x1])
+            boxes.append((x0, y0, x1 - x0, y1 - y0))
+        return crops, boxes
+
+    def _search(self, region: Gray, dark: bool) -> tuple[list[Gray], list[BoxXYWH]]:
+        import cv2
+
+        h, w = region.shape
+        bg = background_of(region).astype(np.int16)
+        diff = (bg - region.astype(np.int16)) if dark else (region.astype(np.int16) - bg)
+        ink = np.clip(diff, 0, 255).astype(np.uint8)
+        peak = float(np.percentile(ink[:: max(1, h // 240), :: max(1, w // 320)], 99.9))
+        if peak < 20:
+            return [], []
+        mask = np.where(ink >= max(12.0, 0.3 * peak), np.uint8(255), np.uint8(0))
+        _count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        min_h = max(6, int(self.cfg.min_height * h))
+        speck = max(4, (min_h * min_h) // 60)
+        groups = [
+            _Group(int(x), int(y), int(x + gw), int(y + gh), {i}, int(area))
+            for i, (x, y, gw, gh, area) in enumerate(stats[1:], start=1)
+            if area >= speck and gw < 0.9 * w
+        ]
+        groups = _merge_overlapping(groups)
+        groups = [g for g in groups if _digit_shaped(g, min_h, h)]
+        groups = _main_row(groups)
+        groups = [piece for g in groups for piece in _split_touching(g, mask)]
+        groups.sort(key=lambda g: g.x0)
+        groups = groups[: self.cfg.max_digits]
+
+        crops: list[Gray] = []
+        boxes: list[BoxXYWH] = []
+        for g in groups:
+            pad = max(2, g.h // 6)
+            x0, y0 = max(0, g.x0 - pad), max(0, g.y0 - pad)
+            x1, y1 = min(w, g.x1 + pad), min(h, g.y1 + pad)
+            lab = labels[y0:y1, x0:x1]
+            # Crops come from the ink map (white on black, shadows gone), so they
+            # are normalised with light-ink polarity whatever the photo showed.
+            if g.labels:
+                crop = ink[y0:y1, x0:x1].copy()
+                # Blank ink of other digits so that a close neighbour cannot leak in.
+                crop[(lab > 0) & ~np.isin(lab, list(g.labels))] = 0
+            else:
+                # A piece of touching digits: only its own columns, padded with black.
+                crop = cv2.copyMakeBorder(
+                    ink[y0:y1, g.x0 : g.x1], 0, 0, pad, pad, cv2.BORDER_CONSTANT, value=0
+                )
+            crops.append(crop)
+            boxes.append((g.x0, g.y0, g.w, g.h))
+        return crops, boxes
+
+
+def _merge_overlapping(groups: list[_Group]) -> list[_Group]:
+    """Join components that share most of their columns: pieces of one broken digit."""
+    groups = sorted(groups, key=lambda g: g.x0)
+    merged = True
+    while merged:
+        merged = False
+        out: list[_Group] = []
+        for g in groups:
+            for m in out:
+                overlap = min(g.x1, m.x1) - max(g.x0, m.x0)
+                vertical_gap = max(g.y0, m.y0) - min(g.y1, m.y1)
+                near = vertical_gap < 0.6 * max(g.h, m.h)
+                if overlap > 0.5 * min(g.w, m.w) and near:
+                    m.absorb(g)
+                    merged = True
+                    break
+            else:
+                out.append(g)
+        groups = out
+    return groups
+
+
+def _digit_shaped(g: _Group, min_h: int, region_h: int) -> bool:
+    if g.h < min_h or g.h > 0.98 * region_h + 1:
+        return False
+    aspect = g.w / g.h
+    fill = g.area / max(1, g.w * g.h)
+    if aspect > 4.0 or (aspect < 0.08 and g.h < 3 * min_h):
+        return False
+    # A solid block (a blob, a patch of shadow) is no digit; a "1" is thin, so may be full.
+    return not (fill > 0.85 and aspect > 0.45)
+
+
+def _main_row(groups: list[_Group]) -> list[_Group]:
+    """Keep the digits that share the row of the tallest ones (drops stray marks)."""
+    if len(groups) < 2:
+        return groups
+    heights = np.array([g.h for g in groups], np.float32)
+    ref_h = float(np.median(heights[heights >= 0.6 * heights.max()]))
+    tall = [g for g in groups if g.h >= 0.55 * ref_h]
+    centre = float(np.median([(g.y0 + g.y1) / 2 for g in tall]))
+    return [g for g in tall if g.y0 <= centre <= g.y1]
+
+
+def _split_touching(g: _Group, mask: Gray) -> list[_Group]:
+    """Split a group that is too wide for one digit at the emptiest columns."""
+    n = round(g.w / (0.75 * g.h))
+    if g.w <= 1.1 * g.h or n < 2:
+        return [g]
+    columns = (mask[g.y0 : g.y1, g.x0 : g.x1] > 0).sum(axis=0).astype(np.float32)
+    cuts: list[int] = []
+    for k in range(1, n):
+        centre = round(k * g.w / n)
+        lo, hi = max(1, centre - g.w // (3 * n)), min(g.w - 1, centre + g.w // (3 * n) + 1)
+        cuts.append(lo + int(np.argmin(columns[lo:hi])) if hi > lo else centre)
+    edges = [0, *cuts, g.w]
+    pieces = []
+    for a, b in itertools.pairwise(edges):
+        if b - a >= 2:
+            pieces.append(_Group(g.x0 + a, g.y0, g.x0 + b, g.y1, set(), g.area * (b - a) // g.w))
+    return pieces or [g]

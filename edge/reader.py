@@ -1,0 +1,75 @@
+"""From a frame to a :class:`~digitd.edge.reading.Reading`: locate, normalise, classify.
+
+The one pipeline behind ``digitd recognize``, ``digitd snapshot`` and the daemon.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import numpy.typing as npt
+from digitd.edge.classifier import Classifier
+from digitd.edge.config import LocateConfig
+from digitd.edge.locate import Located, Locator
+from digitd.edge.normalise import normalise_digit
+from digitd.edge.reading import DigitRead, Reading
+
+DEFAULT_MIN_CONFIDENCE = 0.5
+
+
+class Reader:
+    """Reads the digits in frames with one classifier and one locating setup."""
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        locate: LocateConfig | None = None,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    ) -> None:
+        self.classifier = classifier
+        self.locate_cfg = locate or LocateConfig()
+        self.locator = Locator(self.locate_cfg)
+        self.min_confidence = min_confidence
+        self.last_located: Located | None = None
+        self.last_inputs: npt.NDArray[np.uint8] = np.zeros((0, 28, 28), np.uint8)
+
+    def read(self, frame: npt.NDArray[np.generic]) -> Reading:
+        t0 = time.perf_counter()
+        located = self.locator.locate(frame)
+        t1 = time.perf_counter()
+        if located.crops:
+            inputs = np.stack([normalise_digit(c, located.dark_ink) for c in located.crops])
+        else:
+            inputs = np.zeros((0, 28, 28), np.uint8)
+        t2 = time.perf_counter()
+        predictions = self.classifier.classify(inputs)
+        t3 = time.perf_counter()
+        self.last_located, self.last_inputs = located, inputs
+        reads = [
+            DigitRead(
+                digit=p.digit if p.confidence >= self.min_confidence else None,
+                confidence=p.confidence,
+                box=box,
+                scores=p.scores,
+                not_a_digit=p.not_a_digit,
+                alternatives=p.alternatives,
+            )
+            for p, box in zip(predictions, located.boxes, strict=True)
+        ]
+        # In auto mode a region the model calls "not a digit" is simply not one of the
+        # digits; with fixed boxes every box must hold a digit, so it stays a gap.
+        if self.locate_cfg.mode == "auto":
+            pairs = list(zip(reads, predictions, strict=True))
+            rejected = tuple(r for r, p in pairs if p.digit is None)
+            digits = tuple(r for r, p in pairs if p.digit is not None)
+        else:
+            rejected, digits = (), tuple(reads)
+        timings = {
+            "locate": (t1 - t0) * 1000.0,
+            "normalise": (t2 - t1) * 1000.0,
+            "classify": (t3 - t2) * 1000.0,
+        }
+        return Reading(
+            digits, decimals=self.locate_cfg.decimals, rejected=rejected, timings_ms=timings
+        )
