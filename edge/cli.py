@@ -123,6 +123,27 @@ def _add_evaluate(sub: Any) -> None:
     p.set_defaults(func=_late("digitd.train.evaluate", "evaluate_command", "edge", EDGE_NEEDS))
 
 
+def _add_recognize(sub: Any) -> None:
+    p = sub.add_parser("recognize", help="read the digits in image files")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--model", help=".tflite model (default: the shipped model)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--annotate", metavar="OUT", help="write the image with boxes and digits "
+                   "(a .png file; a folder when several images are given)")
+    p.add_argument("--roi", metavar="X,Y,W,H", help="read only this region")
+    p.add_argument("--warp", metavar="X,Y;X,Y;X,Y;X,Y",
+                   help="straighten this quadrilateral first (corners TL;TR;BR;BL)")
+    p.add_argument("--boxes", metavar="X,Y,W,H;...",
+                   help="fixed digit boxes inside the ROI (meters) instead of searching")
+    p.add_argument("--polarity", choices=["auto", "dark_on_light", "light_on_dark"],
+                   default="auto")
+    p.add_argument("--decimals", type=int, default=0, help="the last N digits are decimals")
+    p.add_argument("--min-confidence", type=float, default=0.5,
+                   help="digits below this confidence are not reported (default 0.5)")
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=_late("digitd.edge.recognize", "recognize_command", "edge", EDGE_NEEDS))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digitd", description="Read digits with a camera and publish them over MQTT."
@@ -135,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_convert(sub)
     _add_evaluate(sub)
+    _add_recognize(sub)
     return parser
 
 

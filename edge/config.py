@@ -81,7 +81,7 @@ class LocateConfig(Section):
         "auto", description="ink polarity; auto decides per image"
     )
     min_height: float = Field(
-        0.06, gt=0, le=1, description="auto: smallest digit height as a fraction of the ROI"
+        0.05, gt=0, le=1, description="auto: smallest digit height as a fraction of the ROI"
     )
     max_digits: int = Field(16, ge=1, le=64, description="auto: at most this many digits")
     decimals: int = Field(

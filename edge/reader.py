@@ -9,11 +9,11 @@ import time
 
 import numpy as np
 import numpy.typing as npt
-from digitd.edge.classifier import Classifier
+from digitd.edge.classifier import Classifier, Prediction
 from digitd.edge.config import LocateConfig
 from digitd.edge.locate import Located, Locator
 from digitd.edge.normalise import normalise_digit
-from digitd.edge.reading import DigitRead, Reading
+from digitd.edge.reading import BoxXYWH, DigitRead, Reading
 
 DEFAULT_MIN_CONFIDENCE = 0.5
 
@@ -38,14 +38,29 @@ class Reader:
         t0 = time.perf_counter()
         located = self.locator.locate(frame)
         t1 = time.perf_counter()
-        if located.crops:
-            inputs = np.stack([normalise_digit(c, located.dark_ink) for c in located.crops])
+        # The wholes and every candidate piece go to the model in one batch.
+        crops = list(located.crops)
+        piece_at: dict[int, list[int]] = {}
+        for i, (pieces, _) in located.splits.items():
+            piece_at[i] = list(range(len(crops), len(crops) + len(pieces)))
+            crops.extend(pieces)
+        if crops:
+            inputs = np.stack([normalise_digit(c, located.dark_ink) for c in crops])
         else:
             inputs = np.zeros((0, 28, 28), np.uint8)
         t2 = time.perf_counter()
         predictions = self.classifier.classify(inputs)
         t3 = time.perf_counter()
         self.last_located, self.last_inputs = located, inputs
+
+        chosen: list[tuple[Prediction, BoxXYWH]] = []
+        for i, box in enumerate(located.boxes):
+            whole = predictions[i]
+            parts = [predictions[k] for k in piece_at.get(i, [])]
+            if parts and _pieces_win(whole, parts):
+                chosen.extend(zip(parts, located.splits[i][1], strict=True))
+            else:
+                chosen.append((whole, box))
         reads = [
             DigitRead(
                 digit=p.digit if p.confidence >= self.min_confidence else None,
@@ -55,12 +70,12 @@ class Reader:
                 not_a_digit=p.not_a_digit,
                 alternatives=p.alternatives,
             )
-            for p, box in zip(predictions, located.boxes, strict=True)
+            for p, box in chosen
         ]
         # In auto mode a region the model calls "not a digit" is simply not one of the
         # digits; with fixed boxes every box must hold a digit, so it stays a gap.
         if self.locate_cfg.mode == "auto":
-            pairs = list(zip(reads, predictions, strict=True))
+            pairs = [(r, p) for r, (p, _) in zip(reads, chosen, strict=True)]
             rejected = tuple(r for r, p in pairs if p.digit is None)
             digits = tuple(r for r, p in pairs if p.digit is not None)
         else:
@@ -73,3 +88,11 @@ class Reader:
         return Reading(
             digits, decimals=self.locate_cfg.decimals, rejected=rejected, timings_ms=timings
         )
+
+
+def _pieces_win(whole: Prediction, pieces: list[Prediction]) -> bool:
+    """Touching digits: trust the cut only when every piece is a clearer digit than the whole."""
+    if any(p.digit is None for p in pieces):
+        return False
+    weakest = min(p.confidence for p in pieces)
+    return weakest > (whole.confidence if whole.digit is not None else 0.5)

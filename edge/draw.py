@@ -1,0 +1,52 @@
+"""Draw what was read onto a frame: ROI, boxes, digits, confidences (for people to look at)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from digitd.edge.image import to_gray, to_uint8
+from digitd.edge.reading import DigitRead, Reading
+
+ACCEPTED = (60, 200, 60)  # BGR
+REFUSED = (40, 40, 230)
+ROI = (230, 160, 30)
+
+
+def annotate(
+    frame: npt.NDArray[np.generic], reading: Reading, region: npt.NDArray[np.float32] | None
+) -> npt.NDArray[np.uint8]:
+    """A BGR copy of ``frame`` with the reading drawn on it."""
+    import cv2
+
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        canvas = np.ascontiguousarray(to_uint8(frame)).copy()
+    else:
+        canvas = cv2.cvtColor(to_gray(frame), cv2.COLOR_GRAY2BGR)
+    h, w = canvas.shape[:2]
+    thick = max(1, round(min(h, w) / 300))
+    scale = max(0.4, min(h, w) / 700)
+    if region is not None:
+        cv2.polylines(canvas, [region.astype(np.int32)], True, ROI, thick, cv2.LINE_AA)
+
+    def box(d: DigitRead, colour: tuple[int, int, int], label: str) -> None:
+        x, y, bw, bh = d.box
+        cv2.rectangle(canvas, (x, y), (x + bw, y + bh), colour, thick, cv2.LINE_AA)
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        ty = y - 4 if y - th - 6 > 0 else min(h - 2, y + bh + th + 4)
+        cv2.rectangle(canvas, (x, ty - th - 3), (x + tw + 2, ty + 3), (255, 255, 255), -1)
+        cv2.putText(canvas, label, (x + 1, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick,
+                    cv2.LINE_AA)
+
+    for d in reading.digits:
+        if d.digit is None:
+            box(d, REFUSED, f"? {d.confidence:.2f}")
+        else:
+            box(d, ACCEPTED, f"{d.digit} {d.confidence:.2f}")
+    for d in reading.rejected:
+        box(d, REFUSED, f"x {d.not_a_digit:.2f}")
+    banner = f"value: {reading.value or '-'}"
+    cv2.putText(canvas, banner, (8, int(28 * scale) + 6), cv2.FONT_HERSHEY_SIMPLEX, scale * 1.2,
+                (0, 0, 0), thick + 2, cv2.LINE_AA)
+    cv2.putText(canvas, banner, (8, int(28 * scale) + 6), cv2.FONT_HERSHEY_SIMPLEX, scale * 1.2,
+                (255, 255, 255), thick, cv2.LINE_AA)
+    return canvas

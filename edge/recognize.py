@@ -1,0 +1,131 @@
+"""``digitd recognize``: read the digits in image files, one line (or JSON object) per image."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from digitd.edge.classifier import Classifier
+from digitd.edge.config import LocateConfig
+from digitd.edge.image import ImageError
+from digitd.edge.reader import Reader
+from digitd.edge.reading import Reading
+
+logger = logging.getLogger(__name__)
+
+
+def load_image(path: str | Path) -> npt.NDArray[np.generic]:
+    """Read an image as a camera would see it: EXIF orientation applied, alpha and depth kept."""
+    import cv2
+
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: file not found")
+    if not path.is_file():
+        raise ImageError(f"{path}: not a file")
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if data.size == 0:
+        raise ImageError(f"{path}: the file is empty")
+    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if raw is None:
+        raise ImageError(f"{path}: not an image OpenCV can read (PNG, JPEG, BMP, TIFF, WebP...)")
+    image = np.asarray(raw)
+    # IMREAD_UNCHANGED keeps alpha and 16 bits but ignores EXIF orientation; a plain
+    # 8-bit photo (a phone JPEG) is decoded again so that its rotation is applied.
+    if image.dtype == np.uint8 and (image.ndim == 2 or image.shape[2] == 3):
+        oriented = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        if oriented is not None:
+            image = np.asarray(oriented)
+    if min(image.shape[:2]) < 2:
+        size = f"{image.shape[1]}x{image.shape[0]}"
+        raise ImageError(f"{path}: the image is {size} pixels, too small to hold a digit")
+    return image
+
+
+def reading_json(file: str, reading: Reading) -> dict[str, Any]:
+    return {
+        "file": file,
+        "value": reading.value,
+        "digits": [d.as_json() for d in reading.digits],
+        "rejected": [
+            {**d.as_json(), "not_a_digit": round(d.not_a_digit, 4)} for d in reading.rejected
+        ],
+        "timings_ms": {k: round(v, 3) for k, v in reading.timings_ms.items()},
+    }
+
+
+def _ints(text: str, n: int, what: str) -> list[int]:
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != n or not all(p.lstrip("-").isdigit() for p in parts):
+        raise ValueError(f"{what} {text!r}: expected {n} comma-separated integers")
+    return [int(p) for p in parts]
+
+
+def locate_from_args(args: argparse.Namespace) -> LocateConfig:
+    fields: dict[str, Any] = {"polarity": args.polarity, "decimals": args.decimals}
+    if args.roi:
+        fields["roi"] = _ints(args.roi, 4, "--roi")
+    if args.warp:
+        fields["warp"] = [_ints(p, 2, "--warp corner") for p in args.warp.split(";")]
+    if args.boxes:
+        fields["mode"] = "boxes"
+        fields["boxes"] = [_ints(b, 4, "--boxes entry") for b in args.boxes.split(";")]
+    from pydantic import ValidationError
+
+    try:
+        return LocateConfig(**fields)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValueError(reasons) from None
+
+
+def _annotate_path(out: Path, image: Path, many: bool) -> Path:
+    if many:
+        out.mkdir(parents=True, exist_ok=True)
+        return out / f"{image.stem}.annotated.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def recognize_command(args: argparse.Namespace) -> int:
+    import cv2
+    from digitd.edge.draw import annotate
+
+    locate = locate_from_args(args)
+    reader = Reader(Classifier(args.model, num_threads=args.threads), locate, args.min_confidence)
+    many = len(args.images) > 1
+    if args.annotate and many and Path(args.annotate).suffix:
+        raise ValueError("--annotate: with several images give a folder, not a file name")
+    failures = 0
+    for name in args.images:
+        try:
+            image = load_image(name)
+            reading = reader.read(image)
+        except ImageError as exc:
+            failures += 1
+            print(f"digitd recognize: {exc}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(reading_json(name, reading)), flush=True)
+        else:
+            confs = " ".join(f"{d.digit}:{d.confidence:.2f}" for d in reading.digits)
+            print(f"{name}: {reading.value or '(no digits)'}  [{confs}]", flush=True)
+        if args.annotate:
+            located = reader.last_located
+            picture = annotate(image, reading, located.region if located else None)
+            target = _annotate_path(Path(args.annotate), Path(name), many)
+            if not cv2.imwrite(str(target), picture):
+                raise OSError(f"{target}: could not write the annotated image")
+    return 1 if failures else 0
+
