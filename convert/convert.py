@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge import __version__
 from digitd.edge.classifier import Classifier
 from digitd.edge.labels import LABELS

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge.labels import NOT_A_DIGIT, NUM_DIGITS
 from digitd.edge.model_card import ModelError, default_model_path, read_card
 from digitd.edge.runtime import interpreter_class

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge.image import to_gray, to_uint8
 from digitd.edge.reading import DigitRead, Reading
 

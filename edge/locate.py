@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge.config import LocateConfig
 from digitd.edge.image import Gray, ImageError, to_gray
 from digitd.edge.reading import BoxXYWH

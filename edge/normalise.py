@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge.image import Gray, to_gray
 
 PREPROCESSING_VERSION = 1

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge.classifier import Classifier, Prediction
 from digitd.edge.config import LocateConfig
 from digitd.edge.locate import Located, Locator

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge.classifier import Classifier
 from digitd.edge.config import LocateConfig
 from digitd.edge.image import ImageError
@@ -100,6 +101,7 @@ def _annotate_path(out: Path, image: Path, many: bool) -> Path:
 
 def recognize_command(args: argparse.Namespace) -> int:
     import cv2
+
     from digitd.edge.draw import annotate
 
     locate = locate_from_args(args)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from digitd.train.idx import (
     IMAGES_MAGIC,
     LABELS_MAGIC,

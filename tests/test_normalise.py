@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from digitd.edge.normalise import is_dark_ink, normalise_digit
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]

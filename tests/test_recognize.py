@@ -64,7 +64,7 @@ def test_numbers_in_photos_are_read_in_order(reader: Reader, mnist_test: Digits,
 
 def _paper(rng: np.random.Generator, h: int = 480, w: int = 640) -> npt.NDArray[np.uint8]:
     base = rng.uniform(170, 230) + cv2.GaussianBlur(rng.normal(0, 6, (h, w)), (0, 0), 1.5)
-    yy, xx = np.mgrid[0:h, 0:w]
+    _yy, xx = np.mgrid[0:h, 0:w]
     return np.clip(base * (1 + 0.3 * (xx - w / 2) / w), 0, 255).astype(np.uint8)
 
 

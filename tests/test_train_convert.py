@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from digitd.edge.classifier import Classifier
 from digitd.edge.model_card import read_card
 

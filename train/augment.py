@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge.normalise import normalise_digit
 
 Float = npt.NDArray[np.float32]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge.labels import LABELS, NOT_A_DIGIT
 from digitd.edge.normalise import normalise_digit
 from digitd.train.idx import load_mnist_dir

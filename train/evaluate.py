@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge.classifier import Classifier
 from digitd.edge.labels import LABELS, NOT_A_DIGIT
 from digitd.train.idx import load_mnist_dir

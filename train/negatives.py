@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
+
 from digitd.edge.normalise import normalise_digit
 from digitd.train.augment import photograph
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from digitd.edge import __version__
 from digitd.edge.labels import LABELS, NOT_A_DIGIT, NUM_CLASSES
 from digitd.edge.normalise import PREPROCESSING_VERSION
@@ -119,6 +120,7 @@ class _ProgressLog:
 def train(cfg: TrainConfig) -> TrainResult:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
+
     from digitd.train.models import build
     from digitd.train.report import write_curves
 
