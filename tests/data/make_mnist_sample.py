@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from digitd.train.idx import MNIST_FILES, load_mnist_dir
 
 HERE = Path(__file__).parent / "mnist-sample"
