@@ -27,6 +27,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 TRAIN_NEEDS = ("tensorflow", "keras", "cv2")
 EDGE_NEEDS = ("cv2",)
+DAEMON_NEEDS = ("cv2", "paho", "pydantic")
 
 
 def _missing(module: str) -> bool:
@@ -49,6 +50,9 @@ def setup_logging(verbose: int) -> None:
     if not os.environ.get("JOURNAL_STREAM"):
         fmt = "%(asctime)s " + fmt
     logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+    # The embedded broker's libraries narrate every state change at INFO.
+    for noisy in ("amqtt", "transitions"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 def _late(module: str, func: str, extra: str, needs: tuple[str, ...] = ()) -> Handler:
@@ -144,6 +148,28 @@ def _add_recognize(sub: Any) -> None:
     p.set_defaults(func=_late("digitd.edge.recognize", "recognize_command", "edge", EDGE_NEEDS))
 
 
+def _add_daemon(sub: Any) -> None:
+    p = sub.add_parser("run", help="the daemon: read the camera, publish over MQTT")
+    p.add_argument("--config", required=True, help="the TOML configuration file")
+    p.add_argument("--exit-at-end", action="store_true",
+                   help="stop when a video file or image folder ends (demos, tests)")
+    p.add_argument("--show-mqtt", action="store_true",
+                   help="also print every message that arrives on the daemon's topics")
+    p.set_defaults(func=_late("digitd.edge.daemon", "run_command", "edge", DAEMON_NEEDS))
+
+    p = sub.add_parser("check-config", help="validate a configuration file (exit 0 or 78)")
+    p.add_argument("file", help="the TOML configuration file")
+    p.set_defaults(func=_late("digitd.edge.daemon", "check_config_command", "edge",
+                              ("pydantic",)))
+
+    p = sub.add_parser("snapshot", help="grab one frame and draw ROI, boxes, digits")
+    p.add_argument("--config", required=True, help="the TOML configuration file")
+    p.add_argument("--out", required=True, help="the picture to write (.png)")
+    p.add_argument("--timeout", type=float, default=15.0,
+                   help="seconds to wait for a frame (default 15)")
+    p.set_defaults(func=_late("digitd.edge.snapshot", "snapshot_command", "edge", DAEMON_NEEDS))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digitd", description="Read digits with a camera and publish them over MQTT."
@@ -157,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_convert(sub)
     _add_evaluate(sub)
     _add_recognize(sub)
+    _add_daemon(sub)
     return parser
 
 

@@ -1,0 +1,373 @@
+"""``digitd run``: watch a camera, read the digits, publish the readings.
+
+A plain loop: signals only set flags; every blocking call has a timeout; the
+watchdog is pinged from the loop itself, so a hang stops the pings. Camera
+trouble, a lost broker or a bad frame are reported on the stats/error topics and
+never end the daemon; only a configuration error does (exit 78, which the unit
+tells systemd not to restart on).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from digitd.edge import __version__
+from digitd.edge.broker import BrokerError
+from digitd.edge.classifier import Classifier
+from digitd.edge.commands import Command, ReadNow, SetValue
+from digitd.edge.config import ConfigError, DigitdConfig, load_config
+from digitd.edge.decide import Action, Decider, Decision
+from digitd.edge.image import ImageError
+from digitd.edge.mqtt import MqttPublisher, error_payload, state_payload, utc_timestamp
+from digitd.edge.notify import Notifier, Watchdog
+from digitd.edge.reader import Reader
+from digitd.edge.reading import Reading
+from digitd.edge.sources import CameraStream, SourceError, StreamState
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_CONFIG = 78
+LAST_VALUE_FILE = "last_value.json"
+ERROR_REPEAT_SECONDS = 60.0  # the same rejection is published at most this often
+
+
+def state_dir_for(cfg: DigitdConfig, env: dict[str, str] | os._Environ[str]) -> Path:
+    """The state directory: config, then systemd's $STATE_DIRECTORY, then the user's own."""
+    if cfg.daemon.state_dir:
+        return Path(cfg.daemon.state_dir)
+    if env.get("STATE_DIRECTORY"):
+        # systemd may list several, separated by ':'; the first is ours.
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "digitd" / cfg.device.id
+
+
+@dataclass
+class _Counters:
+    started: float = field(default_factory=time.monotonic)
+    frames: int = 0
+    published: int = 0
+    rejected: int = 0
+    errors: int = 0
+    window_frames: int = 0
+    window_start: float = field(default_factory=time.monotonic)
+    window_ms: float = 0.0
+    window_classify_ms: float = 0.0
+
+
+class _Parts:
+    """Everything built from one config; rebuilt as a whole on SIGHUP."""
+
+    def __init__(self, cfg: DigitdConfig, config_path: Path, state_dir: Path,
+                 on_command: Any) -> None:
+        self.cfg = cfg
+        self.reader = Reader(
+            Classifier(cfg.model.path, num_threads=cfg.model.threads),
+            cfg.locate,
+            min_confidence=0.0,  # the decision step applies the floor and says why
+        )
+        self.stream = CameraStream(cfg.camera, base_dir=config_path.parent)
+        self.publisher = MqttPublisher(cfg, state_dir, on_command=on_command)
+
+    def start(self) -> None:
+        self.publisher.start()
+        self.stream.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stream.close()
+        self.publisher.stop(timeout)
+
+
+class Daemon:
+    def __init__(self, config_path: str | Path, *, exit_at_end: bool = False,
+                 show_mqtt: bool = False, env: dict[str, str] | None = None) -> None:
+        self.config_path = Path(config_path)
+        self.exit_at_end = exit_at_end
+        self.show_mqtt = show_mqtt
+        self.env = os.environ if env is None else env
+        self._stop = False
+        self._reload = False
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self.notifier = Notifier(self.env.get("NOTIFY_SOCKET") or None)
+        self.watchdog = Watchdog.from_env(self.notifier, self.env)
+        self.counters = _Counters()
+        self._last_error: dict[str, float] = {}
+        self._broker: Any = None
+
+    # -- signals ------------------------------------------------------------------------------
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self._reload = True
+        else:
+            self._stop = True
+
+    def request_stop(self) -> None:
+        self._stop = True
+
+    # -- set-up -------------------------------------------------------------------------------
+    def _load(self) -> DigitdConfig:
+        cfg = load_config(self.config_path)
+        return cfg
+
+    def _start_broker(self, cfg: DigitdConfig) -> None:
+        """No broker configured: run one in-process on loopback (demo, single-box setups)."""
+        if cfg.mqtt.host is not None or self._broker is not None:
+            return
+        from digitd.edge.broker import EmbeddedBroker
+
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", cfg.mqtt.port)) == 0:
+                logger.info("mqtt.host unset: using the broker already listening on "
+                            "127.0.0.1:%d", cfg.mqtt.port)
+                return
+        self._broker = EmbeddedBroker("127.0.0.1", cfg.mqtt.port)
+        self._broker.start()
+
+    def _restore(self, decider: Decider, state_dir: Path) -> None:
+        path = state_dir / LAST_VALUE_FILE
+        try:
+            saved = json.loads(path.read_text())
+            decider.set_value(str(saved["value"]), float(saved["time"]))
+            logger.info("last accepted value %s restored from %s", saved["value"], path)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("%s: ignored, cannot be read (%s)", path, exc)
+
+    def _persist(self, value: str, state_dir: Path) -> None:
+        path = state_dir / LAST_VALUE_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"value": value, "time": time.time()}))
+        os.replace(tmp, path)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self) -> int:
+        try:
+            cfg = self._load()
+        except ConfigError as exc:
+            for err in exc.errors:
+                logger.error("%s: %s", exc.path, err)
+            return EXIT_CONFIG
+        state_dir = state_dir_for(cfg, self.env)
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            self._start_broker(cfg)
+            parts = _Parts(cfg, self.config_path, state_dir, self._commands.put)
+        except BrokerError as exc:
+            logger.error("%s", exc)
+            return 1
+        except (ValueError, SourceError, OSError) as exc:
+            # A model, camera or TLS file that the config names but cannot be used.
+            logger.error("%s", exc)
+            return EXIT_CONFIG
+        decider = Decider(cfg.decision)
+        self._restore(decider, state_dir)
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        watcher = None
+        if self.show_mqtt:
+            from digitd.edge.watch import MqttWatcher
+
+            watcher = MqttWatcher(cfg)
+            watcher.start()
+        parts.start()
+        logger.info("digitd %s reading %s, publishing under %s", __version__,
+                    parts.stream.spec.display, cfg.base_topic)
+        ready = False
+        next_stats = time.monotonic() + cfg.mqtt.stats_interval
+        try:
+            while not self._stop:
+                if self._reload:
+                    self._reload = False
+                    parts, decider = self._reloaded(parts, decider, state_dir)
+                    cfg = parts.cfg
+                self._handle_commands(parts, decider, state_dir)
+                frame = parts.stream.read(timeout=0.5)
+                self.watchdog.kick_if_due()
+                now_mono = time.monotonic()
+                if now_mono >= next_stats:
+                    next_stats = now_mono + cfg.mqtt.stats_interval
+                    self._publish_stats(parts)
+                if frame is None:
+                    if parts.stream.state == StreamState.ENDED and self.exit_at_end:
+                        logger.info("the video ended; stopping (--exit-at-end)")
+                        break
+                    continue
+                self._process(parts, decider, frame.image, frame.seq, frame.timestamp, state_dir)
+                if not ready:
+                    ready = True
+                    self.notifier.ready(f"reading {parts.stream.spec.display}")
+        finally:
+            self.notifier.stopping("stopping")
+            self._publish_stats(parts)
+            parts.stop()
+            if watcher is not None:
+                watcher.stop()
+            if self._broker is not None:
+                self._broker.stop()
+            self.notifier.close()
+        logger.info("stopped after %d frames, %d readings published", self.counters.frames,
+                    self.counters.published)
+        return EXIT_OK
+
+    def _process(self, parts: _Parts, decider: Decider, image: Any, seq: int,
+                 timestamp: float, state_dir: Path) -> None:
+        c = self.counters
+        t0 = time.perf_counter()
+        try:
+            reading = parts.reader.read(image)
+        except ImageError as exc:
+            c.errors += 1
+            self._error(parts, "bad_frame", str(exc), frame=seq)
+            return
+        c.frames += 1
+        c.window_frames += 1
+        c.window_ms += (time.perf_counter() - t0) * 1000.0
+        c.window_classify_ms += reading.timings_ms.get("classify", 0.0)
+        decision = decider.offer(reading, timestamp)
+        if decision.publish:
+            self._publish(parts, decision, reading, seq, timestamp, state_dir)
+        elif decision.action == Action.REJECT and decision.reason is not None:
+            c.rejected += 1
+            r = decision.reason
+            self._error(parts, str(r.code), r.message, value=r.value, frame=seq)
+
+    def _publish(self, parts: _Parts, decision: Decision, reading: Reading, seq: int,
+                 timestamp: float, state_dir: Path) -> None:
+        value = decision.value or reading.value
+        from datetime import UTC, datetime
+
+        payload = state_payload(
+            reading,
+            timestamp=datetime.fromtimestamp(timestamp, UTC),
+            frame=seq,
+            heartbeat=decision.action == Action.HEARTBEAT,
+        )
+        payload["value"] = value
+        if decision.recovered:
+            payload["recovered"] = True
+        parts.publisher.publish_state(payload)
+        self.counters.published += 1
+        self._persist(value, state_dir)
+        self.notifier.status(f"value {value} at {time.strftime('%H:%M:%S')}")
+        logger.info("published %s (frame %d, confidence %.2f)", value, seq, reading.confidence)
+
+    def _error(self, parts: _Parts, code: str, reason: str, **extra: object) -> None:
+        """Publish a rejection, but the same code at most once a minute: no flood."""
+        now = time.monotonic()
+        if now - self._last_error.get(code, -1e9) < ERROR_REPEAT_SECONDS:
+            return
+        self._last_error[code] = now
+        logger.info("rejected: %s (%s)", reason, code)
+        parts.publisher.publish_error(error_payload(code, reason, **extra))
+
+    def _handle_commands(self, parts: _Parts, decider: Decider, state_dir: Path) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(command, ReadNow):
+                decider.request_publish()
+                logger.info("command: read now")
+            elif isinstance(command, SetValue):
+                decider.set_value(command.value, time.time())
+                parts.publisher.publish_state({
+                    "value": command.value, "digits": [], "confidence": 1.0,
+                    "timestamp": utc_timestamp(), "source": "set_value command",
+                })
+                self._persist(command.value, state_dir)
+                logger.info("command: meter value set to %s", command.value)
+
+    def _publish_stats(self, parts: _Parts) -> None:
+        c = self.counters
+        elapsed = max(1e-6, time.monotonic() - c.window_start)
+        n = max(1, c.window_frames)
+        stream = parts.stream.stats()
+        payload = {
+            "fps": round(c.window_frames / elapsed, 2),
+            "frame_ms": round(c.window_ms / n, 2),
+            "inference_ms": round(c.window_classify_ms / n, 3),
+            "frames": c.frames,
+            "frames_dropped": stream.dropped,
+            "published": c.published,
+            "rejected": c.rejected,
+            "errors": c.errors + stream.errors,
+            "uptime_s": round(time.monotonic() - c.started, 1),
+            "camera": stream.as_json(),
+            "mqtt": parts.publisher.stats(),
+            "timestamp": utc_timestamp(),
+        }
+        parts.publisher.publish_stats(payload)
+        c.window_frames, c.window_ms, c.window_classify_ms = 0, 0.0, 0.0
+        c.window_start = time.monotonic()
+
+    def _reloaded(self, parts: _Parts, decider: Decider,
+                  state_dir: Path) -> tuple[_Parts, Decider]:
+        self.notifier.reloading("reloading the configuration")
+        try:
+            cfg = self._load()
+            new = _Parts(cfg, self.config_path, state_dir, self._commands.put)
+        except (ValueError, SourceError, OSError) as exc:
+            errors = exc.errors if isinstance(exc, ConfigError) else [str(exc)]
+            for err in errors:
+                logger.error("reload refused, keeping the running configuration: %s", err)
+            self.notifier.ready("reload refused: configuration has errors")
+            return parts, decider
+        parts.stop()
+        new_decider = Decider(cfg.decision)
+        if decider.value is not None:
+            new_decider.set_value(decider.value, time.time())
+        new.start()
+        logger.info("configuration reloaded from %s", self.config_path)
+        self.notifier.ready("configuration reloaded")
+        return new, new_decider
+
+
+def run_command(args: Any) -> int:
+    return Daemon(args.config, exit_at_end=args.exit_at_end, show_mqtt=args.show_mqtt).run()
+
+
+def check_config_command(args: Any) -> int:
+    """Validate a config file: every error with its field path, exit 78; or a summary, exit 0."""
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as exc:
+        print(f"{exc.path}: {len(exc.errors)} error(s)")
+        for err in exc.errors:
+            print(f"  {err}")
+        return EXIT_CONFIG
+    problems = []
+    if cfg.model.path and not Path(cfg.model.path).is_file():
+        problems.append(f"model.path: {cfg.model.path} does not exist")
+    for name in ("password_file",):
+        value = getattr(cfg.mqtt, name)
+        if value and not Path(value).is_file():
+            problems.append(f"mqtt.{name}: {value} does not exist")
+    if cfg.mqtt.tls is not None:
+        for name in ("ca", "cert", "key", "key_password_file"):
+            value = getattr(cfg.mqtt.tls, name)
+            if value and not Path(value).is_file():
+                problems.append(f"mqtt.tls.{name}: {value} does not exist")
+    if problems:
+        print(f"{args.file}: {len(problems)} error(s)")
+        for p in problems:
+            print(f"  {p}")
+        return EXIT_CONFIG
+    broker = f"{cfg.mqtt.host}:{cfg.mqtt.port}" if cfg.mqtt.host else "the embedded broker"
+    print(f"{args.file}: OK — device {cfg.device.id}, camera {cfg.camera.source}, "
+          f"mode {cfg.locate.mode}, MQTT {broker}, base topic {cfg.base_topic}")
+    return EXIT_OK

@@ -1,0 +1,64 @@
+"""``digitd snapshot``: one frame from the configured camera with ROI, boxes and digits drawn.
+
+The set-up aid: aim the camera, set the ROI and boxes, and check what the
+daemon will read, without starting the daemon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from digitd.edge.classifier import Classifier
+from digitd.edge.config import ConfigError, load_config
+from digitd.edge.draw import annotate
+from digitd.edge.reader import Reader
+from digitd.edge.sources import CameraStream, SourceError
+
+logger = logging.getLogger(__name__)
+
+EXIT_CONFIG = 78
+
+
+def snapshot_command(args: argparse.Namespace) -> int:
+    import cv2
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        for err in exc.errors:
+            print(f"{exc.path}: {err}")
+        return EXIT_CONFIG
+    reader = Reader(Classifier(cfg.model.path, num_threads=cfg.model.threads), cfg.locate,
+                    min_confidence=cfg.decision.min_confidence)
+    try:
+        stream = CameraStream(cfg.camera, base_dir=Path(args.config).parent)
+    except SourceError as exc:
+        print(f"digitd snapshot: {exc}")
+        return 1
+    deadline = time.monotonic() + args.timeout
+    frame = None
+    with stream:
+        # A camera needs a moment to deliver its first (well exposed) frame.
+        while frame is None and time.monotonic() < deadline:
+            frame = stream.read(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+        stats = stream.stats()
+    if frame is None:
+        print(f"digitd snapshot: no frame from {stats.source} within {args.timeout:.0f} s"
+              + (f" ({stats.last_error})" if stats.last_error else ""))
+        return 1
+    reading = reader.read(frame.image)
+    located = reader.last_located
+    picture = annotate(frame.image, reading, located.region if located else None)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), picture):
+        raise OSError(f"{out}: could not write the picture (is the suffix .png or .jpg?)")
+    h, w = frame.image.shape[:2]
+    confs = " ".join(f"{d.digit if d.digit is not None else '?'}:{d.confidence:.2f}"
+                     for d in reading.digits)
+    print(f"{out}: {w}x{h} frame from {stats.source}; read {reading.value or '(no digits)'}"
+          f"  [{confs}]")
+    return 0
