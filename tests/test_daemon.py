@@ -1,0 +1,187 @@
+"""The daemon end to end: the bundled real-digit video in, a real Mosquitto out, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.mqtt_broker import (  # noqa: F401  (fixtures)
+    Mosquitto,
+    Subscriber,
+    mosquitto_fixture,
+    wait_until,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEO = ROOT / "demo" / "digits.avi"
+TRUTH = json.loads((ROOT / "demo" / "digits.json").read_text())
+NUMBERS = [n["value"] for n in TRUTH["numbers"]]
+
+pytestmark = pytest.mark.slow
+
+
+def _config(tmp_path: Path, broker: Mosquitto, *, loop: bool = False, interval: float = 0.0,
+            extra: str = "", device: str = "meter1") -> Path:
+    path = tmp_path / "digitd.toml"
+    path.write_text(
+        f'[device]\nid = "{device}"\n\n'
+        f'[camera]\nsource = "{VIDEO}"\ninterval = {interval}\nloop = {str(loop).lower()}\n\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nstats_interval = 1\n\n'
+        f'[daemon]\nstate_dir = "{tmp_path / "state"}"\n\n' + extra
+    )
+    return path
+
+
+def _daemon(config: Path, *args: str, env: dict[str, str] | None = None
+            ) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "digitd.edge.cli", "run", "--config", str(config), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _states(sub: Subscriber, base: str) -> list[str]:
+    return [json.loads(m.payload)["value"] for m in sub.on(f"{base}/state")]
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[socket.socket]:
+    """A real AF_UNIX datagram socket standing in for systemd's notify socket."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify.sock"))
+    sock.settimeout(0.2)
+    yield sock
+    sock.close()
+
+
+def _drain(sock: socket.socket, until: float) -> list[tuple[float, str]]:
+    got = []
+    while time.monotonic() < until:
+        try:
+            got.append((time.monotonic(), sock.recv(4096).decode()))
+        except TimeoutError:
+            continue
+    return got
+
+
+def test_every_number_in_the_video_is_published_in_order(tmp_path: Path,
+                                                         mosquitto: Mosquitto) -> None:
+    config = _config(tmp_path, mosquitto)
+    with Subscriber(mosquitto, ["digitd/meter1/#"]) as sub:
+        proc = _daemon(config, "--exit-at-end")
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out
+        sub.wait_for(lambda: any(m.payload == b"offline" for m in
+                                 sub.on("digitd/meter1/availability")), 10)
+        assert _states(sub, "digitd/meter1") == NUMBERS
+        for m in sub.on("digitd/meter1/state"):
+            payload = json.loads(m.payload)
+            assert payload["timestamp"].endswith("+00:00")
+            assert len(payload["digits"]) == len(payload["value"])
+            assert payload["confidence"] == min(d["confidence"] for d in payload["digits"])
+        availability = [m.payload for m in sub.on("digitd/meter1/availability")]
+        assert availability[0] == b"online" and availability[-1] == b"offline"
+        assert sub.on("digitd/meter1/stats"), "stats are published"
+        assert not sub.on("digitd/meter1/error"), "a clean video gives no rejections"
+    # A late subscriber gets the last reading, retained.
+    with Subscriber(mosquitto, ["digitd/meter1/state"]) as late:
+        msgs = late.wait_count("digitd/meter1/state", 1)
+        assert msgs[0].retain and json.loads(msgs[0].payload)["value"] == NUMBERS[-1]
+    assert json.loads((tmp_path / "state" / "last_value.json").read_text())["value"] == NUMBERS[-1]
+
+
+def test_sd_notify_ready_watchdog_and_clean_sigterm(tmp_path: Path, mosquitto: Mosquitto,
+                                                    notify_socket: socket.socket) -> None:
+    config = _config(tmp_path, mosquitto, loop=True, interval=0.25)
+    env = {"NOTIFY_SOCKET": str(tmp_path / "notify.sock"), "WATCHDOG_USEC": "1000000"}
+    with Subscriber(mosquitto, ["digitd/meter1/#"]) as sub:
+        proc = _daemon(config, env=env)
+        try:
+            messages = _drain(notify_socket, time.monotonic() + 8)
+            texts = [m for _, m in messages]
+            assert any("READY=1" in m for m in texts), texts
+            pings = [t for t, m in messages if m == "WATCHDOG=1"]
+            # Half of WATCHDOG_USEC: about two pings a second while the loop runs.
+            assert len(pings) >= 6, texts
+            gaps = [b - a for a, b in zip(pings, pings[1:], strict=False)]
+            assert max(gaps) < 1.0
+            assert any(m.startswith("STATUS=") for m in texts)
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, out
+        after = [m for _, m in _drain(notify_socket, time.monotonic() + 0.5)]
+        assert any("STOPPING=1" in m for m in after), after
+        assert wait_until(lambda: bool(sub.on("digitd/meter1/availability"))
+                          and sub.on("digitd/meter1/availability")[-1].payload == b"offline")
+        assert _states(sub, "digitd/meter1")[:3] == NUMBERS[:3]
+
+
+def test_config_error_exits_78_with_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[camera]\nsourse = "/dev/video0"\ninterval = -1\n[mqtt]\nport = 0\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "digitd.edge.cli", "check-config", str(bad)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 78
+    for expected in ("camera.source: required", "camera.sourse: unknown key",
+                     "camera.interval", "mqtt.port"):
+        assert expected in proc.stdout, proc.stdout
+    run = _daemon(bad)
+    out, _ = run.communicate(timeout=60)
+    assert run.returncode == 78 and "camera.sourse" in out and "Traceback" not in out
+
+
+def test_check_config_accepts_the_demo_config() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "digitd.edge.cli", "check-config", str(ROOT / "demo" / "demo.toml")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "OK" in proc.stdout
+
+
+def test_commands_and_sighup_reload(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    config = _config(tmp_path, mosquitto, loop=True, interval=0.25,
+                     extra="[decision]\nmeter = true\nallow_decrease = true\n")
+    with Subscriber(mosquitto, ["digitd/#", "meters/#"]) as sub:
+        proc = _daemon(config)
+        try:
+            sub.wait_count("digitd/meter1/state", 1, timeout=30)
+            sub.publish("digitd/meter1/cmd", json.dumps({"command": "set_value",
+                                                         "value": "00999.5"}))
+            assert sub.wait_for(lambda: "00999.5" in _states(sub, "digitd/meter1"), 15)
+            sub.publish("digitd/meter1/cmd", b"\xff not json")
+            errors = sub.wait_count("digitd/meter1/error", 1, timeout=15)
+            assert "reason" in json.loads(errors[-1].payload)
+            # Reload with another base topic: the daemon moves there without a restart.
+            text = config.read_text().replace("[mqtt]\n", '[mqtt]\nbase_topic = "meters/one"\n')
+            config.write_text(text)
+            proc.send_signal(signal.SIGHUP)
+            sub.wait_count("meters/one/state", 1, timeout=30)
+            assert proc.poll() is None
+            # A broken config on reload is refused; the daemon keeps running.
+            config.write_text(text + "\n[nonsense]\nx = 1\n")
+            proc.send_signal(signal.SIGHUP)
+            time.sleep(2)
+            assert proc.poll() is None
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0
+        assert "reload refused" in out and "nonsense" in out
