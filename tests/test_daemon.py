@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -113,7 +114,7 @@ def test_sd_notify_ready_watchdog_and_clean_sigterm(tmp_path: Path, mosquitto: M
             pings = [t for t, m in messages if m == "WATCHDOG=1"]
             # Half of WATCHDOG_USEC: about two pings a second while the loop runs.
             assert len(pings) >= 6, texts
-            gaps = [b - a for a, b in zip(pings, pings[1:], strict=False)]
+            gaps = [b - a for a, b in itertools.pairwise(pings)]
             assert max(gaps) < 1.0
             assert any(m.startswith("STATUS=") for m in texts)
             proc.send_signal(signal.SIGTERM)
