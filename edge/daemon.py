@@ -32,7 +32,8 @@ from digitd.edge.mqtt import MqttPublisher, error_payload, state_payload, utc_ti
 from digitd.edge.notify import Notifier, Watchdog
 from digitd.edge.reader import Reader
 from digitd.edge.reading import Reading
-from digitd.edge.sources import CameraStream, SourceError, StreamState
+from digitd.edge.sources import SourceError
+from digitd.edge.stream import CameraStream, StreamState
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +211,9 @@ class Daemon:
                 if not ready:
                     ready = True
                     self.notifier.ready(f"reading {parts.stream.spec.display}")
+                if not parts.stream.live:
+                    # A file is read on demand: play it at camera.interval, not flat out.
+                    self._pause(now_mono + cfg.camera.interval)
         finally:
             self.notifier.stopping("stopping")
             self._publish_stats(parts)
@@ -222,6 +226,15 @@ class Daemon:
         logger.info("stopped after %d frames, %d readings published", self.counters.frames,
                     self.counters.published)
         return EXIT_OK
+
+    def _pause(self, until: float) -> None:
+        """Sleep until ``until`` (monotonic) in short steps: signals and the watchdog go on."""
+        while not self._stop and not self._reload:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.2))
+            self.watchdog.kick_if_due()
 
     def _process(self, parts: _Parts, decider: Decider, image: Any, seq: int,
                  timestamp: float, state_dir: Path) -> None:

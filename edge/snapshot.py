@@ -15,7 +15,8 @@ from digitd.edge.classifier import Classifier
 from digitd.edge.config import ConfigError, load_config
 from digitd.edge.draw import annotate
 from digitd.edge.reader import Reader
-from digitd.edge.sources import CameraStream, SourceError
+from digitd.edge.sources import SourceError
+from digitd.edge.stream import CameraStream
 
 logger = logging.getLogger(__name__)
 

@@ -169,8 +169,8 @@ def test_recognize_json_contract(photo: tuple[Path, str], tmp_path: Path) -> Non
         assert len(d["box"]) == 4
     xs = [d["box"][0] for d in result["digits"]]
     assert xs == sorted(xs)
-    drawn = cv2.imread(str(out))
-    assert drawn is not None and drawn.shape == cv2.imread(str(path)).shape
+    drawn, original = cv2.imread(str(out)), cv2.imread(str(path))
+    assert drawn is not None and original is not None and drawn.shape == original.shape
 
 
 def _with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
@@ -184,6 +184,7 @@ def _with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
 def test_exif_orientation_alpha_and_16_bit(photo: tuple[Path, str], tmp_path: Path) -> None:
     path, number = photo
     upright = cv2.imread(str(path))
+    assert upright is not None
     # A phone photo stored sideways with "rotate 90° clockwise" in its EXIF.
     stored = cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE)
     ok, jpeg = cv2.imencode(".jpg", stored, [cv2.IMWRITE_JPEG_QUALITY, 95])

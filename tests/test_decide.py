@@ -1,0 +1,307 @@
+"""The decision rules: examples with exact times, then properties over arbitrary readings."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from digitd.edge.config import DecisionConfig
+from digitd.edge.decide import Action, Code, Decider, Decision, parse_value
+from digitd.edge.reading import DigitRead, Reading
+
+
+def digit(d: int | None, confidence: float = 0.99) -> DigitRead:
+    scores = tuple(confidence if i == d else (1.0 - confidence) / 9 for i in range(10))
+    return DigitRead(digit=d, confidence=confidence, box=(0, 0, 10, 20), scores=scores)
+
+
+def reading(text: str, confidence: float = 0.99, decimals: int = 0) -> Reading:
+    """A reading of ``text``; '?' marks a region not read as a digit."""
+    return Reading(
+        tuple(digit(None if c == "?" else int(c), confidence) for c in text), decimals=decimals
+    )
+
+
+def cfg(**kw: object) -> DecisionConfig:
+    return DecisionConfig.model_validate(kw)
+
+
+def run(decider: Decider, *texts: str, start: float = 0.0, step: float = 1.0) -> list[Decision]:
+    return [decider.offer(reading(t), start + i * step) for i, t in enumerate(texts)]
+
+
+def actions(decisions: list[Decision]) -> list[str]:
+    return [str(d.action) for d in decisions]
+
+
+# ---- quality -------------------------------------------------------------------------------
+
+
+def test_stable_count_then_publish_then_unchanged() -> None:
+    d = Decider(cfg(stable_count=3, heartbeat=0))
+    got = run(d, "0417", "0417", "0417", "0417")
+    assert actions(got) == ["wait", "wait", "publish", "unchanged"]
+    assert got[2].value == "0417" and got[2].streak == 3 and not got[2].forced
+    assert d.value == "0417"
+
+
+def test_a_different_reading_restarts_the_run() -> None:
+    d = Decider(cfg(stable_count=2))
+    assert actions(run(d, "0417", "0418", "0417", "0417")) == ["wait", "wait", "wait", "publish"]
+
+
+@pytest.mark.parametrize(
+    ("read", "code", "words"),
+    [
+        (Reading(()), Code.NO_DIGITS, "no digits"),
+        (reading("04?7"), Code.NOT_A_DIGIT, "region 3 of 4"),
+        (reading("0417", confidence=0.5), Code.LOW_CONFIDENCE, "regions 1, 2, 3, 4"),
+        (reading("0417", confidence=math.nan), Code.LOW_CONFIDENCE, "confidence floor"),
+        (reading("417"), Code.DIGIT_COUNT, "3 digits read, 4 expected"),
+    ],
+)
+def test_bad_readings_are_rejected_with_a_reason(read: Reading, code: Code, words: str) -> None:
+    d = Decider(cfg(expected_digits=4, min_confidence=0.6))
+    got = d.offer(read, 0.0)
+    assert got.action is Action.REJECT and not got.publish
+    assert got.reason is not None and got.reason.code is code
+    assert words in got.reason.message
+    assert got.reason.value == read.value
+    assert got.reason.as_json() == {"code": str(code), "message": got.reason.message,
+                                    "value": read.value}
+
+
+def test_one_low_digit_rejects_and_breaks_the_run() -> None:
+    d = Decider(cfg(stable_count=2, min_confidence=0.8))
+    mixed = Reading((digit(0), digit(4, 0.79), digit(1), digit(7)))
+    assert d.offer(reading("0417"), 0).action is Action.WAIT
+    assert d.offer(mixed, 1).reason is not None
+    assert d.offer(reading("0417"), 2).action is Action.WAIT
+    assert d.offer(reading("0417"), 3).action is Action.PUBLISH
+
+
+# ---- change and heartbeat ----------------------------------------------------------------
+
+
+def test_heartbeat_republishes_the_unchanged_value() -> None:
+    d = Decider(cfg(stable_count=1, heartbeat=300))
+    assert d.offer(reading("12"), 0).action is Action.PUBLISH
+    assert d.offer(reading("12"), 299).action is Action.UNCHANGED
+    beat = d.offer(reading("12"), 300)
+    assert beat.action is Action.HEARTBEAT and beat.publish and beat.value == "12"
+    assert d.offer(reading("12"), 301).action is Action.UNCHANGED
+    assert d.offer(reading("12"), 600).action is Action.HEARTBEAT
+
+
+def test_heartbeat_off() -> None:
+    d = Decider(cfg(stable_count=1, heartbeat=0))
+    assert actions(run(d, "12", "12", start=0, step=1e6)) == ["publish", "unchanged"]
+
+
+def test_read_now_publishes_the_next_stable_value_even_unchanged() -> None:
+    d = Decider(cfg(stable_count=2, heartbeat=0))
+    run(d, "7", "7")
+    d.request_publish()
+    assert d.publish_requested
+    assert d.offer(reading("8"), 10).action is Action.WAIT  # not confirmed: not forced out
+    assert d.offer(reading("7"), 11).action is Action.WAIT
+    forced = d.offer(reading("7"), 12)
+    assert forced.action is Action.PUBLISH and forced.forced and forced.value == "7"
+    assert not d.publish_requested
+    assert d.offer(reading("7"), 13).action is Action.UNCHANGED
+
+
+def test_set_value_publishes_and_becomes_the_reference() -> None:
+    d = Decider(cfg(stable_count=1, meter=True, recover_after=3))
+    run(d, "0417")
+    forced = d.set_value("0500.5", 5)
+    assert forced.action is Action.PUBLISH and forced.forced and forced.value == "0500.5"
+    assert d.value == "0500.5"
+    # The display still shows 0417: lower than the set value, so refused until it recovers.
+    got = run(d, "0417", "0417", "0417", start=6)
+    assert actions(got) == ["reject", "reject", "publish"]
+    assert got[0].reason is not None and got[0].reason.code is Code.DECREASE
+    assert got[2].recovered
+
+
+@pytest.mark.parametrize("bad", ["", "12a", "1.2.3", "-5", "1e3", " 12", "9" * 65])
+def test_set_value_refuses_what_is_not_a_meter_value(bad: str) -> None:
+    d = Decider(cfg())
+    with pytest.raises(ValueError, match="digits with an optional decimal point"):
+        d.set_value(bad, 0)
+    assert d.value is None
+
+
+# ---- meter rules ----------------------------------------------------------------------------
+
+
+def test_meter_refuses_a_decrease_then_recovers() -> None:
+    d = Decider(cfg(stable_count=2, meter=True, recover_after=5, heartbeat=0))
+    run(d, "0417", "0417")
+    got = run(d, "0411", "0411", "0411", "0411", "0411", start=10)
+    assert actions(got) == ["wait", "reject", "reject", "reject", "publish"]
+    reason = got[1].reason
+    assert reason is not None and reason.code is Code.DECREASE and reason.value == "0411"
+    assert "lower than the accepted 0417" in reason.message
+    assert got[4].recovered and d.value == "0411"
+
+
+def test_meter_allows_a_decrease_when_told() -> None:
+    d = Decider(cfg(stable_count=1, meter=True, allow_decrease=True))
+    assert actions(run(d, "0417", "0411")) == ["publish", "publish"]
+
+
+def test_meter_rate_counts_from_the_last_confirmation() -> None:
+    d = Decider(cfg(stable_count=1, meter=True, max_rate=100.0, recover_after=3, heartbeat=0))
+    assert d.offer(reading("0417"), 0).action is Action.PUBLISH
+    # 36 s = 0.01 h: up to 1 unit.
+    assert d.offer(reading("0418"), 36).action is Action.PUBLISH
+    # Confirmed again at 72 s; a jump of 2 at 108 s is more than 0.01 h allows.
+    assert d.offer(reading("0418"), 72).action is Action.UNCHANGED
+    fast = d.offer(reading("0420"), 108)
+    assert fast.reason is not None and fast.reason.code is Code.TOO_FAST
+    assert "max_rate 100/h" in fast.reason.message
+    # 0.02 h after the last confirmation (72 s) the same 2 units are plausible.
+    assert d.offer(reading("0420"), 144).action is Action.PUBLISH
+
+
+def test_meter_values_with_a_decimal_point_compare_as_numbers() -> None:
+    d = Decider(cfg(stable_count=1, meter=True, recover_after=10))
+    r = Reading(tuple(digit(int(c)) for c in "01234567"), decimals=3)
+    assert r.value == "01234.567"
+    assert d.offer(r, 0).value == "01234.567"
+    lower = Reading(tuple(digit(int(c)) for c in "01234560"), decimals=3)
+    got = d.offer(lower, 1)
+    assert got.reason is not None and got.reason.code is Code.DECREASE
+    higher = Reading(tuple(digit(int(c)) for c in "01240000"), decimals=3)
+    assert d.offer(higher, 2).value == "01240.000"
+    # Leading zeros are kept for publishing but do not make a value larger or smaller.
+    assert d.offer(reading("1240"), 3).action is Action.PUBLISH
+
+
+def test_first_meter_value_is_taken_as_is() -> None:
+    d = Decider(cfg(stable_count=1, meter=True, max_rate=0.001))
+    assert d.offer(reading("99999"), 0).action is Action.PUBLISH
+
+
+def test_parse_value() -> None:
+    assert parse_value("01234.567") == Decimal("1234.567")
+    with pytest.raises(ValueError, match=r"like 01234\.567"):
+        parse_value("12,5")
+
+
+# ---- properties ---------------------------------------------------------------------------
+
+VALUES = ["0417", "0418", "0420", "0411", "417", "9999", "04?7", ""]
+
+configs = st.builds(
+    DecisionConfig,
+    min_confidence=st.floats(0, 1),
+    expected_digits=st.none() | st.integers(1, 5),
+    stable_count=st.integers(1, 4),
+    heartbeat=st.sampled_from([0.0, 5.0, 50.0]),
+    meter=st.booleans(),
+    allow_decrease=st.booleans(),
+    max_rate=st.none() | st.floats(1.0, 1e5),
+    recover_after=st.integers(1, 6),
+)
+
+confidences = st.floats(allow_nan=True, allow_infinity=True) | st.floats(0.5, 1.0)
+
+
+@st.composite
+def readings(draw: st.DrawFn) -> Reading:
+    """Mostly a few plausible meter values, sometimes anything at all."""
+    if draw(st.integers(0, 9)) < 8:
+        text = draw(st.sampled_from(VALUES))
+        conf = draw(st.sampled_from([0.99, 0.99, 0.99, 0.7, 0.3]))
+        return reading(text, conf)
+    regions = draw(st.lists(st.tuples(st.none() | st.integers(0, 9), confidences), max_size=8))
+    return Reading(tuple(digit(d, c) for d, c in regions), decimals=draw(st.integers(0, 8)))
+
+
+@st.composite
+def timelines(draw: st.DrawFn) -> list[tuple[Reading, float, str]]:
+    """Runs of the same reading, as a camera over a slow meter gives them."""
+    steps: list[tuple[Reading, float, str]] = []
+    for _ in range(draw(st.integers(0, 12))):
+        read = draw(readings())
+        for _ in range(draw(st.integers(1, 7))):
+            dt = draw(st.sampled_from([0.0, 1.0, 10.0, 60.0, 600.0]) | st.floats(0, 1000))
+            kind = draw(st.sampled_from(["offer"] * 9 + ["force"]))
+            steps.append((read, dt, kind))
+    return steps
+
+
+meter_configs = configs.map(
+    lambda c: c.model_copy(update={"meter": True, "expected_digits": None, "min_confidence": 0.5})
+)
+timeline = timelines()
+
+
+@settings(max_examples=300, deadline=None)
+@given(config=configs | meter_configs, steps=timeline)
+def test_properties_over_arbitrary_readings(
+    config: DecisionConfig, steps: list[tuple[Reading, float, str]]
+) -> None:
+    d = Decider(config)
+    now = 0.0
+    offered: list[Reading] = []
+    last_pub: tuple[Decimal, float] | None = None
+    for read, dt, kind in steps:
+        now += dt
+        if kind == "force":
+            d.request_publish()
+        got = d.offer(read, now)  # never raises
+        offered.append(read)
+        if got.action is Action.REJECT:
+            assert got.reason is not None and got.reason.message
+            continue
+        assert got.reason is None
+        if not got.publish:
+            continue
+        event(f"{got.action}{' forced' if got.forced else ''}")
+        assert got.value is not None and got.value == d.value
+        # Published only after stable_count identical, complete readings in a row.
+        last_k = offered[-config.stable_count :]
+        assert len(last_k) == config.stable_count
+        assert all(r.complete and r.value == got.value for r in last_k)
+        number = Decimal(got.value)
+        if config.meter and last_pub is not None and got.action is Action.PUBLISH:
+            prev, prev_at = last_pub
+            # A decrease or a jump only after enough agreeing readings.
+            allowed = math.inf
+            if config.max_rate is not None:
+                allowed = config.max_rate * (now - prev_at) / 3600
+            # The margin keeps float rounding from deciding; real jumps here are >= 1.
+            too_fast = float(number - prev) > allowed * (1 + 1e-9) + 1e-9
+            broke_rules = (number < prev and not config.allow_decrease) or too_fast
+            if broke_rules:
+                event("published after recovering")
+                assert got.recovered
+                need = max(config.stable_count, config.recover_after)
+                assert len(offered) >= need
+                assert all(r.value == got.value for r in offered[-need:])
+        last_pub = (number, now)
+
+
+@settings(max_examples=200, deadline=None)
+@given(config=configs, steps=timeline)
+def test_heartbeat_never_repeats_a_value_too_soon(
+    config: DecisionConfig, steps: list[tuple[Reading, float, str]]
+) -> None:
+    d = Decider(config)
+    now = 0.0
+    last: dict[str, float] = {}
+    for read, dt, _ in steps:
+        now += dt
+        got = d.offer(read, now)
+        if got.action is Action.HEARTBEAT:
+            assert got.value is not None
+            assert config.heartbeat > 0 and now - last[got.value] >= config.heartbeat
+        if got.publish and got.value is not None:
+            last[got.value] = now
