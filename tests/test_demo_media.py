@@ -120,7 +120,9 @@ def test_demo_config_reads_the_video_relative_to_its_folder(monkeypatch: pytest.
     doc = truth()
     with CameraStream(config.camera, (DEMO / "demo.toml").parent) as stream:
         assert not stream.live
-        frames = [stream.read(timeout=2.0) for _ in range(doc["frame_count"] + 3)]
+        frames = [stream.read(timeout=2.0) for _ in range(doc["frame_count"])]
         assert stream.state is StreamState.OK
-    assert all(f is not None for f in frames)  # loop = true: it starts again
-    assert stream.stats().frames == doc["frame_count"] + 3
+        assert stream.read(timeout=0.5) is None  # loop = false: one pass, then it ends
+        assert stream.state is StreamState.ENDED
+    assert all(f is not None for f in frames)
+    assert stream.stats().frames == doc["frame_count"]
