@@ -96,6 +96,9 @@ def _add_train(sub: Any) -> None:
                    help="camera-style copies added, as a fraction of the digits (default 0.5)")
     p.add_argument("--negative-fraction", type=float, default=0.1,
                    help="'not a digit' examples added, as a fraction of the digits (default 0.1)")
+    p.add_argument("--printed-fraction", type=float, default=0.0,
+                   help="printed and meter digits rendered from fonts (counter wheels, "
+                   "seven-segment), as a fraction of the digits (default 0)")
     p.add_argument("--no-shift-augment", action="store_true",
                    help="turn off the random shift/rotation/zoom applied every epoch")
     p.add_argument("--out", default=None, help="output folder (default runs/<arch>)")

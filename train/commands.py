@@ -19,6 +19,7 @@ def train_command(args: argparse.Namespace) -> int:
         limit=args.limit,
         camera_fraction=args.camera_fraction,
         negative_fraction=args.negative_fraction,
+        printed_fraction=args.printed_fraction,
         shift_augment=not args.no_shift_augment,
         out=args.out or f"runs/{args.arch}",
     )

@@ -105,7 +105,7 @@ def photograph_scene(
             [[rng.uniform(0, w), 0], [rng.uniform(0, w), h], [w, h], [w, 0]], np.int32
         )
         cv2.fillPoly(mask, [pts], 1.0)
-        mask = cv2.GaussianBlur(mask, (0, 0), rng.uniform(5, 25))
+        mask = np.asarray(cv2.GaussianBlur(mask, (0, 0), rng.uniform(5, 25)), np.float32)
         grey = grey * (1.0 - rng.uniform(0.2, 0.4) * mask)
     tint = np.array([rng.uniform(0.85, 1.0), rng.uniform(0.9, 1.0), 1.0], np.float32)
     bgr = np.clip(grey[..., None] * tint, 0, 255).astype(np.float32)

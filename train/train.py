@@ -40,6 +40,7 @@ class TrainConfig:
     limit: int | None = None  # use only this many MNIST training digits (quick runs, tests)
     camera_fraction: float = 0.5  # extra camera-style copies, as a fraction of the digits
     negative_fraction: float = 0.1  # "not a digit" examples, as a fraction of the digits
+    printed_fraction: float = 0.0  # printed/meter digits (fonts), as a fraction of the digits
     shift_augment: bool = True  # random small shifts/rotations/zoom each epoch
     out: str = "runs/edge"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -62,6 +63,13 @@ def build_training_set(cfg: TrainConfig, train: Split) -> Split:
         t0 = time.monotonic()
         parts.append(Split(camera_batch(train.images[idx], cfg.seed + 1), train.labels[idx]))
         logger.info("%d camera-style digits in %.1f s", n_camera, time.monotonic() - t0)
+    n_printed = int(len(train) * cfg.printed_fraction)
+    if n_printed:
+        from digitd.train.printed import printed_digits
+
+        t0 = time.monotonic()
+        parts.append(printed_digits(n_printed, seed=cfg.seed + 3, fonts="train"))
+        logger.info("%d printed/meter digits in %.1f s", n_printed, time.monotonic() - t0)
     if cfg.images_dir:
         parts.append(load_image_folder(cfg.images_dir))
     n_neg = int(len(train) * cfg.negative_fraction)
