@@ -187,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_recognize(sub)
     _add_daemon(sub)
+    from digitd.edge.install import add_install_parser
+
+    add_install_parser(sub)
     return parser
 
 

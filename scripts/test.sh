@@ -2,7 +2,9 @@
 # The test command: set up everything on a fresh machine, then lint, type-check and test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh edge,train,dev mosquitto mosquitto-clients ffmpeg systemd fonts-dejavu-core
+scripts/setup.sh edge,train,dev mosquitto mosquitto-clients openssl ffmpeg systemd \
+  fonts-dejavu-core fonts-liberation fonts-liberation2 fonts-dseg fonts-freefont-ttf \
+  fonts-urw-base35 fonts-noto-mono fonts-croscore fonts-open-sans fonts-roboto
 export TF_CPP_MIN_LOG_LEVEL=2
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy edge train convert models tests $(ls bench/*.py 2>/dev/null)

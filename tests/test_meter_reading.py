@@ -1,0 +1,80 @@
+"""Model quality on meters: held-out fonts, refusals, whole meter photos read with fixed boxes.
+
+These use the shipped model and hold it to what a model trained with
+:mod:`digitd.train.printed` data should reach; an MNIST-only model fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+
+from digitd.edge.classifier import Classifier
+from digitd.train.meter_eval import evaluate_printed
+from digitd.train.meters import meter_image
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def result() -> dict[str, Any]:
+    return evaluate_printed(Classifier(), n=3300)
+
+
+def test_held_out_fonts_are_read(result: dict[str, Any]) -> None:
+    assert result["digit_accuracy"] >= 0.97, result["per_class"]
+    per_class = result["per_class"]
+    assert isinstance(per_class, dict)
+    weak = {c: v for c, v in per_class.items() if v < 0.95}
+    assert not weak, f"classes below 0.95 on held-out fonts: {weak}"
+    assert result["false_rejection"] <= 0.03
+
+
+def test_not_a_digit_is_refused(result: dict[str, Any]) -> None:
+    by_kind = result["rejection_by_kind"]
+    assert isinstance(by_kind, dict)
+    assert by_kind["wheel_halfway"] >= 0.9
+    for kind in ("blank_wheel", "blank_cell", "glare", "segment_off"):
+        assert by_kind[kind] >= 0.95, f"{kind}: {by_kind[kind]:.3f}"
+
+
+def _recognize(image_path: Path, boxes: list[list[int]], polarity: str) -> dict[str, object]:
+    spec = ";".join(",".join(str(v) for v in b) for b in boxes)
+    proc = subprocess.run(
+        [sys.executable, "-m", "digitd.edge.cli", "-q", "recognize", "--json",
+         "--boxes", spec, "--decimals", "3", "--polarity", polarity, str(image_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out: dict[str, object] = json.loads(proc.stdout.splitlines()[0])
+    return out
+
+
+@pytest.mark.parametrize(
+    ("kind", "polarity"), [("wheels", "light_on_dark"), ("lcd", "dark_on_light")]
+)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_meter_photo_is_read_exactly(tmp_path: Path, kind: str, polarity: str,
+                                     seed: int) -> None:
+    digits = "".join(str((seed * 3 + i * 7) % 10) for i in range(8))
+    image, boxes = meter_image(digits, seed=seed, kind=kind)  # held-out fonts
+    path = tmp_path / f"meter-{kind}-{seed}.png"
+    cv2.imwrite(str(path), image)
+    read = _recognize(path, boxes, polarity)
+    assert read["value"] == f"{digits[:5]}.{digits[5:]}", read
+
+
+def test_half_way_wheel_is_not_read_as_a_digit(tmp_path: Path) -> None:
+    image, boxes = meter_image("01234567", seed=4, kind="wheels", rolls=[0] * 7 + [0.5])
+    path = tmp_path / "meter-rolling.png"
+    cv2.imwrite(str(path), image)
+    read = _recognize(path, boxes, "light_on_dark")
+    digits = read["digits"]
+    assert isinstance(digits, list)
+    assert digits[-1]["digit"] is None, read  # the rolling wheel must not pass as a digit
