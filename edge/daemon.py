@@ -41,6 +41,10 @@ EXIT_OK = 0
 EXIT_CONFIG = 78
 LAST_VALUE_FILE = "last_value.json"
 ERROR_REPEAT_SECONDS = 60.0  # the same rejection is published at most this often
+# READY=1 comes with the first processed frame; a camera that is not there yet
+# must not make systemd kill the start (TimeoutStartSec=2min) and loop forever,
+# so after this long the daemon reports ready anyway and says why in STATUS=.
+READY_GRACE_SECONDS = 60.0
 
 
 def state_dir_for(cfg: DigitdConfig, env: dict[str, str] | os._Environ[str]) -> Path:
@@ -203,6 +207,10 @@ class Daemon:
                     next_stats = now_mono + cfg.mqtt.stats_interval
                     self._publish_stats(parts)
                 if frame is None:
+                    if not ready and now_mono - self.counters.started > READY_GRACE_SECONDS:
+                        ready = True
+                        error = parts.stream.stats().last_error or "no frame yet"
+                        self.notifier.ready(f"waiting for the camera: {error}")
                     if parts.stream.state == StreamState.ENDED and self.exit_at_end:
                         logger.info("the video ended; stopping (--exit-at-end)")
                         break
