@@ -186,3 +186,34 @@ def test_commands_and_sighup_reload(tmp_path: Path, mosquitto: Mosquitto) -> Non
                 proc.kill()
         assert proc.returncode == 0
         assert "reload refused" in out and "nonsense" in out
+
+
+def test_started_the_way_the_unit_starts_it(tmp_path: Path, mosquitto: Mosquitto,
+                                            notify_socket: socket.socket) -> None:
+    """ExecStart= of systemd/digitd.service, with the environment systemd gives it."""
+    unit = (ROOT / "systemd" / "digitd.service").read_text()
+    exec_start = next(line.split("=", 1)[1] for line in unit.splitlines()
+                      if line.startswith("ExecStart="))
+    argv = exec_start.split()
+    assert argv[0] == "/opt/digitd/venv/bin/digitd" and argv[1:3] == ["run", "--config"]
+    config = _config(tmp_path, mosquitto, loop=True, interval=0.25)
+    digitd = Path(sys.executable).with_name("digitd")
+    cmd = [str(digitd), *argv[1:3], str(config), *argv[4:]]
+    env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+           "WATCHDOG_USEC": "2000000", "JOURNAL_STREAM": "8:12345",
+           "STATE_DIRECTORY": str(tmp_path / "state")}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        messages = [m for _, m in _drain(notify_socket, time.monotonic() + 6)]
+        assert any("READY=1" in m for m in messages), messages
+        assert messages.count("WATCHDOG=1") >= 3, messages
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    # journald stamps each line itself: our lines carry no timestamp of their own.
+    ours = [line for line in out.splitlines() if " digitd." in line]
+    assert ours and all(line.startswith(("INFO ", "WARNING ")) for line in ours), ours
