@@ -96,11 +96,18 @@ def photograph(ink: Float, rng: np.random.Generator, light_on_dark: bool | None 
         img = img + rng.normal(0, rng.uniform(1, 12), img.shape)
     out = np.clip(np.round(img), 0, 255).astype(np.uint8)
     if rng.random() < 0.3:
-        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 90))])
-        decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
-        if decoded is not None:
-            out = np.asarray(decoded, np.uint8)
+        out = jpeg_roundtrip(out, int(rng.integers(25, 90)))
     return out
+
+
+def jpeg_roundtrip(image: U8, quality: int) -> U8:
+    """The image as it comes back from a JPEG at ``quality`` (grey stays grey, BGR stays BGR)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    flag = cv2.IMREAD_GRAYSCALE if image.ndim == 2 else cv2.IMREAD_COLOR
+    decoded = cv2.imdecode(buf, flag) if ok else None
+    return image if decoded is None else np.asarray(decoded, np.uint8)
 
 
 def render_crop(digit: U8, rng: np.random.Generator, light_on_dark: bool | None = None) -> U8:

@@ -31,6 +31,7 @@ import numpy.typing as npt
 from digitd.edge.image import to_gray
 from digitd.edge.labels import NOT_A_DIGIT
 from digitd.edge.normalise import normalise_digit
+from digitd.train.augment import jpeg_roundtrip
 from digitd.train.data import Split
 
 logger = logging.getLogger(__name__)
@@ -477,10 +478,7 @@ def shoot(
         img = img + rng.normal(0, rng.uniform(1, 7), img.shape).astype(np.float32)
     out = np.clip(np.round(img), 0, 255).astype(np.uint8)
     if rng.random() < 0.35:
-        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 90))])
-        decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
-        if decoded is not None:
-            out = np.asarray(decoded, np.uint8)
+        out = jpeg_roundtrip(out, int(rng.integers(30, 90)))
     return out
 
 

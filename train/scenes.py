@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from digitd.train.augment import jpeg_roundtrip
+
 U8 = npt.NDArray[np.uint8]
 
 
@@ -123,10 +125,7 @@ def photograph_scene(
         bgr = bgr + rng.normal(0, rng.uniform(0.5, style.noise), bgr.shape)
     out = np.clip(np.round(bgr), 0, 255).astype(np.uint8)
     if style.jpeg:
-        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(50, 95))])
-        decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
-        if decoded is not None:
-            out = np.asarray(decoded, np.uint8)
+        out = jpeg_roundtrip(out, int(rng.integers(50, 95)))
     return out
 
 
