@@ -59,7 +59,6 @@ def _one_digit(clf: Any, digit: np.ndarray) -> Callable[[], object]:
 
 def bench_model(name: str, run: Path, mnist_dir: Path, repeats: int) -> dict[str, Any]:
     import keras
-    import tensorflow as tf
 
     from digitd.edge.classifier import Classifier
     from digitd.train.idx import load_mnist_dir
@@ -79,7 +78,6 @@ def bench_model(name: str, run: Path, mnist_dir: Path, repeats: int) -> dict[str
     one = x[:1]
     row["tf_predict_per_digit"] = timed(lambda: model.predict(one, verbose=0), repeats // 4)
     row["keras_call_per_digit"] = timed(lambda: model(one, training=False), repeats // 2)
-    tf.config.threading.set_intra_op_parallelism_threads(1)
     for threads in (1, 2):
         clf = Classifier(tflite, num_threads=threads)
         probs = np.concatenate([clf.probabilities(images[i : i + 500])
