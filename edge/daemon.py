@@ -24,6 +24,7 @@ from typing import Any
 from digitd.edge import __version__
 from digitd.edge.broker import BrokerError
 from digitd.edge.classifier import Classifier
+from digitd.edge.cli import EXIT_CONFIG
 from digitd.edge.commands import Command, ReadNow, SetValue
 from digitd.edge.config import ConfigError, DigitdConfig, load_config
 from digitd.edge.decide import Action, Decider, Decision
@@ -38,7 +39,6 @@ from digitd.edge.stream import CameraStream, StreamState
 logger = logging.getLogger(__name__)
 
 EXIT_OK = 0
-EXIT_CONFIG = 78
 LAST_VALUE_FILE = "last_value.json"
 ERROR_REPEAT_SECONDS = 60.0  # the same rejection is published at most this often
 # READY=1 comes with the first processed frame; a camera that is not there yet
@@ -50,7 +50,7 @@ READY_GRACE_SECONDS = 60.0
 def state_dir_for(cfg: DigitdConfig, env: dict[str, str] | os._Environ[str]) -> Path:
     """The state directory: config, then systemd's $STATE_DIRECTORY, then the user's own."""
     if cfg.daemon.state_dir:
-        return Path(cfg.daemon.state_dir)
+        return Path(cfg.daemon.state_dir).expanduser()
     if env.get("STATE_DIRECTORY"):
         # systemd may list several, separated by ':'; the first is ours.
         return Path(env["STATE_DIRECTORY"].split(":")[0])
@@ -121,10 +121,6 @@ class Daemon:
         self._stop = True
 
     # -- set-up -------------------------------------------------------------------------------
-    def _load(self) -> DigitdConfig:
-        cfg = load_config(self.config_path)
-        return cfg
-
     def _start_broker(self, cfg: DigitdConfig) -> None:
         """No broker configured: run one in-process on loopback (demo, single-box setups)."""
         if cfg.mqtt.host is not None or self._broker is not None:
@@ -160,7 +156,7 @@ class Daemon:
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> int:
         try:
-            cfg = self._load()
+            cfg = load_config(self.config_path)
         except ConfigError as exc:
             for err in exc.errors:
                 logger.error("%s: %s", exc.path, err)
@@ -340,7 +336,7 @@ class Daemon:
                   state_dir: Path) -> tuple[_Parts, Decider]:
         self.notifier.reloading("reloading the configuration")
         try:
-            cfg = self._load()
+            cfg = load_config(self.config_path)
             new = _Parts(cfg, self.config_path, state_dir, self._commands.put)
         except (ValueError, SourceError, OSError) as exc:
             errors = exc.errors if isinstance(exc, ConfigError) else [str(exc)]

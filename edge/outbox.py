@@ -14,14 +14,11 @@ most recent readings. Drops are counted (:attr:`Outbox.dropped`) and logged.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-from digitd.edge.config import DaemonConfig
 
 logger = logging.getLogger(__name__)
 
@@ -37,18 +34,6 @@ CREATE TABLE IF NOT EXISTS outbox (
     created REAL    NOT NULL
 )
 """
-
-
-def default_state_dir(daemon: DaemonConfig, env: dict[str, str] | None = None) -> Path:
-    """``daemon.state_dir``, else ``$STATE_DIRECTORY`` (systemd StateDirectory=), else
-    ``~/.local/state/digitd``."""
-    env = dict(os.environ) if env is None else env
-    if daemon.state_dir:
-        return Path(daemon.state_dir).expanduser()
-    if env.get("STATE_DIRECTORY"):
-        # systemd passes a colon-separated list when several are configured.
-        return Path(env["STATE_DIRECTORY"].split(":")[0])
-    return Path.home() / ".local" / "state" / "digitd"
 
 
 @dataclass(frozen=True)

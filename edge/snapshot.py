@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from digitd.edge.classifier import Classifier
+from digitd.edge.cli import EXIT_CONFIG
 from digitd.edge.config import ConfigError, load_config
 from digitd.edge.draw import annotate
 from digitd.edge.reader import Reader
@@ -19,8 +20,6 @@ from digitd.edge.sources import SourceError
 from digitd.edge.stream import CameraStream
 
 logger = logging.getLogger(__name__)
-
-EXIT_CONFIG = 78
 
 
 def snapshot_command(args: argparse.Namespace) -> int:

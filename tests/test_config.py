@@ -64,3 +64,14 @@ def test_file_problems(tmp_path: Path) -> None:
     bad.write_text("[camera\nsource = 1")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def test_state_dir_follows_config_then_systemd_then_home() -> None:
+    from digitd.edge.daemon import state_dir_for
+
+    cfg = parse_config({"camera": {"source": "0"}, "device": {"id": "m1"},
+                        "daemon": {"state_dir": "/x/y"}})
+    assert state_dir_for(cfg, {}) == Path("/x/y")
+    cfg = parse_config({"camera": {"source": "0"}, "device": {"id": "m1"}})
+    assert state_dir_for(cfg, {"STATE_DIRECTORY": "/var/lib/digitd:/b"}) == Path("/var/lib/digitd")
+    assert state_dir_for(cfg, {}).parts[-4:] == (".local", "state", "digitd", "m1")

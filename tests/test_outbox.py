@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digitd.edge.config import DaemonConfig
-from digitd.edge.outbox import Outbox, OutboxError, default_state_dir
+from digitd.edge.outbox import Outbox, OutboxError
 
 
 def test_messages_come_out_in_order_until_acknowledged(tmp_path: Path) -> None:
@@ -81,9 +80,3 @@ def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(OutboxError, match=r"daemon\.state_dir"):
         Outbox(blocker / "sub" / "outbox.sqlite3", 10)
 
-
-def test_default_state_dir() -> None:
-    assert default_state_dir(DaemonConfig(state_dir="/x/y"), {}) == Path("/x/y")
-    assert default_state_dir(DaemonConfig(), {"STATE_DIRECTORY": "/var/lib/digitd:/b"}) \
-        == Path("/var/lib/digitd")
-    assert default_state_dir(DaemonConfig(), {}).parts[-3:] == (".local", "state", "digitd")
