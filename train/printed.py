@@ -502,13 +502,16 @@ class Crop:
     dark_ink: bool  # the polarity the device would pass to normalise_digit
 
 
+# Blank cells and glare look like nothing in particular, so they need more
+# examples than their share of real meters would suggest before the model stops
+# finding a faint digit in them.
 NEGATIVE_KINDS: dict[str, float] = {
-    "wheel_halfway": 0.35,
-    "blank_wheel": 0.12,
-    "blank_cell": 0.10,
-    "glare": 0.15,
-    "segment_off": 0.15,
-    "segment_symbol": 0.13,
+    "wheel_halfway": 0.28,
+    "blank_wheel": 0.08,
+    "blank_cell": 0.18,
+    "glare": 0.22,
+    "segment_off": 0.13,
+    "segment_symbol": 0.11,
 }
 DIGIT_STYLES: dict[Style, float] = {"print": 0.35, "wheel": 0.30, "segment": 0.35}
 
