@@ -40,17 +40,33 @@ def is_dark_ink(gray: Gray) -> bool:
     return float(np.median(border)) >= float(gray.mean())
 
 
-def ink_map(crop: npt.NDArray[np.generic], dark_ink: bool | None = None) -> npt.NDArray[np.float32]:
-    """White-on-black ink strength in [0, 1], background removed, grey levels kept."""
+def _raw_ink(crop: npt.NDArray[np.generic], dark_ink: bool | None) -> npt.NDArray[np.float32]:
+    """Ink in grey levels above the crop's background (white on black, not yet scaled)."""
     gray = to_gray(crop)
     if dark_ink is None:
         dark_ink = is_dark_ink(gray)
     ink = (255.0 - gray.astype(np.float32)) if dark_ink else gray.astype(np.float32)
     background = float(np.median(border_pixels(ink.astype(np.uint8))))
-    ink -= background
+    return ink - background
+
+
+def ink_contrast(crop: npt.NDArray[np.generic], dark_ink: bool | None = None) -> float:
+    """How far the strongest ink stands out from the background, in grey levels.
+
+    :func:`normalise_digit` scales every crop to full strength, so this is the one
+    place the absolute contrast survives: it tells the faint unlit segments of an
+    empty LCD cell (an "8" once scaled) from a lit "8" next to it. A high
+    percentile rather than the maximum, so a speck of sensor noise does not count.
+    """
+    return max(0.0, float(np.percentile(_raw_ink(crop, dark_ink), 99.5)))
+
+
+def ink_map(crop: npt.NDArray[np.generic], dark_ink: bool | None = None) -> npt.NDArray[np.float32]:
+    """White-on-black ink strength in [0, 1], background removed, grey levels kept."""
+    ink = _raw_ink(crop, dark_ink)
     peak = float(ink.max())
     if peak < MIN_CONTRAST:
-        return np.zeros(gray.shape, np.float32)
+        return np.zeros(ink.shape, np.float32)
     ink /= peak
     # Noise and paper texture a little above the background level would pull the
     # centre of mass around; cut it off but keep the anti-aliased edge of strokes.

@@ -13,10 +13,13 @@ import numpy.typing as npt
 from digitd.edge.classifier import Classifier, Prediction
 from digitd.edge.config import LocateConfig
 from digitd.edge.locate import Located, Locator
-from digitd.edge.normalise import normalise_digit
+from digitd.edge.normalise import ink_contrast, normalise_digit
 from digitd.edge.reading import BoxXYWH, DigitRead, Reading
 
 DEFAULT_MIN_CONFIDENCE = 0.5
+# With fixed boxes, a box whose ink is this much fainter than the row's digits is
+# an empty cell, whatever its faint shape looks like once scaled up.
+DIM_CELL_FRACTION = 0.45
 
 
 class Reader:
@@ -62,16 +65,17 @@ class Reader:
                 chosen.extend(zip(parts, located.splits[i][1], strict=True))
             else:
                 chosen.append((whole, box))
+        dim = _dim_cells(located) if self.locate_cfg.mode == "boxes" else set()
         reads = [
             DigitRead(
-                digit=p.digit if p.confidence >= self.min_confidence else None,
+                digit=p.digit if p.confidence >= self.min_confidence and i not in dim else None,
                 confidence=p.confidence,
                 box=box,
                 scores=p.scores,
                 not_a_digit=p.not_a_digit,
                 alternatives=p.alternatives,
             )
-            for p, box in chosen
+            for i, (p, box) in enumerate(chosen)
         ]
         # In auto mode a region the model calls "not a digit" is simply not one of the
         # digits; with fixed boxes every box must hold a digit, so it stays a gap.
@@ -89,6 +93,20 @@ class Reader:
         return Reading(
             digits, decimals=self.locate_cfg.decimals, rejected=rejected, timings_ms=timings
         )
+
+
+def _dim_cells(located: Located) -> set[int]:
+    """Boxes whose ink contrast is far below the row's: unlit cells, empty wheels.
+
+    An LCD shows its unlit segments faintly; scaled to full strength, an empty
+    cell is a perfect "8". The row's upper quartile is the reference, so glare on
+    one box or a few empty leading cells do not move it.
+    """
+    if len(located.crops) < 2:
+        return set()
+    contrast = np.array([ink_contrast(c, located.dark_ink) for c in located.crops])
+    reference = float(np.percentile(contrast, 75))
+    return {i for i, c in enumerate(contrast) if c < DIM_CELL_FRACTION * reference}
 
 
 def _pieces_win(whole: Prediction, pieces: list[Prediction]) -> bool:

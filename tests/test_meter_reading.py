@@ -82,3 +82,15 @@ def test_half_way_wheel_is_not_read_as_a_digit(tmp_path: Path) -> None:
     digits = read["digits"]
     assert isinstance(digits, list)
     assert digits[-1]["digit"] is None, read  # the rolling wheel must not pass as a digit
+
+
+@pytest.mark.parametrize("seed", [1, 9])  # meters whose empty cells the model alone reads as 8
+def test_unlit_lcd_cells_are_gaps_not_eights(tmp_path: Path, seed: int) -> None:
+    image, boxes = meter_image("  123456", seed=seed, kind="lcd")
+    path = tmp_path / f"meter-blank-{seed}.png"
+    cv2.imwrite(str(path), image)
+    read = _recognize(path, boxes, "dark_on_light")
+    digits = read["digits"]
+    assert isinstance(digits, list)
+    assert [d["digit"] for d in digits] == [None, None, 1, 2, 3, 4, 5, 6], read
+    assert read["value"] == "123456"

@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from digitd.edge.normalise import is_dark_ink, normalise_digit
+from digitd.edge.normalise import ink_contrast, is_dark_ink, normalise_digit
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 
@@ -62,6 +62,19 @@ def test_grey_levels_are_kept(mnist_test: Digits) -> None:
     out = normalise_digit(_photo(mnist_test[0][5], 3, dark_ink=True))
     levels = np.unique(out)
     assert len(levels) > 30  # anti-aliased, not binarised
+
+
+def test_contrast_tells_a_faint_digit_from_a_bold_one(mnist_test: Digits) -> None:
+    digit = mnist_test[0][7]
+    bold = _photo(digit, 3, dark_ink=True)  # ink 180 grey levels below the paper
+    faint = (230 - (230 - bold.astype(np.int32)) // 6).astype(np.uint8)  # a sixth of that
+    assert ink_contrast(bold) == pytest.approx(180, abs=4)
+    assert ink_contrast(faint) == pytest.approx(30, abs=3)
+    # Scaled to full strength both are the same digit: only the contrast differs.
+    assert _corr(normalise_digit(bold), normalise_digit(faint)) > 0.98
+    speck = np.full((40, 30), 200, np.uint8)
+    speck[20, 15] = 0
+    assert ink_contrast(speck) < 5  # one noisy pixel is not ink
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,43 @@ def evaluate_printed(
     }
 
 
+def evaluate_blank_cells(classifier: Classifier, meters: int = 60,
+                         seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """Empty leading cells of whole LCD meter photos read with fixed boxes.
+
+    Counts how often an unlit cell comes out as a digit, once with the reader's
+    row-contrast rule and once with the model's word alone, on held-out fonts.
+    """
+    from digitd.edge.config import LocateConfig
+    from digitd.edge.reader import DEFAULT_MIN_CONFIDENCE, Reader
+    from digitd.train.meters import meter_image
+
+    rng = np.random.default_rng(seed)
+    blank = right = alone = digits_right = digits = 0
+    for k in range(meters):
+        lead = int(rng.integers(1, 4))
+        shown = "".join(str(d) for d in rng.integers(0, 10, 8 - lead))
+        image, boxes = meter_image(" " * lead + shown, seed=seed + k, kind="lcd")
+        locate = LocateConfig(mode="boxes", boxes=boxes,
+                              polarity="dark_on_light", decimals=3)
+        reader = Reader(classifier, locate)
+        reads = reader.read(image).digits
+        model_alone = [p.digit if p.confidence >= DEFAULT_MIN_CONFIDENCE else None
+                       for p in classifier.classify(reader.last_inputs)]
+        blank += lead
+        right += sum(r.digit is None for r in reads[:lead])
+        alone += sum(d is None for d in model_alone[:lead])
+        digits += len(shown)
+        digits_right += sum(r.digit == int(c) for r, c in zip(reads[lead:], shown, strict=True))
+    return {
+        "meters": meters,
+        "blank_cells": blank,
+        "blank_refused": right / blank,
+        "blank_refused_model_alone": alone / blank,
+        "digits_read": digits_right / digits,
+    }
+
+
 def format_table(result: dict[str, Any]) -> str:
     lines = [
         f"meter digits, {result['fonts']} fonts, {result['n']} examples (seed {result['seed']})",
@@ -71,6 +108,14 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(f"{'digits called not-a-digit':<28}{result['false_rejection']:8.3f}")
     lines.append(f"{'not-a-digit rejected':<28}{result['rejection']:8.3f}")
     lines += [f"  {k:<26}{v:8.3f}" for k, v in result["rejection_by_kind"].items()]
+    meters = result.get("lcd_meters")
+    if meters:
+        lines += [
+            f"whole LCD meters, {meters['meters']} photos, {meters['blank_cells']} empty cells",
+            f"  {'empty cells refused':<26}{meters['blank_refused']:8.3f}",
+            f"  {'  by the model alone':<26}{meters['blank_refused_model_alone']:8.3f}",
+            f"  {'lit digits read':<26}{meters['digits_read']:8.3f}",
+        ]
     return "\n".join(lines)
 
 
@@ -79,12 +124,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--model", help=".tflite model (default: the shipped model)")
     parser.add_argument("--n", type=int, default=2200, help="examples to make (default 2200)")
+    parser.add_argument("--meters", type=int, default=60,
+                        help="whole LCD meter photos with empty leading cells (default 60)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--fonts", choices=["heldout", "train"], default="heldout")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    result = evaluate_printed(Classifier(args.model), args.n, args.seed, args.fonts)
+    classifier = Classifier(args.model)
+    result = evaluate_printed(classifier, args.n, args.seed, args.fonts)
+    result["lcd_meters"] = evaluate_blank_cells(classifier, args.meters, args.seed)
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 
