@@ -101,9 +101,6 @@ def _add_train(sub: Any) -> None:
                    "seven-segment), as a fraction of the digits (default 0)")
     p.add_argument("--no-shift-augment", action="store_true",
                    help="turn off the random shift/rotation/zoom applied every epoch")
-    p.add_argument("--elastic", type=float, default=0.5,
-                   help="share of examples given a fresh elastic distortion every epoch "
-                   "(0 turns it off; default 0.5)")
     p.add_argument("--out", default=None, help="output folder (default runs/<arch>)")
     p.set_defaults(func=_late("digitd.train.commands", "train_command", "train", TRAIN_NEEDS))
 

@@ -21,7 +21,6 @@ def train_command(args: argparse.Namespace) -> int:
         negative_fraction=args.negative_fraction,
         printed_fraction=args.printed_fraction,
         shift_augment=not args.no_shift_augment,
-        elastic=args.elastic,
         out=args.out or f"runs/{args.arch}",
     )
     result = train(cfg)

@@ -42,7 +42,6 @@ class TrainConfig:
     negative_fraction: float = 0.1  # "not a digit" examples, as a fraction of the digits
     printed_fraction: float = 0.0  # printed/meter digits (fonts), as a fraction of the digits
     shift_augment: bool = True  # random small shifts/rotations/zoom each epoch
-    elastic: float = 0.5  # share of each epoch's examples given a fresh elastic distortion
     out: str = "runs/edge"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -91,10 +90,6 @@ def _dataset(split: Split, cfg: TrainConfig, training: bool) -> Any:
     if training:
         ds = ds.shuffle(len(split), seed=cfg.seed, reshuffle_each_iteration=True)
     ds = ds.batch(cfg.batch_size)
-    if training and cfg.elastic > 0:
-        from digitd.train.warp import elastic
-
-        ds = ds.map(lambda a, b: (elastic(a, cfg.elastic), b), num_parallel_calls=tf.data.AUTOTUNE)
     if training and cfg.shift_augment:
         jitter = keras.Sequential(
             [
