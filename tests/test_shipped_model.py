@@ -36,3 +36,5 @@ def test_shipped_model_is_the_default_and_fits_the_device() -> None:
     assert card["preprocessing"]["version"] == PREPROCESSING_VERSION
     assert card["input"]["dtype"] == "int8" and card["output"]["dtype"] == "int8"
     assert card["accuracy"]["n"] == 10000  # measured on the full MNIST test split
+    # The budget: int8 within 0.1 point of the float model it came from.
+    assert card["accuracy"]["float"] - card["accuracy"]["int8"] <= 0.001
