@@ -64,6 +64,26 @@ def test_training_writes_model_and_report(trained: Path) -> None:
     assert (trained / "model.keras").exists()
 
 
+def test_fine_tuning_starts_from_the_trained_model(trained: Path, tmp_path: Path,
+                                                   mnist_sample_dir: Path) -> None:
+    out = tmp_path / "tuned"
+    proc = _digitd(
+        "train", "--init", str(trained / "model.keras"), "--mnist-dir", str(mnist_sample_dir),
+        "--epochs", "1", "--learning-rate", "3e-4", "--seed", "3", "--out", str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    before = json.loads((trained / "metrics.json").read_text())
+    after = json.loads((out / "metrics.json").read_text())
+    assert after["settings"]["init"] == str(trained / "model.keras")
+    # One gentle epoch from trained weights stays near them; from random weights
+    # one epoch on 800 digits lands far lower.
+    assert after["float_accuracy_mnist_test"] >= before["float_accuracy_mnist_test"] - 0.03
+    wrong = _digitd("train", "--arch", "seed", "--init", str(trained / "model.keras"),
+                    "--mnist-dir", str(mnist_sample_dir), "--epochs", "1", "--out", str(out))
+    assert wrong.returncode != 0
+    assert "expected 'seed'" in wrong.stderr and "--arch edge" in wrong.stderr
+
+
 def test_conversion_is_full_int8_with_card(converted: Path) -> None:
     card = read_card(converted)
     assert card["input"]["dtype"] == "int8"

@@ -21,6 +21,7 @@ def train_command(args: argparse.Namespace) -> int:
         negative_fraction=args.negative_fraction,
         printed_fraction=args.printed_fraction,
         shift_augment=not args.no_shift_augment,
+        init=args.init,
         out=args.out or f"runs/{args.arch}",
     )
     result = train(cfg)

@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", help=".tflite model (default: the shipped model)")
     parser.add_argument("--n", type=int, default=2200, help="examples to make (default 2200)")
     parser.add_argument("--meters", type=int, default=60,
-                        help="whole LCD meter photos with empty leading cells (default 60)")
+                        help="whole LCD meters with empty leading cells (default 60; 0: none)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--fonts", choices=["heldout", "train"], default="heldout")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
@@ -133,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     classifier = Classifier(args.model)
     result = evaluate_printed(classifier, args.n, args.seed, args.fonts)
-    result["lcd_meters"] = evaluate_blank_cells(classifier, args.meters, args.seed)
+    if args.meters > 0:
+        result["lcd_meters"] = evaluate_blank_cells(classifier, args.meters, args.seed)
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 

@@ -579,12 +579,15 @@ def render_crop(spec: CropSpec, g: Glyphs, rng: np.random.Generator) -> Crop:
         ink, light = ink[t : h - b, lft : w - rgt], light[t : h - b, lft : w - rgt]
     elif spec.style == "segment":
         off = 0.0
-        if spec.kind == "segment_off":
-            # Unlit segments too faint to pass normalisation's contrast floor as an "8".
+        char = str(spec.digit) if spec.digit is not None else spec.symbol
+        if char is None:
+            # An empty cell: unlit segments too faint to pass normalisation's contrast
+            # floor. Fainter ones than that but visible make a perfect "8" once scaled;
+            # labelled "not a digit" they would only teach the model to doubt real 8s
+            # (the reader's row-contrast rule refuses those cells instead).
             off = rng.uniform(3.0, 18.0) / contrast
         elif rng.random() < 0.7:
             off = rng.uniform(0.03, 0.3)
-        char = str(spec.digit) if spec.digit is not None else spec.symbol
         ink = segment_ink(g, char, off, height, aspect)
         if fg > bg and rng.random() < 0.6:  # LED and backlight bloom
             import cv2

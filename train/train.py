@@ -42,6 +42,7 @@ class TrainConfig:
     negative_fraction: float = 0.1  # "not a digit" examples, as a fraction of the digits
     printed_fraction: float = 0.0  # printed/meter digits (fonts), as a fraction of the digits
     shift_augment: bool = True  # random small shifts/rotations/zoom each epoch
+    init: str | None = None  # start from this trained .keras model (fine-tuning)
     out: str = "runs/edge"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -125,6 +126,22 @@ class _ProgressLog:
         )
 
 
+def _initial_model(path: Path, arch: str) -> Any:
+    """A trained model to fine-tune, checked to be the architecture asked for."""
+    import keras
+
+    if not path.is_file():
+        raise SystemExit(f"--init {path}: no such file; give the model.keras of an earlier run")
+    model = keras.models.load_model(path, compile=False)
+    if model.name != arch or model.output_shape[-1] != NUM_CLASSES:
+        raise SystemExit(
+            f"--init {path}: a {model.name!r} model with {model.output_shape[-1]} outputs; "
+            f"expected {arch!r} with {NUM_CLASSES} (pass --arch {model.name} or another model)"
+        )
+    logger.info("fine-tuning %s", path)
+    return model
+
+
 def train(cfg: TrainConfig) -> TrainResult:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -142,7 +159,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     training_set = build_training_set(cfg, train_split)
     logger.info("training on %d examples (%d MNIST digits)", len(training_set), len(train_split))
 
-    model = build(cfg.arch, NUM_CLASSES)
+    model = _initial_model(Path(cfg.init), cfg.arch) if cfg.init else build(cfg.arch, NUM_CLASSES)
     steps = max(1, -(-len(training_set) // cfg.batch_size)) * cfg.epochs
     schedule = keras.optimizers.schedules.CosineDecay(
         cfg.learning_rate / 10, steps, warmup_target=cfg.learning_rate, warmup_steps=steps // 20
