@@ -44,10 +44,10 @@ def test_not_a_digit_is_refused(result: dict[str, Any]) -> None:
     assert by_kind["wheel_halfway"] >= 0.9
     for kind in ("blank_wheel", "segment_off"):
         assert by_kind[kind] >= 0.95, f"{kind}: {by_kind[kind]:.3f}"
-    # Measured 0.87-0.92 (blank cells, ~60-80 per run) and 0.94-0.95 (glare) for the
-    # shipped model: short of the 0.95 aimed for; this floor guards against regressions.
+    # Measured 0.97-1.0 (blank cells, ~100 per run) and 0.96-0.99 (glare) for the
+    # shipped model; the counts are small, so the floor leaves room for sampling.
     for kind in ("blank_cell", "glare"):
-        assert by_kind[kind] >= 0.85, f"{kind}: {by_kind[kind]:.3f}"
+        assert by_kind[kind] >= 0.92, f"{kind}: {by_kind[kind]:.3f}"
 
 
 def _recognize(image_path: Path, boxes: list[list[int]], polarity: str) -> dict[str, object]:
