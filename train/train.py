@@ -131,10 +131,12 @@ def _initial_model(path: Path, arch: str) -> Any:
     import keras
 
     if not path.is_file():
-        raise SystemExit(f"--init {path}: no such file; give the model.keras of an earlier run")
+        raise FileNotFoundError(
+            f"--init {path}: no such file; give the model.keras of an earlier run"
+        )
     model = keras.models.load_model(path, compile=False)
     if model.name != arch or model.output_shape[-1] != NUM_CLASSES:
-        raise SystemExit(
+        raise ValueError(
             f"--init {path}: a {model.name!r} model with {model.output_shape[-1]} outputs; "
             f"expected {arch!r} with {NUM_CLASSES} (pass --arch {model.name} or another model)"
         )
@@ -153,13 +155,15 @@ def train(cfg: TrainConfig) -> TrainResult:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
 
+    # A wrong --init fails before minutes of building the training set, not after.
+    initial = _initial_model(Path(cfg.init), cfg.arch) if cfg.init else None
     train_split, test_split = load_mnist(cfg.mnist_dir)
     if cfg.limit:
         train_split = train_split.take(cfg.limit, cfg.seed)
     training_set = build_training_set(cfg, train_split)
     logger.info("training on %d examples (%d MNIST digits)", len(training_set), len(train_split))
 
-    model = _initial_model(Path(cfg.init), cfg.arch) if cfg.init else build(cfg.arch, NUM_CLASSES)
+    model = initial if initial is not None else build(cfg.arch, NUM_CLASSES)
     steps = max(1, -(-len(training_set) // cfg.batch_size)) * cfg.epochs
     schedule = keras.optimizers.schedules.CosineDecay(
         cfg.learning_rate / 10, steps, warmup_target=cfg.learning_rate, warmup_steps=steps // 20
