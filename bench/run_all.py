@@ -1,4 +1,4 @@
-"""Every benchmark in one run: models, per-frame pipeline, daemon process.
+"""Every benchmark in one run: models, per-frame pipeline, daemon process, meter-window model.
 
     .venv/bin/python bench/run_all.py [--out bench/results]
 
@@ -47,7 +47,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {}
-    for name in ("models", "pipeline", "daemon"):
+    for name in ("models", "pipeline", "daemon", "window"):
         target = out / f"{name}.json"
         print(f"== bench/{name}.py", flush=True)
         subprocess.run([sys.executable, str(HERE / f"{name}.py"), "--json", str(target)],

@@ -18,6 +18,8 @@ import numpy.typing as npt
 from digitd.edge.labels import NOT_A_DIGIT, NUM_DIGITS
 from digitd.edge.model_card import ModelError, default_model_path, read_card
 from digitd.edge.runtime import interpreter_class
+from digitd.edge.wheel import NUM_WINDOW_CLASSES, WheelEstimate, estimate
+from digitd.edge.window import HEIGHT, WIDTH
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +48,22 @@ def _check_tflite(path: Path) -> None:
         raise ModelError(f"{path}: not a TFLite model (no 'TFL3' identifier); expected a .tflite")
 
 
-class Classifier:
-    """A TFLite digit model with its card; :meth:`classify` takes a batch of 28x28 digits."""
+class TfliteModel:
+    """A TFLite model with its card: loads it, feeds uint8 images, returns probabilities.
+
+    Subclasses say which kind of model they need and which input it takes.
+    """
+
+    kind = "digit"
 
     def __init__(
         self, model_path: str | Path | None = None, num_threads: int = 1, require_card: bool = True
     ) -> None:
-        self.model_path = Path(model_path) if model_path else default_model_path()
+        self.model_path = Path(model_path) if model_path else default_model_path(self.kind)
         _check_tflite(self.model_path)
-        self.card: dict[str, Any] = read_card(self.model_path) if require_card else {}
+        self.card: dict[str, Any] = (
+            read_card(self.model_path, kind=self.kind) if require_card else {}
+        )
         cls, self.runtime = interpreter_class()
         try:
             self._interp = cls(model_path=str(self.model_path), num_threads=num_threads)
@@ -67,27 +76,35 @@ class Classifier:
             raise ModelError(f"{self.model_path}: expected one input and one output tensor")
         self._in, self._out = inputs[0], outputs[0]
         shape = tuple(int(s) for s in self._in["shape"])
-        if len(shape) != 4 or shape[1:] != (28, 28, 1):
-            raise ModelError(
-                f"{self.model_path}: input shape {list(shape)}, expected [N, 28, 28, 1]; "
-                "this is not a digitd digit model"
-            )
+        self._check_input(shape)
+        self.input_size = (shape[1], shape[2])
         self.num_classes = int(self._out["shape"][-1])
-        if self.num_classes not in (NUM_DIGITS, NUM_DIGITS + 1):
-            raise ModelError(
-                f"{self.model_path}: {self.num_classes} outputs, expected 10 digits "
-                "(+1 'not a digit')"
-            )
+        self._check_classes()
         self._batch = shape[0]
         self.num_threads = num_threads
         logger.info(
-            "model %s (%s input, %d classes) on %s, %d thread(s)",
+            "%s model %s (%s input, %d classes) on %s, %d thread(s)",
+            self.kind,
             self.model_path.name,
             np.dtype(self._in["dtype"]).name,
             self.num_classes,
             self.runtime,
             num_threads,
         )
+
+    def _check_input(self, shape: tuple[int, ...]) -> None:
+        if len(shape) != 4 or shape[1:] != (28, 28, 1):
+            raise ModelError(
+                f"{self.model_path}: input shape {list(shape)}, expected [N, 28, 28, 1]; "
+                "this is not a digitd digit model"
+            )
+
+    def _check_classes(self) -> None:
+        if self.num_classes not in (NUM_DIGITS, NUM_DIGITS + 1):
+            raise ModelError(
+                f"{self.model_path}: {self.num_classes} outputs, expected 10 digits "
+                "(+1 'not a digit')"
+            )
 
     def _quantise(self, images: npt.NDArray[np.uint8]) -> npt.NDArray[Any]:
         real = images.astype(np.float32)[..., None] / 255.0
@@ -106,20 +123,50 @@ class Classifier:
         return ((raw.astype(np.float32) - zero) * scale).astype(np.float32)
 
     def probabilities(self, images: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """Class probabilities, shape (N, classes), for N normalised 28x28 uint8 digits."""
-        if images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise ValueError(f"expected a stack of 28x28 digits, got shape {images.shape}")
+        """Class probabilities, shape (N, classes), for N uint8 inputs of the model's size."""
+        h, w = self.input_size
+        if images.ndim != 3 or images.shape[1:] != (h, w):
+            raise ValueError(f"expected a stack of {h}x{w} images, got shape {images.shape}")
         n = len(images)
         if n == 0:
             return np.zeros((0, self.num_classes), np.float32)
         if n != self._batch:
-            self._interp.resize_tensor_input(self._in["index"], [n, 28, 28, 1])
+            self._interp.resize_tensor_input(self._in["index"], [n, h, w, 1])
             self._interp.allocate_tensors()
             self._batch = n
         self._interp.set_tensor(self._in["index"], self._quantise(images))
         self._interp.invoke()
         # Output shapes are only final after invoke() once the batch was resized.
         return self._dequantise(self._interp.get_tensor(self._out["index"]))
+
+
+class WindowClassifier(TfliteModel):
+    """The meter-window model: whole boxes (see :mod:`~digitd.edge.window`) to wheel positions."""
+
+    kind = "window"
+
+    def _check_input(self, shape: tuple[int, ...]) -> None:
+        if len(shape) != 4 or shape[1:] != (HEIGHT, WIDTH, 1):
+            raise ModelError(
+                f"{self.model_path}: input shape {list(shape)}, expected [N, {HEIGHT}, {WIDTH}, 1]"
+                "; this is not a digitd meter-window model"
+            )
+
+    def _check_classes(self) -> None:
+        if self.num_classes != NUM_WINDOW_CLASSES:
+            raise ModelError(
+                f"{self.model_path}: {self.num_classes} outputs, expected {NUM_WINDOW_CLASSES} "
+                "(wheel positions in tenths + 'not a digit')"
+            )
+
+    def estimate(self, inputs: npt.NDArray[np.uint8]) -> list[WheelEstimate]:
+        return estimate(self.probabilities(inputs))
+
+
+class Classifier(TfliteModel):
+    """A digit model with its card; :meth:`classify` takes a batch of 28x28 digits."""
+
+    kind = "digit"
 
     def classify(self, images: npt.NDArray[np.uint8], alternatives: int = 2) -> list[Prediction]:
         probs = self.probabilities(images)

@@ -80,18 +80,32 @@ def _late(module: str, func: str, extra: str, needs: tuple[str, ...] = ()) -> Ha
 
 
 def _add_train(sub: Any) -> None:
-    p = sub.add_parser("train", help="train a digit model (workstation)")
+    p = sub.add_parser("train", help="train a digit or meter-window model (workstation)")
+    p.add_argument("--kind", choices=["digit", "window"], default="digit",
+                   help="digit: handwriting/auto-mode model on MNIST (default); window: the "
+                   "meter-window model for boxes mode, on real meter crops")
     p.add_argument("--arch", choices=["edge", "seed"], default="edge",
-                   help="edge: the device network (default); seed: the tutorial's baseline")
+                   help="digit kind: edge, the device network (default); seed, the tutorial's")
+    p.add_argument("--meter-dir", help="window kind: the meter-digits folder (labels.csv, "
+                   "images/); its train split is trained on, its dev split watched")
+    p.add_argument("--sevenseg-dir", help="window kind: the sevenseg-digits folder (its "
+                   "training part is used; the last 20 %% of each class is held out)")
+    p.add_argument("--copies", type=int, default=4,
+                   help="window kind: augmented copies of every real crop (default 4)")
+    p.add_argument("--synthetic", type=int, default=30000,
+                   help="window kind: generated wheel windows and cells (default 30000)")
     p.add_argument("--mnist-dir", help="folder with the four MNIST IDX files "
                    "(default: keras.datasets.mnist, which downloads)")
     p.add_argument("--images", dest="images_dir",
-                   help="extra labelled crops: DIR/0 ... DIR/9, DIR/not_a_digit")
-    p.add_argument("--epochs", type=int, default=15)
+                   help="extra labelled crops: DIR/0 ... DIR/9, DIR/not_a_digit (window kind: "
+                   "DIR/<position>, e.g. DIR/3, DIR/3.5, DIR/not_a_digit)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="training epochs (default 15 for digit, 18 for window)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--learning-rate", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--limit", type=int, help="use only N MNIST training digits (quick runs)")
+    p.add_argument("--limit", type=int,
+                   help="use only N MNIST digits / real meter crops (quick runs)")
     p.add_argument("--camera-fraction", type=float, default=0.5,
                    help="camera-style copies added, as a fraction of the digits (default 0.5)")
     p.add_argument("--negative-fraction", type=float, default=0.1,
@@ -113,19 +127,28 @@ def _add_convert(sub: Any) -> None:
     p.add_argument("model", help="the trained .keras model")
     p.add_argument("--out", required=True, help="the .tflite file to write")
     p.add_argument("--mnist-dir", help="MNIST folder for the representative set and the gate")
+    p.add_argument("--meter-dir", help="meter-window models: the meter-digits folder (train "
+                   "crops calibrate, the dev split gates); the kind is read from the model")
     p.add_argument("--representative", type=int, default=500,
                    help="training digits used to calibrate quantisation (default 500)")
-    p.add_argument("--max-drop", type=float, default=0.3,
-                   help="refuse when int8 accuracy is more than this many points below float")
+    p.add_argument("--max-drop", type=float, default=None,
+                   help="refuse when int8 accuracy is more than this many points below float "
+                   "(default 0.3 for digit models, 1.0 for meter-window models)")
     p.add_argument("--eval-limit", type=int,
                    help="gate on only the first N test digits (quick runs; default all 10,000)")
     p.set_defaults(func=_late("digitd.convert.commands", "convert_command", "train", TRAIN_NEEDS))
 
 
 def _add_evaluate(sub: Any) -> None:
-    p = sub.add_parser("evaluate", help="accuracy of a .tflite model on the MNIST test split")
-    p.add_argument("--model", help="the .tflite model (default: the shipped model)")
-    p.add_argument("--mnist-dir", required=True, help="folder with the four MNIST IDX files")
+    p = sub.add_parser("evaluate", help="accuracy of a .tflite model: MNIST test split, or "
+                       "real meters (--meter-dir)")
+    p.add_argument("--model", help="the .tflite model (default: the shipped model of the kind)")
+    p.add_argument("--mnist-dir", help="digit models: folder with the four MNIST IDX files")
+    p.add_argument("--meter-dir", help="meter-window models: the meter-digits folder (its dev "
+                   "split: 8 meters in no training image)")
+    p.add_argument("--sevenseg-dir", help="meter-window models: also the held-out LCD cells")
+    p.add_argument("--sequences", type=int, default=300,
+                   help="meter-window models: 5-wheel counters composed from dev crops")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--report-dir", help="write confusion matrix and misread digits as PNG here")
     p.add_argument("--limit", type=int, help="only the first N test digits")
@@ -136,7 +159,8 @@ def _add_evaluate(sub: Any) -> None:
 def _add_recognize(sub: Any) -> None:
     p = sub.add_parser("recognize", help="read the digits in image files")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--model", help=".tflite model (default: the shipped model)")
+    p.add_argument("--model", help="digit model for the automatic search (default: shipped)")
+    p.add_argument("--meter-model", help="meter-window model for --boxes (default: shipped)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--annotate", metavar="OUT", help="write the image with boxes and digits "
                    "(a .png file; a folder when several images are given)")
@@ -148,6 +172,11 @@ def _add_recognize(sub: Any) -> None:
     p.add_argument("--polarity", choices=["auto", "dark_on_light", "light_on_dark"],
                    default="auto")
     p.add_argument("--decimals", type=int, default=0, help="the last N digits are decimals")
+    p.add_argument("--extended-resolution", action="store_true",
+                   help="boxes on wheels: the last wheel's tenth as one more decimal")
+    p.add_argument("--transition-start", type=float, default=9.0,
+                   help="boxes on wheels: where in its right neighbour's turn a wheel starts "
+                   "turning (9: while it passes 9 -> 0, the default; 0: continuously)")
     p.add_argument("--min-confidence", type=float, default=0.5,
                    help="digits below this confidence are not reported (default 0.5)")
     p.add_argument("--threads", type=int, default=1)

@@ -58,7 +58,14 @@ class CameraConfig(Section):
 
 
 class ModelConfig(Section):
-    path: str | None = Field(None, description=".tflite model; default: the shipped model")
+    path: str | None = Field(
+        None, description="digit model for locate mode 'auto'; default: the shipped digits.tflite"
+    )
+    meter_path: str | None = Field(
+        None,
+        description="meter-window model for locate mode 'boxes'; default: the shipped "
+        "meter.tflite",
+    )
     threads: int = Field(1, ge=1, le=16, description="interpreter threads")
 
 
@@ -86,6 +93,15 @@ class LocateConfig(Section):
     max_digits: int = Field(16, ge=1, le=64, description="auto: at most this many digits")
     decimals: int = Field(
         0, ge=0, le=8, description="the last N digits are decimals (meter: 3 for litres)"
+    )
+    extended_resolution: bool = Field(
+        False,
+        description="boxes on counter wheels: add the last wheel's tenth as one more decimal",
+    )
+    transition_start: float = Field(
+        9.0, ge=0, le=10,
+        description="counter wheels: where in its right neighbour's turn a wheel starts "
+        "moving to its next digit (9.0: while the neighbour passes 9 -> 0; 0: continuously)",
     )
 
     @model_validator(mode="after")
@@ -182,6 +198,21 @@ class DaemonConfig(Section):
         "", description="outbox and state; default $STATE_DIRECTORY or ~/.local/state/digitd"
     )
     snapshot_on_error: bool = Field(False, description="save the frame of a rejected reading")
+    collect_dir: str | None = Field(
+        None,
+        description="boxes mode: save box crops read with low confidence or refused here "
+        "(relative: inside the state directory), to label and fine-tune with; off when unset",
+    )
+    collect_below: float = Field(
+        0.8, ge=0, le=1, description="collect a box read with a confidence below this"
+    )
+    collect_interval: float = Field(
+        60.0, ge=0, description="collect the same box at most once per this many seconds"
+    )
+    collect_max_files: int = Field(500, ge=1, description="collect at most this many crops")
+    collect_max_bytes: int = Field(
+        20_000_000, ge=1000, description="collect at most this many bytes of crops"
+    )
 
 
 class DigitdConfig(Section):

@@ -23,15 +23,15 @@ from typing import Any
 
 from digitd.edge import __version__
 from digitd.edge.broker import BrokerError
-from digitd.edge.classifier import Classifier
 from digitd.edge.cli import EXIT_CONFIG
+from digitd.edge.collect import CropCollector
 from digitd.edge.commands import Command, ReadNow, SetValue
 from digitd.edge.config import ConfigError, DigitdConfig, load_config
 from digitd.edge.decide import Action, Decider, Decision
 from digitd.edge.image import ImageError
 from digitd.edge.mqtt import MqttPublisher, error_payload, state_payload, utc_timestamp
 from digitd.edge.notify import Notifier, Watchdog
-from digitd.edge.reader import Reader
+from digitd.edge.reader import reader_for
 from digitd.edge.reading import Reading
 from digitd.edge.sources import SourceError
 from digitd.edge.stream import CameraStream, StreamState
@@ -77,11 +77,16 @@ class _Parts:
     def __init__(self, cfg: DigitdConfig, config_path: Path, state_dir: Path,
                  on_command: Any) -> None:
         self.cfg = cfg
-        self.reader = Reader(
-            Classifier(cfg.model.path, num_threads=cfg.model.threads),
-            cfg.locate,
-            min_confidence=0.0,  # the decision step applies the floor and says why
-        )
+        # The decision step applies the confidence floor and says why.
+        self.reader = reader_for(cfg.model, cfg.locate, min_confidence=0.0)
+        self.collector: CropCollector | None = None
+        if cfg.daemon.collect_dir and cfg.locate.mode == "boxes":
+            d = cfg.daemon
+            self.collector = CropCollector(
+                state_dir / d.collect_dir, d.collect_below, d.collect_interval,
+                d.collect_max_files, d.collect_max_bytes,
+            )
+            logger.info("collecting doubtful box crops in %s", self.collector.root)
         self.stream = CameraStream(cfg.camera, base_dir=config_path.parent)
         self.publisher = MqttPublisher(cfg, state_dir, on_command=on_command)
 
@@ -255,6 +260,9 @@ class Daemon:
         c.window_ms += (time.perf_counter() - t0) * 1000.0
         c.window_classify_ms += reading.timings_ms.get("classify", 0.0)
         decision = decider.offer(reading, timestamp)
+        located = parts.reader.last_located
+        if parts.collector is not None and located is not None:
+            parts.collector.offer(located.crops, (*reading.rejected, *reading.digits), seq)
         if decision.publish:
             self._publish(parts, decision, reading, seq, timestamp, state_dir)
         elif decision.action == Action.REJECT and decision.reason is not None:

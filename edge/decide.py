@@ -165,7 +165,7 @@ class Decider:
         value = reading.value
         if not reading.digits:
             return Rejection(Code.NO_DIGITS, "no digits found in the frame", value)
-        refused = [i for i, d in enumerate(reading.digits) if d.digit is None]
+        refused = [i for i, d in enumerate(reading.digits) if not d.read]
         if refused:
             return Rejection(
                 Code.NOT_A_DIGIT,

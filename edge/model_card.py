@@ -15,9 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from digitd.edge.normalise import PREPROCESSING_VERSION
+from digitd.edge.window import WINDOW_PREPROCESSING_VERSION
 
 CARD_FORMAT = "digitd-model-card"
 CARD_VERSION = 1
+# The two kinds of model: "digit" reads normalised 28x28 digits (auto mode, handwriting),
+# "window" reads whole fixed boxes as wheel positions (boxes mode, meters).
+KINDS = ("digit", "window")
+MODEL_FILES = {"digit": "digits.tflite", "window": "meter.tflite"}
 
 
 class ModelError(ValueError):
@@ -33,9 +38,9 @@ def sha256_of(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def default_model_path() -> Path:
-    """The shipped model (``models/digits.tflite``, installed as package data)."""
-    return Path(str(resources.files("digitd.models").joinpath("digits.tflite")))
+def default_model_path(kind: str = "digit") -> Path:
+    """The shipped model of a kind (``models/digits.tflite`` or ``models/meter.tflite``)."""
+    return Path(str(resources.files("digitd.models").joinpath(MODEL_FILES[kind])))
 
 
 def write_card(model_path: str | Path, card: dict[str, Any]) -> Path:
@@ -48,7 +53,9 @@ def write_card(model_path: str | Path, card: dict[str, Any]) -> Path:
     return path
 
 
-def read_card(model_path: str | Path, check_hash: bool = True) -> dict[str, Any]:
+def read_card(
+    model_path: str | Path, check_hash: bool = True, kind: str = "digit"
+) -> dict[str, Any]:
     """Load and check the card of ``model_path``; raise :class:`ModelError` saying what is wrong."""
     path = card_path(model_path)
     if not path.exists():
@@ -67,10 +74,19 @@ def read_card(model_path: str | Path, check_hash: bool = True) -> dict[str, Any]
             f"{path}: the card was written for another file (SHA-256 differs from "
             f"{Path(model_path).name}); convert the model again or restore the matching card"
         )
-    version = card.get("preprocessing", {}).get("version")
-    if version != PREPROCESSING_VERSION:
+    card_kind = card.get("kind", "digit")
+    if card_kind != kind:
+        use = "[model] path (auto mode)" if card_kind == "digit" else "[model] meter_path (boxes)"
+        raise ModelError(
+            f"{path}: a {card_kind!r} model, but a {kind!r} model is needed here; "
+            f"give it as {use}"
+        )
+    preprocessing = card.get("preprocessing", {})
+    version = preprocessing.get("version") if isinstance(preprocessing, dict) else None
+    expected = WINDOW_PREPROCESSING_VERSION if kind == "window" else PREPROCESSING_VERSION
+    if version != expected:
         raise ModelError(
             f"{path}: model made for preprocessing version {version}, this digitd uses "
-            f"{PREPROCESSING_VERSION}; retrain/convert the model with this version"
+            f"{expected}; retrain/convert the model with this version"
         )
     return card

@@ -80,16 +80,26 @@ def utc_timestamp(when: datetime | None = None) -> str:
 def state_payload(
     reading: Reading, *, timestamp: datetime | None = None, **extra: object
 ) -> dict[str, object]:
-    """The ``<base>/state`` JSON for a reading (the contract, plus ``extra`` fields)."""
-    return {
+    """The ``<base>/state`` JSON for a reading (the contract, plus ``extra`` fields).
+
+    Counter wheels add each digit's ``position`` and the ``extended_value`` (the last
+    wheel's tenth as one more decimal).
+    """
+    digits: list[dict[str, object]] = []
+    for d in reading.digits:
+        item: dict[str, object] = {"digit": d.digit, "confidence": round(d.confidence, 4)}
+        if d.position is not None:
+            item["position"] = round(d.position, 2)
+        digits.append(item)
+    payload: dict[str, object] = {
         "value": reading.value,
-        "digits": [
-            {"digit": d.digit, "confidence": round(d.confidence, 4)} for d in reading.digits
-        ],
+        "digits": digits,
         "confidence": round(reading.confidence, 4),
         "timestamp": utc_timestamp(timestamp),
-        **extra,
     }
+    if reading.extended_value is not None:
+        payload["extended_value"] = reading.extended_value
+    return {**payload, **extra}
 
 
 def error_payload(error: str, reason: str, **extra: object) -> dict[str, object]:

@@ -10,11 +10,14 @@ import time
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.classifier import Classifier, Prediction
-from digitd.edge.config import LocateConfig
+from digitd.edge.classifier import Classifier, Prediction, WindowClassifier
+from digitd.edge.compose import compose
+from digitd.edge.config import LocateConfig, ModelConfig
 from digitd.edge.locate import Located, Locator
 from digitd.edge.normalise import ink_contrast, normalise_digit
 from digitd.edge.reading import BoxXYWH, DigitRead, Reading
+from digitd.edge.wheel import wheel_digit
+from digitd.edge.window import window_batch
 
 DEFAULT_MIN_CONFIDENCE = 0.5
 # With fixed boxes, a box whose ink is this much fainter than the row's digits is
@@ -27,11 +30,15 @@ class Reader:
 
     def __init__(
         self,
-        classifier: Classifier,
+        classifier: Classifier | None,
         locate: LocateConfig | None = None,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        window: WindowClassifier | None = None,
     ) -> None:
+        """``classifier`` reads normalised digits (auto mode); ``window``, when given,
+        reads whole fixed boxes as wheel positions (boxes mode)."""
         self.classifier = classifier
+        self.window = window
         self.locate_cfg = locate or LocateConfig()
         self.locator = Locator(self.locate_cfg)
         self.min_confidence = min_confidence
@@ -42,6 +49,10 @@ class Reader:
         t0 = time.perf_counter()
         located = self.locator.locate(frame)
         t1 = time.perf_counter()
+        if self.locate_cfg.mode == "boxes" and self.window is not None:
+            return self._read_windows(located, self.window, t0, t1)
+        if self.classifier is None:
+            raise ValueError("this reader has no digit model; auto mode needs one")
         # The wholes and every candidate piece go to the model in one batch.
         crops = list(located.crops)
         piece_at: dict[int, list[int]] = {}
@@ -93,6 +104,63 @@ class Reader:
         return Reading(
             digits, decimals=self.locate_cfg.decimals, rejected=rejected, timings_ms=timings
         )
+
+
+    def _read_windows(
+        self, located: Located, window: WindowClassifier, t0: float, t1: float
+    ) -> Reading:
+        """Boxes mode with the meter-window model: each whole box to a wheel position."""
+        inputs = window_batch(located.crops)
+        t2 = time.perf_counter()
+        estimates = window.estimate(inputs)
+        t3 = time.perf_counter()
+        self.last_located, self.last_inputs = located, inputs
+        reads: list[DigitRead] = []
+        for est, box in zip(estimates, located.boxes, strict=True):
+            digit, _ = wheel_digit(est, self.min_confidence)
+            empty = est.not_a_digit >= max(est.digit_scores)
+            reads.append(
+                DigitRead(
+                    digit=digit,
+                    confidence=est.not_a_digit if empty else est.confidence,
+                    box=box,
+                    scores=tuple(round(s, 4) for s in est.digit_scores),
+                    not_a_digit=est.not_a_digit,
+                    position=None if empty else est.position,
+                )
+            )
+        # Empty cells left of the first digit are an LCD's unlit leading places: not
+        # digits, not a fault. An empty box between digits is (the reading is refused).
+        first = next((i for i, r in enumerate(reads) if r.position is not None), len(reads))
+        digits = tuple(reads[first:])
+        composed = None
+        if digits and all(r.position is not None for r in digits):
+            composed = compose(
+                [float(r.position) for r in digits if r.position is not None],
+                self.locate_cfg.transition_start,
+            )
+        timings = {
+            "locate": (t1 - t0) * 1000.0,
+            "normalise": (t2 - t1) * 1000.0,
+            "classify": (t3 - t2) * 1000.0,
+        }
+        return Reading(
+            digits,
+            decimals=self.locate_cfg.decimals,
+            rejected=tuple(reads[:first]),
+            timings_ms=timings,
+            composed=composed,
+            extended=self.locate_cfg.extended_resolution,
+        )
+
+
+def reader_for(model: ModelConfig, locate: LocateConfig, min_confidence: float) -> Reader:
+    """The reader a config asks for: fixed boxes read by the meter-window model
+    (``[model] meter_path``), the automatic search by the digit model (``[model] path``)."""
+    if locate.mode == "boxes":
+        window = WindowClassifier(model.meter_path, num_threads=model.threads)
+        return Reader(None, locate, min_confidence, window=window)
+    return Reader(Classifier(model.path, num_threads=model.threads), locate, min_confidence)
 
 
 def _dim_cells(located: Located) -> set[int]:

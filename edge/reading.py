@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .compose import Composed
+
 BoxXYWH = tuple[int, int, int, int]
 
 
@@ -17,14 +19,25 @@ class DigitRead:
     scores: tuple[float, ...]  # the ten digit scores
     not_a_digit: float = 0.0
     alternatives: tuple[tuple[int, float], ...] = ()
+    # Meter-window model only: the wheel's position in digits (3.5: half-way from 3 to 4);
+    # None for an empty cell. A wheel between two digits has a position but no digit.
+    position: float | None = None
+
+    @property
+    def read(self) -> bool:
+        """Something was read here: a digit, or a wheel's position."""
+        return self.digit is not None or self.position is not None
 
     def as_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "digit": self.digit,
             "confidence": round(self.confidence, 4),
             "box": list(self.box),
             "scores": [round(s, 4) for s in self.scores],
         }
+        if self.position is not None:
+            out["position"] = round(self.position, 2)
+        return out
 
 
 @dataclass(frozen=True)
@@ -36,19 +49,32 @@ class Reading:
     # auto mode: regions the model called "not a digit" (kept for drawing and reports)
     rejected: tuple[DigitRead, ...] = ()  # the last N digits are after the decimal point
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Meter wheels: the counter's digits composed from the positions (through roll-overs),
+    # and whether the value carries the last wheel's tenth as one more decimal.
+    composed: Composed | None = None
+    extended: bool = False
 
     @property
     def complete(self) -> bool:
-        """Every region was read as a digit (nothing refused)."""
-        return bool(self.digits) and all(d.digit is not None for d in self.digits)
+        """Every region was read as a digit or a wheel position (nothing refused)."""
+        return bool(self.digits) and all(d.read for d in self.digits)
 
     @property
     def value(self) -> str:
         """The accepted digits left to right; refused regions are left out."""
+        if self.composed is not None and self.complete:
+            return self.composed.value(self.decimals, self.extended)
         text = "".join(str(d.digit) for d in self.digits if d.digit is not None)
         if self.decimals and self.complete and len(text) > self.decimals:
             return f"{text[: -self.decimals]}.{text[-self.decimals :]}"
         return text
+
+    @property
+    def extended_value(self) -> str | None:
+        """Wheels: the value with the last wheel's tenth as one more decimal."""
+        if self.composed is None or not self.complete:
+            return None
+        return self.composed.value(self.decimals, extended=True)
 
     @property
     def confidence(self) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.classifier import Classifier
+from digitd.edge.classifier import Classifier, WindowClassifier
 from digitd.edge.config import LocateConfig
 from digitd.edge.image import ImageError
 from digitd.edge.reader import Reader
@@ -53,7 +53,7 @@ def load_image(path: str | Path) -> npt.NDArray[np.generic]:
 
 
 def reading_json(file: str, reading: Reading) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "file": file,
         "value": reading.value,
         "digits": [d.as_json() for d in reading.digits],
@@ -62,6 +62,9 @@ def reading_json(file: str, reading: Reading) -> dict[str, Any]:
         ],
         "timings_ms": {k: round(v, 3) for k, v in reading.timings_ms.items()},
     }
+    if reading.extended_value is not None:
+        out["extended_value"] = reading.extended_value
+    return out
 
 
 def _ints(text: str, n: int, what: str) -> list[int]:
@@ -72,7 +75,12 @@ def _ints(text: str, n: int, what: str) -> list[int]:
 
 
 def locate_from_args(args: argparse.Namespace) -> LocateConfig:
-    fields: dict[str, Any] = {"polarity": args.polarity, "decimals": args.decimals}
+    fields: dict[str, Any] = {
+        "polarity": args.polarity,
+        "decimals": args.decimals,
+        "extended_resolution": args.extended_resolution,
+        "transition_start": args.transition_start,
+    }
     if args.roi:
         fields["roi"] = _ints(args.roi, 4, "--roi")
     if args.warp:
@@ -105,7 +113,13 @@ def recognize_command(args: argparse.Namespace) -> int:
     from digitd.edge.draw import annotate
 
     locate = locate_from_args(args)
-    reader = Reader(Classifier(args.model, num_threads=args.threads), locate, args.min_confidence)
+    if locate.mode == "boxes":
+        # Fixed boxes are meter windows: the whole box goes to the meter-window model.
+        window = WindowClassifier(args.meter_model, num_threads=args.threads)
+        reader = Reader(None, locate, args.min_confidence, window=window)
+    else:
+        reader = Reader(Classifier(args.model, num_threads=args.threads), locate,
+                        args.min_confidence)
     many = len(args.images) > 1
     if args.annotate and many and Path(args.annotate).suffix:
         raise ValueError("--annotate: with several images give a folder, not a file name")
@@ -121,7 +135,12 @@ def recognize_command(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(reading_json(name, reading)), flush=True)
         else:
-            confs = " ".join(f"{d.digit}:{d.confidence:.2f}" for d in reading.digits)
+            confs = " ".join(
+                f"{d.digit if d.digit is not None else '-'}"
+                + (f"@{d.position:.1f}" if d.position is not None else "")
+                + f":{d.confidence:.2f}"
+                for d in reading.digits
+            )
             print(f"{name}: {reading.value or '(no digits)'}  [{confs}]", flush=True)
         if args.annotate:
             located = reader.last_located

@@ -11,11 +11,10 @@ import logging
 import time
 from pathlib import Path
 
-from digitd.edge.classifier import Classifier
 from digitd.edge.cli import EXIT_CONFIG
 from digitd.edge.config import ConfigError, load_config
 from digitd.edge.draw import annotate
-from digitd.edge.reader import Reader
+from digitd.edge.reader import reader_for
 from digitd.edge.sources import SourceError
 from digitd.edge.stream import CameraStream
 
@@ -31,8 +30,7 @@ def snapshot_command(args: argparse.Namespace) -> int:
         for err in exc.errors:
             print(f"{exc.path}: {err}")
         return EXIT_CONFIG
-    reader = Reader(Classifier(cfg.model.path, num_threads=cfg.model.threads), cfg.locate,
-                    min_confidence=cfg.decision.min_confidence)
+    reader = reader_for(cfg.model, cfg.locate, cfg.decision.min_confidence)
     try:
         stream = CameraStream(cfg.camera, base_dir=Path(args.config).parent)
     except SourceError as exc:

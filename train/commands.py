@@ -8,9 +8,14 @@ from digitd.train.train import TrainConfig, train
 
 
 def train_command(args: argparse.Namespace) -> int:
+    if args.kind == "window":
+        return _train_window(args)
+    if args.meter_dir or args.sevenseg_dir:
+        raise ValueError("--meter-dir/--sevenseg-dir train the meter-window model: "
+                         "add --kind window")
     cfg = TrainConfig(
         arch=args.arch,
-        epochs=args.epochs,
+        epochs=args.epochs or 15,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         seed=args.seed,
@@ -29,4 +34,29 @@ def train_command(args: argparse.Namespace) -> int:
         f"{cfg.arch}: float accuracy {result.metrics['float_accuracy_mnist_test']:.4f} "
         f"({result.metrics['params']} parameters) -> {result.model_path}"
     )
+    return 0
+
+
+def _train_window(args: argparse.Namespace) -> int:
+    from digitd.train.window_train import WindowTrainConfig, train_window
+
+    if args.mnist_dir:
+        raise ValueError("--mnist-dir trains the digit model; the window kind reads "
+                         "--meter-dir, --sevenseg-dir and --images")
+    cfg = WindowTrainConfig(
+        meter_dir=args.meter_dir,
+        sevenseg_dir=args.sevenseg_dir,
+        epochs=args.epochs or 18,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        copies=args.copies,
+        synthetic=args.synthetic,
+        limit=args.limit,
+        images_dir=args.images_dir,
+        init=args.init,
+        out=args.out or "runs/window",
+    )
+    path = train_window(cfg)
+    print(f"window: meter-window model -> {path} (dev figures in {path.parent}/metrics.json)")
     return 0

@@ -94,6 +94,13 @@ def write_report(
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
+    if args.meter_dir:
+        return _evaluate_window(args)
+    if not args.mnist_dir:
+        raise ValueError(
+            "give --mnist-dir DIR (the four MNIST IDX files) for a digit model, or "
+            "--meter-dir DIR (meter-digits) for a meter-window model"
+        )
     classifier = Classifier(args.model, num_threads=args.threads)
     images, labels = load_mnist_dir(args.mnist_dir, "test")
     if args.limit:
@@ -111,4 +118,19 @@ def evaluate_command(args: argparse.Namespace) -> int:
             f"{classifier.model_path.name}: accuracy {result.accuracy:.4f} on {result.n} MNIST "
             f"test digits ({result.errors} errors, {result.rejected} called 'not a digit')"
         )
+    return 0
+
+
+def _evaluate_window(args: argparse.Namespace) -> int:
+    from digitd.train.window_eval import evaluate_dev, print_report
+
+    report = evaluate_dev(args.model, args.meter_dir, args.sevenseg_dir, args.sequences)
+    if args.report_dir:
+        out = Path(args.report_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "window_eval.json").write_text(json.dumps(report, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print_report(report)
     return 0

@@ -14,7 +14,7 @@ from digitd.edge.labels import NUM_CLASSES
 if TYPE_CHECKING:
     import keras
 
-ARCHITECTURES = ("edge", "seed")
+ARCHITECTURES = ("edge", "seed", "window")
 
 
 def build_seed(num_classes: int = NUM_CLASSES) -> keras.Model:
@@ -68,7 +68,43 @@ def build_edge(num_classes: int = NUM_CLASSES) -> keras.Model:
     return keras.Model(inp, out, name="edge")
 
 
+def build_window(num_classes: int, height: int, width: int) -> keras.Model:
+    """The meter-window network: a whole box (grey, HEIGHT x WIDTH) -> wheel position classes.
+
+    Where the digit sits in the window is the answer, so the last feature map
+    (4x3) is flattened rather than averaged: a global pool would throw away the
+    vertical offset that tells 3.0 from 3.3. A 1x1 convolution narrows it first
+    to keep the dense layer, and the int8 file, small.
+    """
+    import keras
+    from keras import layers
+
+    def block(x: keras.KerasTensor, filters: int, strides: int = 1) -> keras.KerasTensor:
+        x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        return layers.ReLU()(x)
+
+    inp = keras.Input((height, width, 1), name="window")
+    x = block(inp, 16)
+    x = block(x, 24, strides=2)  # 16x10
+    x = block(x, 32)
+    x = block(x, 40, strides=2)  # 8x5
+    x = block(x, 48)
+    x = block(x, 56, strides=2)  # 4x3
+    x = layers.Conv2D(10, 1, use_bias=False)(x)
+    x = layers.BatchNormalization(momentum=0.9)(x)
+    x = layers.ReLU()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.2)(x)
+    out = layers.Dense(num_classes, activation="softmax", name="scores")(x)
+    return keras.Model(inp, out, name="window")
+
+
 def build(arch: str, num_classes: int = NUM_CLASSES) -> keras.Model:
+    if arch == "window":
+        from digitd.edge.window import HEIGHT, WIDTH
+
+        return build_window(num_classes, HEIGHT, WIDTH)
     if arch == "edge":
         return build_edge(num_classes)
     if arch == "seed":

@@ -1,0 +1,78 @@
+"""Meter pictures made of real crops: one committed meter crop per wheel, side by side.
+
+The crops are real (``tests/data/meter-crops``, Apache-2.0); only their
+arrangement into a counter window is made here, so a whole reading can go
+through ``digitd recognize --boxes`` and the daemon with known positions.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from digitd.edge.compose import expected_turn
+
+ROOT = Path(__file__).resolve().parents[1]
+METER_CROPS = ROOT / "tests" / "data" / "meter-crops"
+SEVENSEG_CELLS = ROOT / "tests" / "data" / "sevenseg-cells"
+CELL_W, CELL_H, GAP = 40, 64, 6
+
+
+@dataclass(frozen=True)
+class Crop:
+    file: Path
+    position: float
+    meter: str
+    split: str
+
+
+def meter_crops() -> list[Crop]:
+    with (METER_CROPS / "labels.csv").open(newline="") as fh:
+        return [
+            Crop(METER_CROPS / r["file"], float(r["value"]), r["meter"], r["split"])
+            for r in csv.DictReader(fh)
+        ]
+
+
+def by_tenth(crops: list[Crop]) -> dict[int, list[Crop]]:
+    out: dict[int, list[Crop]] = defaultdict(list)
+    for c in crops:
+        out[round(c.position * 10) % 100].append(c)
+    return out
+
+
+def strip(crops: list[Crop]) -> tuple[npt.NDArray[np.uint8], list[list[int]]]:
+    """The crops side by side on a dark counter face, and the box of each."""
+    width = GAP + len(crops) * (CELL_W + GAP)
+    image = np.full((CELL_H + 2 * GAP, width, 3), 30, np.uint8)
+    boxes = []
+    for i, c in enumerate(crops):
+        cell = cv2.imread(str(c.file), cv2.IMREAD_COLOR)
+        assert cell is not None, c.file
+        x = GAP + i * (CELL_W + GAP)
+        image[GAP : GAP + CELL_H, x : x + CELL_W] = cv2.resize(cell, (CELL_W, CELL_H))
+        boxes.append([x, GAP, CELL_W, CELL_H])
+    return image, boxes
+
+
+def counter_positions(value_tenths: int, wheels: int) -> list[float]:
+    """Each wheel's position (to the tenth) for a counter at ``value_tenths`` tenths."""
+    last = (value_tenths % 100) / 10.0
+    positions, right, units = [last], last, value_tenths // 10
+    for k in range(1, wheels):
+        p = round((units // 10**k) % 10 + expected_turn(right), 1) % 10.0
+        positions.append(p)
+        right = p
+    return positions[::-1]
+
+
+def pick(table: dict[int, list[Crop]], position: float, rng: np.random.Generator) -> Crop | None:
+    key = round(position * 10) % 100
+    options = table.get(key) or table.get((key + 1) % 100) or table.get((key - 1) % 100)
+    return options[int(rng.integers(len(options)))] if options else None

@@ -1,0 +1,114 @@
+"""A real, tiny run of the meter-window half: train on real crops -> convert -> evaluate,
+fine-tuning on a user's labelled folder, and the errors a user meets on the way."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitd.edge.classifier import WindowClassifier
+from digitd.edge.model_card import read_card
+from digitd.train.window_folder import position_of_folder
+from tests.meter_strips import METER_CROPS, SEVENSEG_CELLS, meter_crops
+
+pytestmark = pytest.mark.slow
+
+
+def _digitd(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "digitd.edge.cli", "-q", *args],
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed real crops (128 from training meters), two short epochs."""
+    out = tmp_path_factory.mktemp("window")
+    proc = _digitd(
+        "train", "--kind", "window", "--meter-dir", str(METER_CROPS),
+        "--sevenseg-dir", str(SEVENSEG_CELLS), "--epochs", "2", "--copies", "2",
+        "--synthetic", "300", "--seed", "2", "--out", str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "meter-window model" in proc.stdout
+    return out
+
+
+def test_training_report_names_data_and_watches_the_dev_meters(trained: Path) -> None:
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert metrics["kind"] == "window" and metrics["input"] == {"height": 32, "width": 20}
+    train_crops = sum(1 for c in meter_crops() if c.split == "train")
+    # Real training crops, the LCD cells' training part (4 of each class's 5), nothing of dev.
+    assert metrics["train_real_crops"] == train_crops + 44
+    assert len(metrics["dev_history"]) == 2
+    assert {"near_whole_accuracy", "legible_refused", "median_position_error"} <= set(
+        metrics["dev_history"][-1]
+    )
+    repos = {d["repository"] for d in metrics["datasets"]}
+    assert repos == {"haverland/Tenth-of-step-of-a-meter-digit",
+                     "Kazuhito00/7segment-display-reader"}
+
+
+def test_convert_writes_an_int8_window_model_with_its_card(trained: Path) -> None:
+    out = trained / "meter.tflite"
+    proc = _digitd("convert", str(trained / "model.keras"), "--out", str(out),
+                   "--meter-dir", str(METER_CROPS), "--max-drop", "100")
+    assert proc.returncode == 0, proc.stderr
+    card = read_card(out, kind="window")
+    assert card["kind"] == "window" and card["input"]["shape"] == [1, 32, 20, 1]
+    assert card["accuracy"]["int8"]["n"] == sum(1 for c in meter_crops() if c.split == "dev")
+    assert len(card["labels"]) == 101 and card["labels"][35] == "3.5"
+    clf = WindowClassifier(out)
+    probs = clf.probabilities(np.zeros((3, 32, 20), np.uint8))
+    assert probs.shape == (3, 101) and np.allclose(probs.sum(axis=1), 1.0, atol=0.05)
+    # The gate refuses, and writes nothing, when int8 may not lose a single crop.
+    refused = trained / "refused.tflite"
+    proc = _digitd("convert", str(trained / "model.keras"), "--out", str(refused),
+                   "--meter-dir", str(METER_CROPS), "--max-drop", "-100")
+    assert proc.returncode == 1 and "refused" in proc.stderr
+    assert not refused.exists()
+
+
+def test_fine_tuning_on_a_users_labelled_crops(trained: Path, tmp_path: Path) -> None:
+    """``--images DIR/<position>/`` with ``--init``: a user's own meter, no data sets needed."""
+    labelled = tmp_path / "labelled"
+    for c in meter_crops()[:40]:
+        folder = labelled / f"{c.position:.1f}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(c.file, folder / c.file.name)
+    out = tmp_path / "tuned"
+    proc = _digitd("train", "--kind", "window", "--init", str(trained / "model.keras"),
+                   "--images", str(labelled), "--epochs", "1", "--copies", "1",
+                   "--synthetic", "0", "--learning-rate", "3e-4", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train_real_crops"] == 40 and metrics["datasets"] == []
+
+
+def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
+    (tmp_path / "labelled" / "three").mkdir(parents=True)
+    proc = _digitd("train", "--kind", "window", "--images", str(tmp_path / "labelled"),
+                   "--out", str(tmp_path / "x"))
+    assert proc.returncode == 1
+    assert "not wheel positions" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _digitd("train", "--kind", "window", "--meter-dir", str(tmp_path),
+                   "--out", str(tmp_path / "y"))
+    assert proc.returncode == 1 and "labels.csv" in proc.stderr
+    proc = _digitd("evaluate", "--model", "models/digits.tflite")
+    assert proc.returncode == 1 and "--meter-dir" in proc.stderr
+
+
+def test_folder_names_are_positions() -> None:
+    assert position_of_folder("3") == 3.0
+    assert position_of_folder("3.5") == 3.5
+    assert position_of_folder("not_a_digit") == -1.0
+    assert position_of_folder("10") is None
+    assert position_of_folder("3.55") is None
+    assert position_of_folder("three") is None

@@ -1,0 +1,308 @@
+"""Meter-window training data: real meter crops, real LCD cells, generated wheels and cells.
+
+Every example is a crop as a fixed set-up box cuts it from a frame (colour or grey,
+any size) with its wheel position in digits (``3.5``: half-way from 3 to 4) or
+``-1`` for "not a digit". :func:`window_examples` turns crops into model inputs
+through the device's own :func:`~digitd.edge.window.window_input`, with the
+camera and framing faults of real set-ups simulated first.
+
+Sources (read each README in ``../shared/data``):
+
+- ``meter-digits``: real crops from 24 meter models with positions in tenths,
+  split by meter into ``train`` and ``dev`` (Apache-2.0);
+- ``sevenseg-digits``: real LCD cells 0-9 and ``blank`` (Apache-2.0), split here
+  by frame order: the last :data:`SEVENSEG_HELD_OUT` of each class is held out;
+- the generator of :mod:`digitd.train.printed`: counter wheels at any roll and
+  segment cells in the training font families, plus empty cells and glare.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from digitd.edge.window import HEIGHT, WIDTH, window_input
+
+logger = logging.getLogger(__name__)
+
+U8 = npt.NDArray[np.uint8]
+NOT_A_DIGIT_POSITION = -1.0
+SEVENSEG_HELD_OUT = 0.2
+
+METER_DIGITS_SOURCE = {
+    "name": "meter-digits",
+    "repository": "haverland/Tenth-of-step-of-a-meter-digit",
+    "commit": "ebf9b2ba33b56a45d97b5463d19e8035d4afbb12",
+    "licence": "Apache-2.0",
+}
+SEVENSEG_SOURCE = {
+    "name": "sevenseg-digits",
+    "repository": "Kazuhito00/7segment-display-reader",
+    "commit": "548aa4f630a422a2eede07ddf86fabc64c9decad",
+    "licence": "Apache-2.0",
+}
+
+
+class DataError(ValueError):
+    """A data folder that is missing or not laid out as its README says."""
+
+
+@dataclass(frozen=True)
+class WindowSet:
+    """Raw box crops, their wheel positions (-1: not a digit) and where each came from."""
+
+    crops: list[npt.NDArray[np.uint8]]
+    positions: npt.NDArray[np.float32]
+    groups: tuple[str, ...]  # meter model, "sevenseg" or "synthetic/<kind>"
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def subset(self, mask: npt.NDArray[np.bool_]) -> WindowSet:
+        idx = np.flatnonzero(mask)
+        return WindowSet(
+            [self.crops[i] for i in idx], self.positions[idx], tuple(self.groups[i] for i in idx)
+        )
+
+
+def concat_sets(*parts: WindowSet) -> WindowSet:
+    crops = [c for p in parts for c in p.crops]
+    positions = np.concatenate([p.positions for p in parts]) if parts else np.zeros(0, np.float32)
+    return WindowSet(crops, positions.astype(np.float32), tuple(g for p in parts for g in p.groups))
+
+
+def _read_image(path: Path) -> U8:
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DataError(f"{path}: not an image OpenCV can read")
+    return np.asarray(image, np.uint8)
+
+
+def _labels_csv(root: Path, what: str) -> list[dict[str, str]]:
+    path = root / "labels.csv"
+    if not path.is_file():
+        raise DataError(
+            f"{root}: no labels.csv; give the {what} folder (e.g. ../shared/data/{what})"
+        )
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def load_meter_digits(
+    root: str | Path, split: str, meters: Sequence[str] | None = None
+) -> WindowSet:
+    """The real meter crops of one split (``train`` or ``dev``), optionally some meters only."""
+    root = Path(root)
+    rows = [r for r in _labels_csv(root, "meter-digits") if r["split"] == split]
+    if meters is not None:
+        rows = [r for r in rows if r["meter"] in set(meters)]
+    if not rows:
+        raise DataError(f"{root}/labels.csv: no crops in split {split!r}")
+    crops = [_read_image(root / r["file"]) for r in rows]
+    positions = np.array([float(r["value"]) for r in rows], np.float32)
+    logger.info("meter-digits %s: %d crops from %d meters", split, len(rows),
+                len({r["meter"] for r in rows}))
+    return WindowSet(crops, positions, tuple(r["meter"] for r in rows))
+
+
+def sevenseg_part(index: int, count: int) -> str:
+    """``train`` or ``heldout``: the last share of each class, in frame order, is held out."""
+    return "heldout" if index >= math.ceil(count * (1.0 - SEVENSEG_HELD_OUT)) else "train"
+
+
+def load_sevenseg(root: str | Path, part: str) -> WindowSet:
+    """Real LCD cells: ``part`` ``train`` or ``heldout`` (frames of a video, split by order)."""
+    root = Path(root)
+    rows = _labels_csv(root, "sevenseg-digits")
+    by_label: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        by_label.setdefault(r["label"], []).append(r)
+    chosen: list[dict[str, str]] = []
+    for items in by_label.values():
+        items.sort(key=lambda r: r["file"])
+        chosen += [r for i, r in enumerate(items) if sevenseg_part(i, len(items)) == part]
+    crops = [_read_image(root / r["file"]) for r in chosen]
+    positions = np.array(
+        [NOT_A_DIGIT_POSITION if r["label"] == "blank" else float(r["label"]) for r in chosen],
+        np.float32,
+    )
+    logger.info("sevenseg-digits %s: %d cells", part, len(chosen))
+    return WindowSet(crops, positions, ("sevenseg",) * len(chosen))
+
+
+# -- generated windows ----------------------------------------------------------------------
+_SYNTHETIC_KINDS = {"wheel": 0.5, "segment": 0.25, "blank_cell": 0.1, "blank_wheel": 0.05,
+                    "glare": 0.05, "segment_symbol": 0.05}
+
+
+def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str) -> WindowSet:
+    from digitd.train.printed import CropSpec, font_pool, render_crop
+
+    rng = np.random.default_rng(seed)
+    pool = font_pool(fonts)
+    kinds = list(_SYNTHETIC_KINDS)
+    p = np.array(list(_SYNTHETIC_KINDS.values()))
+    crops: list[U8] = []
+    positions: list[float] = []
+    groups: list[str] = []
+    for _ in range(n):
+        kind = kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
+        if kind == "wheel":
+            position = round(float(rng.uniform(0, 10)), 1) % 10.0
+            lower = int(position)
+            spec = CropSpec("wheel", "wheel", 0, lower, position - lower)
+        elif kind == "segment":
+            position = float(rng.integers(10))
+            spec = CropSpec("segment", "segment", 0, int(position))
+        elif kind == "blank_wheel":
+            position, spec = NOT_A_DIGIT_POSITION, CropSpec(kind, "wheel", 10)
+        elif kind == "segment_symbol":
+            symbol = "-EFHLPrnA"[int(rng.integers(9))]
+            position, spec = NOT_A_DIGIT_POSITION, CropSpec(kind, "segment", 10, symbol=symbol)
+        else:
+            style = "segment" if rng.random() < 0.5 else "print"
+            position, spec = NOT_A_DIGIT_POSITION, CropSpec(kind, style, 10)
+        crop = render_crop(spec, pool.pick(spec.style == "segment", rng), rng)
+        crops.append(crop.image)
+        positions.append(position)
+        groups.append(f"synthetic/{kind}")
+    return WindowSet(crops, np.array(positions, np.float32), tuple(groups))
+
+
+def synthetic_windows(n: int, seed: int, fonts: str = "train", workers: int = 1) -> WindowSet:
+    """``n`` generated wheel windows (any roll) and LCD/LED cells, with some empty ones."""
+    chunk = 500
+    sizes = [min(chunk, n - i) for i in range(0, n, chunk)]
+    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+    if workers > 1 and len(sizes) > 1:
+        with ProcessPoolExecutor(workers) as ex:
+            parts = list(ex.map(_synthetic_chunk, sizes, seeds, [fonts] * len(sizes)))
+    else:
+        parts = [_synthetic_chunk(s, q, fonts) for s, q in zip(sizes, seeds, strict=True)]
+    return concat_sets(*parts)
+
+
+# -- camera and framing faults ----------------------------------------------------------------
+def reframe(crop: U8, rng: np.random.Generator, strength: float = 1.0) -> U8:
+    """The box a little off: shifted, scaled, turned a few degrees (edges repeated).
+
+    The vertical shift is kept small: on a wheel it would move the digit, and so
+    change the position the label claims.
+    """
+    import cv2
+
+    h, w = crop.shape[:2]
+    angle = rng.uniform(-4, 4) * strength
+    scale = 1.0 + rng.uniform(-0.08, 0.12) * strength
+    dx = rng.uniform(-0.1, 0.1) * w * strength
+    dy = rng.uniform(-0.04, 0.04) * h * strength
+    mat = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    mat[0, 2] += dx
+    mat[1, 2] += dy
+    return np.asarray(
+        cv2.warpAffine(crop, mat, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
+        np.uint8,
+    )
+
+
+def frame_bars(crop: U8, rng: np.random.Generator) -> U8:
+    """Dark or light bars at the edges: the window's frame inside a box drawn too large."""
+    out = crop.copy()
+    h, w = out.shape[:2]
+    for side in rng.permutation(4)[: int(rng.integers(1, 3))]:
+        level = rng.uniform(0, 60) if rng.random() < 0.6 else rng.uniform(170, 255)
+        if side < 2:
+            t = round(rng.uniform(0.04, 0.15) * w)
+            if t and side == 0:
+                out[:, :t] = level
+            elif t:
+                out[:, w - t :] = level
+        else:
+            t = round(rng.uniform(0.03, 0.08) * h)
+            if t and side == 2:
+                out[:t, :] = level
+            elif t:
+                out[h - t :, :] = level
+    return out
+
+
+def photograph(crop: U8, rng: np.random.Generator) -> U8:
+    """Light, colour cast, blur, low resolution, noise, JPEG, and now and then inverted."""
+    import cv2
+
+    from digitd.train.augment import jpeg_roundtrip
+
+    img = crop.astype(np.float32)
+    if img.ndim == 3 and rng.random() < 0.4:  # colour cast / white balance
+        img = img * rng.uniform(0.7, 1.3, 3).astype(np.float32)
+    gain, offset = rng.uniform(0.6, 1.3), rng.uniform(-40, 40)
+    img = img * gain + offset
+    if rng.random() < 0.3:
+        gamma = rng.uniform(0.6, 1.6)
+        img = 255.0 * (np.clip(img, 0, 255) / 255.0) ** gamma
+    h, w = img.shape[:2]
+    if rng.random() < 0.15:  # an LED flash hot spot
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        r2 = ((yy - cy) / (0.3 * h)) ** 2 + ((xx - cx) / (0.4 * w)) ** 2
+        spot = rng.uniform(60, 180) * np.exp(-r2)
+        img = img + (spot[..., None] if img.ndim == 3 else spot)
+    if rng.random() < 0.35:
+        img = np.asarray(cv2.GaussianBlur(img, (0, 0), rng.uniform(0.4, 1.5)), np.float32)
+    if rng.random() < 0.25 and min(h, w) >= 16:
+        f = rng.uniform(1.5, 3.0)
+        small = cv2.resize(img, (max(4, round(w / f)), max(4, round(h / f))),
+                           interpolation=cv2.INTER_AREA)
+        img = np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+    if rng.random() < 0.5:
+        img = img + rng.normal(0, rng.uniform(1, 8), img.shape).astype(np.float32)
+    out = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    if rng.random() < 0.3:
+        out = jpeg_roundtrip(out, int(rng.integers(25, 90)))
+    if rng.random() < 0.2:
+        out = 255 - out
+    return out
+
+
+def augment_crop(crop: U8, rng: np.random.Generator) -> U8:
+    if rng.random() < 0.8:
+        crop = reframe(crop, rng)
+    if rng.random() < 0.2:
+        crop = frame_bars(crop, rng)
+    return photograph(crop, rng)
+
+
+def _inputs_chunk(crops: list[U8], seed: np.random.SeedSequence | None) -> U8:
+    rng = np.random.default_rng(seed) if seed is not None else None
+    out = np.zeros((len(crops), HEIGHT, WIDTH), np.uint8)
+    for i, crop in enumerate(crops):
+        out[i] = window_input(augment_crop(crop, rng) if rng is not None else crop)
+    return out
+
+
+def window_examples(
+    data: WindowSet, seed: int | None, workers: int = 1
+) -> U8:
+    """Model inputs for every crop: augmented with ``seed``, as they are with ``None``."""
+    chunk = 2000
+    parts = [data.crops[i : i + chunk] for i in range(0, len(data), chunk)]
+    seeds: list[np.random.SeedSequence | None] = (
+        list(np.random.SeedSequence(seed).spawn(len(parts))) if seed is not None
+        else [None] * len(parts)
+    )
+    if workers > 1 and len(parts) > 1:
+        with ProcessPoolExecutor(workers) as ex:
+            out = list(ex.map(_inputs_chunk, parts, seeds))
+    else:
+        out = [_inputs_chunk(p, s) for p, s in zip(parts, seeds, strict=True)]
+    return np.concatenate(out) if out else np.zeros((0, HEIGHT, WIDTH), np.uint8)

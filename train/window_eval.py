@@ -1,0 +1,212 @@
+"""How well a meter-window model reads real meters it never saw: the dev split, per meter.
+
+``python -m digitd.train.window_eval --model models/meter.tflite`` prints the
+table (and ``--json`` one object): for wheels near a whole digit (within 0.2 of
+it) the exact digit rate and how many legible digits were refused, the median
+position error over every wheel, blank cells refused, per meter and per digit;
+the held-out LCD cells; the box shifted, scaled and turned as real set-ups are;
+and whole readings of 5-wheel counters composed from dev crops. Only LiteRT runs
+the model: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from digitd.edge.wheel import estimate, wheel_digit
+
+logger = logging.getLogger(__name__)
+
+NEAR_WHOLE = 0.2  # a labelled wheel this close to a whole digit shows that digit
+
+
+def _circular_error(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.NDArray[Any]:
+    d = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)) % 10.0
+    return np.minimum(d, 10.0 - d)
+
+
+def crop_figures(
+    probs: npt.NDArray[np.floating], positions: npt.NDArray[np.floating],
+    min_confidence: float = 0.5,
+) -> dict[str, float]:
+    """Figures for one set of crops from the model's scores and the labelled positions."""
+    positions = np.asarray(positions, np.float64)
+    ests = estimate(np.asarray(probs, np.float32))
+    digits = [wheel_digit(e, min_confidence)[0] for e in ests]
+    predicted = np.array([e.position for e in ests])
+    blank = positions < 0
+    true_digit = np.round(positions).astype(np.int64) % 10
+    off = np.abs(positions - np.round(positions))
+    near = ~blank & (off <= NEAR_WHOLE + 1e-6)
+    got = np.array([-1 if d is None else d for d in digits])
+    refused = got < 0
+    between = ~blank & (off >= 0.4 - 1e-6)  # 0.4 .. 0.6: no one digit in view
+    err = _circular_error(predicted, positions)
+    out = {
+        "n": len(positions),
+        "near_whole_n": int(near.sum()),
+        "near_whole_accuracy": float((got[near] == true_digit[near]).mean()) if near.any() else
+        float("nan"),
+        "legible_refused": float(refused[near].mean()) if near.any() else float("nan"),
+        "median_position_error": float(np.median(err[~blank])) if (~blank).any() else float("nan"),
+        "within_0.5": float((err[~blank] <= 0.5).mean()) if (~blank).any() else float("nan"),
+        "blank_n": int(blank.sum()),
+        "blank_refused": float(refused[blank].mean()) if blank.any() else float("nan"),
+        "between_n": int(between.sum()),
+        "between_no_digit": float(refused[between].mean()) if between.any() else float("nan"),
+    }
+    return out
+
+
+def _per(groups: Sequence[str], probs: npt.NDArray[np.floating],
+         positions: npt.NDArray[np.floating]) -> dict[str, dict[str, float]]:
+    names = np.array(groups)
+    return {
+        str(g): crop_figures(probs[names == g], positions[names == g])
+        for g in sorted(set(groups))
+    }
+
+
+def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
+                 sequences: int = 300, seed: int = 1) -> dict[str, Any]:
+    from digitd.edge.classifier import WindowClassifier
+    from digitd.edge.window import window_batch
+    from digitd.train.window_data import (
+        load_meter_digits,
+        load_sevenseg,
+        reframe,
+        window_examples,
+    )
+    from digitd.train.window_sequences import evaluate_sequences
+
+    clf = WindowClassifier(model)
+    dev = load_meter_digits(meter_dir, "dev")
+    x = window_examples(dev, None)
+    probs = clf.probabilities(x)
+    report: dict[str, Any] = {
+        "model": str(clf.model_path),
+        "dev": crop_figures(probs, dev.positions),
+        "per_meter": _per(dev.groups, probs, dev.positions),
+    }
+    true_digit = np.round(dev.positions).astype(np.int64) % 10
+    report["per_digit"] = {
+        str(d): crop_figures(probs[true_digit == d], dev.positions[true_digit == d])[
+            "near_whole_accuracy"
+        ]
+        for d in range(10)
+    }
+    # The same crops framed as a set-up box might be: shifted, scaled, turned.
+    rng = np.random.default_rng(seed)
+    moved = window_batch([reframe(c, rng, strength=1.0) for c in dev.crops])
+    report["dev_reframed"] = crop_figures(clf.probabilities(moved), dev.positions)
+    if sevenseg_dir:
+        cells = load_sevenseg(sevenseg_dir, "heldout")
+        report["sevenseg_heldout"] = crop_figures(
+            clf.probabilities(window_examples(cells, None)), cells.positions
+        )
+        digits = cells.positions >= 0
+        est = estimate(clf.probabilities(window_examples(cells, None)))
+        got = np.array([
+            -2 if wheel_digit(e, 0.5)[0] is None else wheel_digit(e, 0.5)[0] for e in est
+        ])
+        right = np.where(digits, got == np.round(cells.positions), got == -2)
+        report["sevenseg_heldout"]["all_cells_accuracy"] = float(right.mean())
+    if sequences:
+        report["sequences"] = evaluate_sequences(clf, dev, sequences, seed)
+    report["before"] = digit_model_baseline(dev)
+    return report
+
+
+def digit_model_baseline(dev: Any) -> dict[str, float]:
+    """The same near-whole dev crops through the way boxes were read before: the
+    shipped handwriting model on MNIST-style normalised crops (ink cropped, centred)."""
+    from digitd.edge.classifier import Classifier
+    from digitd.edge.normalise import normalise_digit
+
+    clf = Classifier()
+    positions = np.asarray(dev.positions, np.float64)
+    near = (positions >= 0) & (np.abs(positions - np.round(positions)) <= NEAR_WHOLE + 1e-6)
+    idx = np.flatnonzero(near)
+    preds = clf.classify(np.stack([normalise_digit(dev.crops[i]) for i in idx]))
+    want = np.round(positions[idx]).astype(np.int64) % 10
+    got = np.array([-1 if p.digit is None or p.confidence < 0.5 else p.digit for p in preds])
+    return {
+        "model": "digits.tflite (shipped handwriting model), MNIST-style normalisation",
+        "near_whole_n": int(len(idx)),
+        "near_whole_accuracy": float((got == want).mean()) if len(idx) else float("nan"),
+        "legible_refused": float((got == -1).mean()) if len(idx) else float("nan"),
+    }
+
+
+def _pct(v: float) -> str:
+    return "  -  " if v != v else f"{100 * v:5.1f}"
+
+
+def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
+    def line(name: str, f: dict[str, float]) -> None:
+        print(
+            f"{name:34s} {f['n']:5d} {f['near_whole_n']:5d}  {_pct(f['near_whole_accuracy'])} %"
+            f"  {_pct(f['legible_refused'])} %   {f['median_position_error']:5.2f}"
+            f"   {_pct(f['blank_refused'])} %",
+            file=out,
+        )
+
+    print(f"model {r['model']}", file=out)
+    print(f"{'crops':34s} {'n':>5s} {'near':>5s}  {'exact':>7s}  {'refused':>8s}  "
+          f"{'pos.err':>7s}  {'blank refused':>13s}", file=out)
+    line("dev split (8 unseen meters)", r["dev"])
+    for name, f in r["per_meter"].items():
+        line(f"  {name}", f)
+    line("dev, box shifted/scaled/turned", r["dev_reframed"])
+    if "sevenseg_heldout" in r:
+        line("sevenseg cells (held-out frames)", r["sevenseg_heldout"])
+        print(f"  all sevenseg cells right (digits and blanks): "
+              f"{_pct(r['sevenseg_heldout']['all_cells_accuracy'])} %", file=out)
+    print("per digit (near-whole exact): " + "  ".join(
+        f"{d}:{_pct(v).strip()}" for d, v in r["per_digit"].items()), file=out)
+    if "before" in r:
+        b = r["before"]
+        print(f"before (digit model, MNIST-style crops) on the same near-whole dev crops: "
+              f"exact {_pct(b['near_whole_accuracy'])} %, refused {_pct(b['legible_refused'])} %",
+              file=out)
+    if "sequences" in r:
+        s = r["sequences"]
+        print(
+            f"whole readings ({s['wheels']} wheels, {s['sequences']} counters x {s['steps']} "
+            f"frames, dev crops): published {s['published']}, exact {_pct(s['exact'])} %, "
+            f"decreasing {s['decreasing']}, frames without a reading {_pct(s['no_reading'])} %",
+            file=out,
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m digitd.train.window_eval",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="meter-window .tflite (default: the shipped one)")
+    parser.add_argument("--meter-dir", default="../shared/data/meter-digits")
+    parser.add_argument("--sevenseg-dir", default="../shared/data/sevenseg-digits")
+    parser.add_argument("--sequences", type=int, default=300,
+                        help="counters composed from dev crops (0: none)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    report = evaluate_dev(args.model, args.meter_dir, args.sevenseg_dir or None,
+                          args.sequences, args.seed)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print_report(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""Whole readings from real crops: 5-wheel counters counting up through roll-overs.
+
+Each counter is built from the crops of one dev meter: its value rises a few
+tenths of the last wheel per frame, every wheel's true position follows the
+counter's carry (a wheel turns while its right neighbour passes 9 -> 0; LCD
+meters jump from digit to digit), and each wheel of each frame is shown by a
+real crop labelled with that position. The frames then go through the device's
+own chain: window model -> composition -> decisions (meter rules). What counts
+is what would be published: exact, or wrong, and never a decrease.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from digitd.edge.classifier import WindowClassifier
+from digitd.edge.compose import compose, expected_turn
+from digitd.edge.config import DecisionConfig
+from digitd.edge.decide import Action, Decider
+from digitd.edge.reading import DigitRead, Reading
+from digitd.edge.window import window_input
+from digitd.train.window_data import WindowSet
+
+logger = logging.getLogger(__name__)
+
+WHEELS = 5
+STEPS = 40
+
+
+def true_positions(value_tenths: int, wheels: int, lcd: bool) -> list[float]:
+    """Each wheel's position, to the tenth, for a counter standing at ``value_tenths``
+    tenths of its last wheel."""
+    last = (value_tenths % 100) / 10.0
+    if lcd:
+        last = float(int(last))
+    positions = [last]
+    units = value_tenths // 10
+    right = last
+    for k in range(1, wheels):
+        digit = (units // 10**k) % 10
+        turn = 0.0 if lcd else expected_turn(right)
+        p = round(digit + turn, 1) % 10.0
+        positions.append(p)
+        right = p
+    return positions[::-1]
+
+
+def truth(value_tenths: int, wheels: int) -> str:
+    return str(value_tenths // 10).zfill(wheels)[-wheels:]
+
+
+def evaluate_sequences(
+    clf: WindowClassifier, dev: WindowSet, counters: int = 300, seed: int = 1,
+    wheels: int = WHEELS, steps: int = STEPS,
+) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    by_meter: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i, (g, p) in enumerate(zip(dev.groups, dev.positions, strict=True)):
+        if p >= 0:
+            by_meter[g][round(float(p) * 10) % 100].append(i)
+    meters = sorted(by_meter)
+    inputs_cache: dict[int, np.ndarray] = {}
+
+    def crop_input(i: int) -> np.ndarray:
+        if i not in inputs_cache:
+            inputs_cache[i] = window_input(dev.crops[i])
+        return inputs_cache[i]
+
+    published = exact = decreasing = frames = no_reading = skipped = 0
+    per_meter: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # published, exact, decr
+    wrong_examples: list[dict[str, str]] = []
+    for c in range(counters):
+        meter = meters[c % len(meters)]
+        labels = by_meter[meter]
+        lcd = all(k % 10 == 0 for k in labels)
+        # Start a little before a roll-over of two or more wheels now and then.
+        base = int(rng.integers(0, 10 ** (wheels - 1))) * 10
+        if rng.random() < 0.5:
+            base = (base // 1000) * 1000 + 990 - int(rng.integers(0, 40))
+        value = base
+        decider = Decider(DecisionConfig(meter=True, stable_count=2, heartbeat=0))
+        last_published: Decimal | None = None
+        for step in range(steps):
+            value += int(rng.integers(0, 4 if not lcd else 12))
+            positions = true_positions(value, wheels, lcd)
+            picks: list[int] = []
+            for p in positions:
+                key = round(p * 10) % 100
+                options = labels.get(key) or labels.get((key + 1) % 100) or labels.get(
+                    (key - 1) % 100
+                )
+                if not options:
+                    break
+                picks.append(int(options[int(rng.integers(len(options)))]))
+            if len(picks) != wheels:
+                skipped += 1
+                continue
+            frames += 1
+            ests = clf.estimate(np.stack([crop_input(i) for i in picks]))
+            reads = tuple(
+                DigitRead(
+                    None, e.not_a_digit if e.not_a_digit >= max(e.digit_scores) else e.confidence,
+                    (0, 0, 1, 1), e.digit_scores, e.not_a_digit,
+                    position=None if e.not_a_digit >= max(e.digit_scores) else e.position,
+                )
+                for e in ests
+            )
+            composed = None
+            if all(r.position is not None for r in reads):
+                composed = compose([float(r.position) for r in reads if r.position is not None])
+            reading = Reading(reads, composed=composed)
+            decision = decider.offer(reading, float(step))
+            if decision.action == Action.REJECT and decision.reason is not None and \
+                    decision.reason.code in ("not_a_digit", "low_confidence"):
+                no_reading += 1
+            if not decision.publish or decision.value is None:
+                continue
+            published += 1
+            per_meter[meter][0] += 1
+            number = Decimal(decision.value)
+            if last_published is not None and number < last_published:
+                decreasing += 1
+                per_meter[meter][2] += 1
+            last_published = number
+            want = truth(value, wheels)
+            if decision.value == want:
+                exact += 1
+                per_meter[meter][1] += 1
+            elif len(wrong_examples) < 10:
+                wrong_examples.append({"meter": meter, "published": decision.value, "true": want})
+    return {
+        "wheels": wheels,
+        "sequences": counters,
+        "steps": steps,
+        "frames": frames,
+        "frames_skipped_no_crop": skipped,
+        "published": published,
+        "exact": exact / published if published else float("nan"),
+        "decreasing": decreasing,
+        "no_reading": no_reading / frames if frames else float("nan"),
+        "per_meter": {
+            m: {"published": v[0], "exact": v[1] / v[0] if v[0] else float("nan"),
+                "decreasing": v[2]}
+            for m, v in sorted(per_meter.items())
+        },
+        "wrong_examples": wrong_examples,
+    }

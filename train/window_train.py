@@ -1,0 +1,188 @@
+"""Train the meter-window model: real meter crops + real LCD cells + generated windows.
+
+Reads top to bottom: settings -> data -> model -> fit (the dev meters watched
+after every epoch) -> report. The dev split is only measured: the run keeps the
+weights of its last epoch, and runs are compared on the dev figures written to
+``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitd.edge import __version__
+from digitd.edge.wheel import NUM_WINDOW_CLASSES, soft_targets
+from digitd.edge.window import HEIGHT, WIDTH, WINDOW_PREPROCESSING_VERSION
+from digitd.train.window_data import (
+    METER_DIGITS_SOURCE,
+    SEVENSEG_SOURCE,
+    WindowSet,
+    concat_sets,
+    load_meter_digits,
+    load_sevenseg,
+    synthetic_windows,
+    window_examples,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class WindowTrainConfig:
+    meter_dir: str | None = "../shared/data/meter-digits"
+    sevenseg_dir: str | None = "../shared/data/sevenseg-digits"
+    epochs: int = 20
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    seed: int = 1
+    copies: int = 4  # augmented copies of every real crop, besides the crop itself
+    synthetic: int = 20000  # generated wheel windows and cells
+    sigma: float = 1.0  # width of the soft position target, in tenths
+    limit: int | None = None  # use only this many real training crops (quick runs, tests)
+    images_dir: str | None = None  # extra labelled crops (a user's own meter): DIR/<position>/
+    init: str | None = None
+    workers: int = 2
+    out: str = "runs/window"
+
+
+def training_crops(cfg: WindowTrainConfig) -> WindowSet:
+    parts: list[WindowSet] = []
+    if cfg.meter_dir:
+        meters = load_meter_digits(cfg.meter_dir, "train")
+        if cfg.limit:
+            keep = np.random.default_rng(cfg.seed).permutation(len(meters))[: cfg.limit]
+            mask = np.zeros(len(meters), bool)
+            mask[keep] = True
+            meters = meters.subset(mask)
+        parts.append(meters)
+    if cfg.sevenseg_dir:
+        parts.append(load_sevenseg(cfg.sevenseg_dir, "train"))
+    if cfg.images_dir:
+        from digitd.train.window_folder import load_window_folder
+
+        parts.append(load_window_folder(cfg.images_dir))
+    if not parts:
+        raise ValueError("no training crops: give --meter-dir, --sevenseg-dir or --images")
+    return concat_sets(*parts)
+
+
+def build_training_set(cfg: WindowTrainConfig, real: WindowSet) -> tuple[np.ndarray, np.ndarray]:
+    t0 = time.monotonic()
+    xs = [window_examples(real, None)]
+    ys = [real.positions]
+    for k in range(cfg.copies):
+        xs.append(window_examples(real, cfg.seed * 1000 + k, cfg.workers))
+        ys.append(real.positions)
+        logger.info("augmented copy %d/%d of %d real crops (%.0f s)", k + 1, cfg.copies,
+                    len(real), time.monotonic() - t0)
+    if cfg.synthetic:
+        synth = synthetic_windows(cfg.synthetic, cfg.seed + 7, "train", cfg.workers)
+        xs.append(window_examples(synth, cfg.seed + 8, cfg.workers))
+        ys.append(synth.positions)
+        logger.info("%d generated windows (%.0f s)", len(synth), time.monotonic() - t0)
+    return np.concatenate(xs), np.concatenate(ys).astype(np.float32)
+
+
+class _DevWatch:
+    """Dev-split figures after each epoch, through the same decoding the device uses."""
+
+    def __init__(self, model: Any, x: np.ndarray, positions: np.ndarray, epochs: int) -> None:
+        self.model, self.x, self.positions, self.epochs = model, x, positions, epochs
+        self.start = time.monotonic()
+        self.history: list[dict[str, float]] = []
+
+    def __call__(self, epoch: int, logs: dict[str, float] | None) -> None:
+        from digitd.train.window_eval import crop_figures
+
+        probs = self.model.predict(self.x, verbose=0, batch_size=1024)
+        figs = crop_figures(probs, self.positions)
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / (epoch + 1) * (self.epochs - epoch - 1)
+        row = {"epoch": epoch + 1, "loss": float((logs or {}).get("loss", float("nan"))), **figs}
+        self.history.append(row)
+        logger.info(
+            "epoch %d/%d  loss %.4f  dev: near-whole %.4f  refused %.4f  median error %.3f  "
+            "(%.0f s, ~%.0f s left)",
+            epoch + 1, self.epochs, row["loss"], figs["near_whole_accuracy"],
+            figs["legible_refused"], figs["median_position_error"], elapsed, eta,
+        )
+
+
+def train_window(cfg: WindowTrainConfig) -> Path:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    from digitd.train.models import build
+
+    keras.utils.set_random_seed(cfg.seed)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    initial = None
+    if cfg.init:
+        if not Path(cfg.init).is_file():
+            raise FileNotFoundError(f"--init {cfg.init}: no such file; give an earlier model.keras")
+        initial = keras.models.load_model(cfg.init, compile=False)
+        if initial.output_shape[-1] != NUM_WINDOW_CLASSES:
+            raise ValueError(f"--init {cfg.init}: not a meter-window model")
+
+    real = training_crops(cfg)
+    x, positions = build_training_set(cfg, real)
+    # Without a dev split there is nothing unseen to watch: the user's own crops, as they are.
+    dev = load_meter_digits(cfg.meter_dir, "dev") if cfg.meter_dir else real
+    x_dev = window_examples(dev, None)[..., None].astype(np.float32) / 255.0
+    logger.info("training on %d examples (%d real crops); watching %d crops", len(x), len(real),
+                len(dev))
+
+    targets = soft_targets(positions, cfg.sigma)
+    ds = (
+        tf.data.Dataset.from_tensor_slices((x[..., None], targets))
+        .shuffle(len(x), seed=cfg.seed, reshuffle_each_iteration=True)
+        .batch(cfg.batch_size)
+        .map(lambda a, b: (tf.cast(a, tf.float32) / 255.0, b))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    model = initial if initial is not None else build("window", NUM_WINDOW_CLASSES)
+    steps = max(1, -(-len(x) // cfg.batch_size)) * cfg.epochs
+    schedule = keras.optimizers.schedules.CosineDecay(
+        cfg.learning_rate / 10, steps, warmup_target=cfg.learning_rate, warmup_steps=steps // 20
+    )
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy")
+    watch = _DevWatch(model, x_dev, dev.positions, cfg.epochs)
+    t0 = time.monotonic()
+    model.fit(ds, epochs=cfg.epochs, verbose=0,
+              callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=watch)])
+    seconds = time.monotonic() - t0
+    model_path = out / "model.keras"
+    model.save(model_path)
+    metrics: dict[str, Any] = {
+        "kind": "window",
+        "arch": "window",
+        "params": int(model.count_params()),
+        "input": {"height": HEIGHT, "width": WIDTH},
+        "window_preprocessing_version": WINDOW_PREPROCESSING_VERSION,
+        "train_examples": len(x),
+        "train_real_crops": len(real),
+        "train_seconds": round(seconds, 1),
+        "dev_history": watch.history,
+        "datasets": ([METER_DIGITS_SOURCE] if cfg.meter_dir else [])
+        + ([SEVENSEG_SOURCE] if cfg.sevenseg_dir else []),
+        "settings": asdict(cfg),
+        "digitd_version": __version__,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "validation": "meter-digits dev split (8 meters never trained on), watched only"
+        if cfg.meter_dir else "the training crops themselves (no dev split given)",
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    logger.info("window model %s (%d parameters, %.0f s)", model_path, metrics["params"], seconds)
+    return model_path
