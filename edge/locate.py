@@ -38,6 +38,9 @@ class Located:
     # A region wide enough to be touching digits: index -> (piece crops, piece boxes).
     # The reader asks the model whether the whole or the pieces make more sense.
     splits: dict[int, tuple[list[Gray], list[BoxXYWH]]] = field(default_factory=dict)
+    # False when two ways of judging the polarity disagreed (auto polarity only):
+    # the reader then reads the other polarity too and keeps what the model prefers.
+    polarity_sure: bool = True
 
 
 @dataclass
@@ -83,6 +86,33 @@ def background_of(gray: Gray) -> Gray:
     return np.asarray(cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
 
 
+def paper_without_ink(gray: Gray, mask: Gray, background: Gray, dark_ink: bool) -> Gray:
+    """The background again, as the local mean of the pixels ``mask`` does not call ink.
+
+    Never on the ink's side of the first estimate: ink only takes light away from
+    the paper (or adds it to a dark display), so the paper is at least as bright
+    as any estimate that ink pulled down.
+    """
+    import cv2
+
+    h, w = gray.shape
+    factor = max(1, min(h, w) // 120)
+    size = (max(1, w // factor), max(1, h // factor))
+    small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    grown = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    clear = (cv2.resize(grown, size, interpolation=cv2.INTER_AREA) < 8).astype(np.float32)
+    k = max(5, (min(small.shape) // 5) | 1)
+    total = cv2.boxFilter(small * clear, -1, (k, k), normalize=False)
+    count = cv2.boxFilter(clear, -1, (k, k), normalize=False)
+    first = cv2.resize(background, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    mean = np.where(count >= 3.0, total / np.maximum(count, 1.0), first)
+    paper = np.maximum(mean, first) if dark_ink else np.minimum(mean, first)
+    paper8 = np.clip(np.round(paper), 0, 255).astype(np.uint8)
+    if factor == 1:
+        return paper8
+    return np.asarray(cv2.resize(paper8, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
+
+
 def dark_ink_of(gray: Gray, background: Gray | None = None) -> bool:
     """True when the ink is darker than its background (pencil on paper, not an LED display).
 
@@ -96,6 +126,23 @@ def dark_ink_of(gray: Gray, background: Gray | None = None) -> bool:
     g, b = gray[::step, ::step], bg[::step, ::step]
     darker = np.sort(np.asarray(cv2.subtract(b, g)).ravel())
     lighter = np.sort(np.asarray(cv2.subtract(g, b)).ravel())
+    tail = max(1, darker.size // 300)
+    return bool(darker[-tail] >= lighter[-tail])
+
+
+def dark_ink_of_whole(gray: Gray) -> bool:
+    """The polarity seen against the region's median level instead of a local background.
+
+    Around a bold marker stroke a local median is dragged towards the ink, and the
+    paper inside an "8" then looks like light ink on a dark ground; the median of
+    the whole region does not move. It is fooled by shadows instead, so the two
+    are asked together: where they disagree, the reader lets the model decide.
+    """
+    step = max(1, min(gray.shape) // 160)
+    g = gray[::step, ::step].astype(np.int16)
+    level = int(np.median(g))
+    darker = np.sort(np.clip(level - g, 0, 255).ravel())
+    lighter = np.sort(np.clip(g - level, 0, 255).ravel())
     tail = max(1, darker.size // 300)
     return bool(darker[-tail] >= lighter[-tail])
 
@@ -159,7 +206,8 @@ class Locator:
         return (int(fx), int(fy), int(np.ceil(gx - fx)), int(np.ceil(gy - fy)))
 
     # -- the two modes ----------------------------------------------------------------------
-    def locate(self, frame: npt.NDArray[np.generic]) -> Located:
+    def locate(self, frame: npt.NDArray[np.generic], dark_ink: bool | None = None) -> Located:
+        """Crops and boxes of the digits in ``frame``; ``dark_ink`` overrides the polarity."""
         gray = to_gray(frame)
         if min(gray.shape) < MIN_SIDE:
             raise ImageError(
@@ -167,8 +215,12 @@ class Locator:
             )
         region, outline = self.region(gray)
         background = background_of(region) if self.cfg.mode == "auto" else None
-        if self.cfg.polarity == "auto":
+        sure = True
+        if dark_ink is not None:
+            dark = dark_ink
+        elif self.cfg.polarity == "auto":
             dark = dark_ink_of(region, background)
+            sure = dark == dark_ink_of_whole(region)
         else:
             dark = self.cfg.polarity == "dark_on_light"
         splits: dict[int, tuple[list[Gray], list[BoxXYWH]]] = {}
@@ -183,7 +235,7 @@ class Locator:
             i: (pieces, [self.to_frame(b, outline) for b in piece_boxes])
             for i, (pieces, piece_boxes) in splits.items()
         }
-        return Located(crops, frame_boxes, crops_dark, outline, dark, frame_splits)
+        return Located(crops, frame_boxes, crops_dark, outline, dark, frame_splits, sure)
 
     def _fixed_boxes(self, region: Gray) -> tuple[list[Gray], list[BoxXYWH]]:
         h, w = region.shape
@@ -215,6 +267,17 @@ class Locator:
             return [], [], {}
         level = max(12.0, 0.3 * peak)
         mask = np.asarray(cv2.threshold(ink, level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8)
+        # Where a bold digit fills most of the median's window, the median is ink,
+        # not paper, and the middle of an "8" vanishes: estimate the paper again
+        # from the pixels that are not ink.
+        bg = paper_without_ink(region, mask, bg, dark)
+        ink = np.asarray(cv2.subtract(bg, region) if dark else cv2.subtract(region, bg), np.uint8)
+        mask = np.asarray(cv2.threshold(ink, level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8)
+        lines = line_mask(mask)
+        if lines is not None:
+            # Gone from the ink too: crops are cut from the ink, not the mask.
+            mask = np.where(lines, 0, mask).astype(np.uint8)
+            ink = np.where(lines, 0, ink).astype(np.uint8)
         # BBDT labelling: measured 3x faster than the default on one thread here.
         _count, raw_labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
             mask, 8, cv2.CV_32S, cv2.CCL_BBDT
@@ -244,6 +307,46 @@ class Locator:
                     [(p.x0, p.y0, p.w, p.h) for p in pieces],
                 )
         return crops, boxes, splits
+
+
+def _line_pixels(mask: Gray, horizontal: bool) -> Gray:
+    """Ink that belongs to straight lines running (nearly) across the whole region."""
+    import cv2
+
+    h, w = mask.shape
+    span = w if horizontal else h
+    across = h if horizontal else w
+    length = max(12, int(0.4 * span))
+    # A line on real paper drifts by a pixel or two: thicken across it before the opening.
+    drift = np.ones((5, 1) if horizontal else (1, 5), np.uint8)
+    kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
+    runs = np.asarray(cv2.morphologyEx(cv2.dilate(mask, drift), cv2.MORPH_OPEN, kernel), np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        runs, connectivity=8, ltype=cv2.CV_32S
+    )
+    keep = np.zeros(count, bool)
+    for i in range(1, count):
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        extent, thick = (bw, bh) if horizontal else (bh, bw)
+        start, size = (y, h) if horizontal else (x, w)
+        # Only lines that cross the region (a digit's own bar never spans it), or
+        # run along its edge for half of it (a cell's frame, cut at a corner).
+        at_edge = start <= 0.04 * size or start + thick >= 0.96 * size
+        keep[i] = thick <= max(8, 0.15 * across) and (
+            extent >= 0.85 * span or (at_edge and extent >= 0.5 * span)
+        )
+    lines = np.asarray(keep[labels], np.uint8) * 255
+    return np.asarray(cv2.dilate(lines, np.ones((3, 3), np.uint8)), np.uint8)
+
+
+def line_mask(mask: Gray) -> npt.NDArray[np.bool_] | None:
+    """Where ruled lines, grid lines, box frames and table borders are (None: nowhere).
+
+    Such lines are long, thin and straight and run across the region; a digit
+    touching one would otherwise be glued to it, and a line on its own read as a "1".
+    """
+    lines = np.maximum(_line_pixels(mask, True), _line_pixels(mask, False))
+    return lines > 0 if lines.any() else None
 
 
 def _crop(g: _Group, ink: Gray, labels: npt.NDArray[np.int32]) -> Gray:

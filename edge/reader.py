@@ -53,6 +53,21 @@ class Reader:
             return self._read_windows(located, self.window, t0, t1)
         if self.classifier is None:
             raise ValueError("this reader has no digit model; auto mode needs one")
+        reading = self._read_digits(located, self.classifier, t0, t1)
+        if not located.polarity_sure:
+            # Two judges of the polarity disagreed: read it the other way too and
+            # keep the reading the model is surer of.
+            other = self.locator.locate(frame, dark_ink=not located.photo_dark_ink)
+            kept = self.last_located, self.last_inputs
+            second = self._read_digits(other, self.classifier, t0, time.perf_counter())
+            if _joint_score(second) > _joint_score(reading):
+                return second
+            self.last_located, self.last_inputs = kept
+        return reading
+
+    def _read_digits(
+        self, located: Located, classifier: Classifier, t0: float, t1: float
+    ) -> Reading:
         # The wholes and every candidate piece go to the model in one batch.
         crops = list(located.crops)
         piece_at: dict[int, list[int]] = {}
@@ -64,7 +79,7 @@ class Reader:
         else:
             inputs = np.zeros((0, 28, 28), np.uint8)
         t2 = time.perf_counter()
-        predictions = self.classifier.classify(inputs)
+        predictions = classifier.classify(inputs)
         t3 = time.perf_counter()
         self.last_located, self.last_inputs = located, inputs
 
@@ -175,6 +190,14 @@ def _dim_cells(located: Located) -> set[int]:
     contrast = np.array([ink_contrast(c, located.dark_ink) for c in located.crops])
     reference = float(np.percentile(contrast, 75))
     return {i for i, c in enumerate(contrast) if c < DIM_CELL_FRACTION * reference}
+
+
+def _joint_score(reading: Reading) -> float:
+    """How sure the model is of a whole reading: confidence per region found, refused
+    regions counting zero (the holes of an "8" read as two "0"s score below the "8")."""
+    regions = len(reading.digits) + len(reading.rejected)
+    accepted = sum(d.confidence for d in reading.digits if d.digit is not None)
+    return accepted / regions if regions else 0.0
 
 
 def _pieces_win(whole: Prediction, pieces: list[Prediction]) -> bool:

@@ -125,7 +125,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
     return report
 
 
-def digit_model_baseline(dev: Any) -> dict[str, float]:
+def digit_model_baseline(dev: Any) -> dict[str, Any]:
     """The same near-whole dev crops through the way boxes were read before: the
     shipped handwriting model on MNIST-style normalised crops (ink cropped, centred)."""
     from digitd.edge.classifier import Classifier
@@ -140,7 +140,7 @@ def digit_model_baseline(dev: Any) -> dict[str, float]:
     got = np.array([-1 if p.digit is None or p.confidence < 0.5 else p.digit for p in preds])
     return {
         "model": "digits.tflite (shipped handwriting model), MNIST-style normalisation",
-        "near_whole_n": int(len(idx)),
+        "near_whole_n": len(idx),
         "near_whole_accuracy": float((got == want).mean()) if len(idx) else float("nan"),
         "legible_refused": float((got == -1).mean()) if len(idx) else float("nan"),
     }
