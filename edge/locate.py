@@ -38,6 +38,10 @@ class Located:
     # A region wide enough to be touching digits: index -> (piece crops, piece boxes).
     # The reader asks the model whether the whole or the pieces make more sense.
     splits: dict[int, tuple[list[Gray], list[BoxXYWH]]] = field(default_factory=dict)
+    # A digit drawn in strokes that do not touch: index -> (crop of the digit with the
+    # strokes beside it, its box, the index of the next region it takes in, or -1).
+    # The reader asks the model whether the joined crop reads better.
+    joins: dict[int, tuple[Gray, BoxXYWH, int]] = field(default_factory=dict)
     # False when two ways of judging the polarity disagreed (auto polarity only):
     # the reader then reads the other polarity too and keeps what the model prefers.
     polarity_sure: bool = True
@@ -224,18 +228,26 @@ class Locator:
         else:
             dark = self.cfg.polarity == "dark_on_light"
         splits: dict[int, tuple[list[Gray], list[BoxXYWH]]] = {}
+        joins: dict[int, tuple[Gray, BoxXYWH, int]] = {}
         if self.cfg.mode == "boxes":
             crops, boxes = self._fixed_boxes(region)
             crops_dark = dark
         else:
-            crops, boxes, splits = self._search(region, dark, background)
+            crops, boxes, splits, joins = self._search(region, dark, background)
             crops_dark = False  # crops from the ink map: white on black
         frame_boxes = [self.to_frame(b, outline) for b in boxes]
         frame_splits = {
             i: (pieces, [self.to_frame(b, outline) for b in piece_boxes])
             for i, (pieces, piece_boxes) in splits.items()
         }
-        return Located(crops, frame_boxes, crops_dark, outline, dark, frame_splits, sure)
+        frame_joins = {
+            i: (crop, self.to_frame(box, outline), partner)
+            for i, (crop, box, partner) in joins.items()
+        }
+        return Located(
+            crops, frame_boxes, crops_dark, outline, dark,
+            splits=frame_splits, joins=frame_joins, polarity_sure=sure,
+        )
 
     def _fixed_boxes(self, region: Gray) -> tuple[list[Gray], list[BoxXYWH]]:
         h, w = region.shape
@@ -253,7 +265,12 @@ class Locator:
 
     def _search(
         self, region: Gray, dark: bool, background: Gray | None = None
-    ) -> tuple[list[Gray], list[BoxXYWH], dict[int, tuple[list[Gray], list[BoxXYWH]]]]:
+    ) -> tuple[
+        list[Gray],
+        list[BoxXYWH],
+        dict[int, tuple[list[Gray], list[BoxXYWH]]],
+        dict[int, tuple[Gray, BoxXYWH, int]],
+    ]:
         import cv2
 
         h, w = region.shape
@@ -264,7 +281,7 @@ class Locator:
         # 0.1 % of a frame, so a percentile would only see noise.
         peak = float(cv2.blur(ink, (3, 3)).max())
         if peak < 20:
-            return [], [], {}
+            return [], [], {}, {}
         level = max(12.0, 0.3 * peak)
         mask = np.asarray(cv2.threshold(ink, level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8)
         # Where a bold digit fills most of the median's window, the median is ink,
@@ -290,11 +307,12 @@ class Locator:
             for i, (x, y, gw, gh, area) in enumerate(stats[1:], start=1)
             if area >= speck and gw < 0.9 * w
         ]
-        groups = _merge_overlapping(groups)
-        groups = [g for g in groups if _digit_shaped(g, min_h, h)]
+        pieces_all = _merge_overlapping(groups)
+        groups = [g for g in pieces_all if _digit_shaped(g, min_h, h)]
         groups = _main_row(groups)
         groups.sort(key=lambda g: g.x0)
         groups = groups[: self.cfg.max_digits]
+        joins = _join_candidates(groups, pieces_all, ink, labels)
 
         crops = [_crop(g, ink, labels) for g in groups]
         boxes: list[BoxXYWH] = [(g.x0, g.y0, g.w, g.h) for g in groups]
@@ -306,7 +324,50 @@ class Locator:
                     [_crop(p, ink, labels) for p in pieces],
                     [(p.x0, p.y0, p.w, p.h) for p in pieces],
                 )
-        return crops, boxes, splits
+        return crops, boxes, splits, joins
+
+
+def _copy(g: _Group) -> _Group:
+    return _Group(g.x0, g.y0, g.x1, g.y1, set(g.labels), g.area)
+
+
+def _beside(g: _Group, o: _Group) -> bool:
+    """A stroke too small to be a digit that sits where a digit's detached part would:
+    a 7's bar, a 5's flag, the open top of a 4."""
+    if o.h > 1.1 * g.h or o.area > g.area:
+        return False
+    gap = max(o.x0 - g.x1, g.x0 - o.x1)
+    centre = (o.y0 + o.y1) / 2
+    return gap <= 0.25 * g.h and g.y0 - 0.35 * g.h <= centre <= g.y1 + 0.1 * g.h
+
+
+def _could_be_one(a: _Group, b: _Group) -> bool:
+    """Two neighbours in the row that may be one digit in two strokes."""
+    h = max(a.h, b.h)
+    width = max(a.x1, b.x1) - min(a.x0, b.x0)
+    height = max(a.y1, b.y1) - min(a.y0, b.y0)
+    return b.x0 - a.x1 <= 0.2 * h and width <= 0.95 * height and min(a.w, b.w) < 0.5 * h
+
+
+def _join_candidates(
+    row: list[_Group], pieces: list[_Group], ink: Gray, labels: npt.NDArray[np.int32]
+) -> dict[int, tuple[Gray, BoxXYWH, int]]:
+    """For each digit in the row, the same digit with the strokes that may belong to it."""
+    in_row = {id(g) for g in row}
+    others = [o for o in pieces if id(o) not in in_row]
+    joins: dict[int, tuple[Gray, BoxXYWH, int]] = {}
+    for i, g in enumerate(row):
+        joined = _copy(g)
+        near = [o for o in others if _beside(g, o)]
+        for o in near:
+            joined.absorb(o)
+        partner = i + 1 if i + 1 < len(row) and _could_be_one(g, row[i + 1]) else -1
+        if partner >= 0:
+            joined.absorb(row[partner])
+        if (near or partner >= 0) and joined.w <= 1.1 * joined.h:
+            joins[i] = (_crop(joined, ink, labels), (joined.x0, joined.y0, joined.w, joined.h),
+                        partner)
+    return joins
 
 
 def _line_pixels(mask: Gray, horizontal: bool) -> Gray:

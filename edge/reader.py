@@ -74,6 +74,10 @@ class Reader:
         for i, (pieces, _) in located.splits.items():
             piece_at[i] = list(range(len(crops), len(crops) + len(pieces)))
             crops.extend(pieces)
+        join_at: dict[int, int] = {}
+        for i, (joined, _, _) in located.joins.items():
+            join_at[i] = len(crops)
+            crops.append(joined)
         if crops:
             inputs = np.stack([normalise_digit(c, located.dark_ink) for c in crops])
         else:
@@ -84,8 +88,19 @@ class Reader:
         self.last_located, self.last_inputs = located, inputs
 
         chosen: list[tuple[Prediction, BoxXYWH]] = []
+        taken: set[int] = set()
         for i, box in enumerate(located.boxes):
+            if i in taken:
+                continue
             whole = predictions[i]
+            if i in join_at:
+                _, join_box, partner = located.joins[i]
+                partner_pred = predictions[partner] if partner >= 0 else None
+                if _join_wins(predictions[join_at[i]], whole, partner_pred):
+                    chosen.append((predictions[join_at[i]], join_box))
+                    if partner >= 0:
+                        taken.add(partner)
+                    continue
             parts = [predictions[k] for k in piece_at.get(i, [])]
             if parts and _pieces_win(whole, parts):
                 chosen.extend(zip(parts, located.splits[i][1], strict=True))
@@ -198,6 +213,19 @@ def _joint_score(reading: Reading) -> float:
     regions = len(reading.digits) + len(reading.rejected)
     accepted = sum(d.confidence for d in reading.digits if d.digit is not None)
     return accepted / regions if regions else 0.0
+
+
+def _join_wins(joined: Prediction, alone: Prediction, partner: Prediction | None) -> bool:
+    """A digit in strokes that do not touch: trust the joined crop when it is a clear
+    digit and reads better than the strokes alone. A lone upright stroke beside a
+    refused one is a warning sign, not a "1"."""
+    if joined.digit is None or joined.confidence < 0.6:
+        return False
+    if partner is None:
+        return alone.digit is None or joined.confidence >= alone.confidence - 0.05
+    if alone.digit is None or partner.digit is None:
+        return True
+    return joined.confidence > max(alone.confidence, partner.confidence)
 
 
 def _pieces_win(whole: Prediction, pieces: list[Prediction]) -> bool:

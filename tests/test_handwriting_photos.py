@@ -1,0 +1,140 @@
+"""Handwriting as phones photograph it: grid lines, pen lifts, thick markers, thin pencil.
+
+Every digit here is a real MNIST test digit (the committed sample); only the paper,
+the pen and the lines around it are made, the way each failure was seen on real
+photos (see ``python -m digitd.train.sudoku_eval``).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from digitd.edge.classifier import Classifier
+from digitd.edge.config import LocateConfig
+from digitd.edge.locate import line_mask
+from digitd.edge.reader import Reader
+
+Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
+U8 = npt.NDArray[np.uint8]
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader(Classifier())
+
+
+def _paper(rng: np.random.Generator, h: int, w: int) -> npt.NDArray[np.float32]:
+    base = rng.uniform(175, 225)
+    texture = cv2.GaussianBlur(rng.normal(0, 5, (h, w)).astype(np.float32), (0, 0), 1.2)
+    return np.asarray(base + texture, np.float32)
+
+
+def _ink_of(digit: U8, size: int, stroke: int = 0) -> npt.NDArray[np.float32]:
+    """The MNIST digit scaled to ``size`` px, its strokes grown (>0) or thinned (<0)."""
+    big = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    if stroke:
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(stroke) + 1,) * 2)
+        big = cv2.dilate(big, k) if stroke > 0 else cv2.erode(big, k)
+    return np.clip(big / 255.0, 0, 1)
+
+
+def _cell(digit: U8, rng: np.random.Generator, *, stroke: int = 0, contrast: float = 150.0,
+          lines: bool = True, size: int = 100) -> U8:
+    """One sudoku-like cell: paper, the digit in pen, grid lines at the edges."""
+    paper = _paper(rng, size, size)
+    ink = np.zeros((size, size), np.float32)
+    d = int(size * rng.uniform(0.75, 0.9))
+    x, y = (size - d) // 2 + int(rng.integers(-4, 5)), (size - d) // 2 + int(rng.integers(-4, 5))
+    ink[y : y + d, x : x + d] = _ink_of(digit, d, stroke)
+    img = paper - contrast * ink
+    if lines:
+        t = int(rng.integers(2, 5))
+        for edge in (0, size - t):
+            img[edge : edge + t, :] -= rng.uniform(90, 140)  # horizontal grid lines
+            img[:, edge : edge + t] -= rng.uniform(90, 140)  # vertical grid lines
+    img = cv2.GaussianBlur(img, (0, 0), 0.7)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _rate(reader: Reader, cells: list[U8], labels: list[int]) -> float:
+    return float(np.mean([reader.read(c).value == str(y) for c, y in zip(cells, labels,
+                                                                           strict=True)]))
+
+
+def test_grid_lines_are_not_digits(reader: Reader, mnist_test: Digits) -> None:
+    images, labels = mnist_test
+    rng = np.random.default_rng(1)
+    cells = [_cell(images[i], rng) for i in range(120)]
+    values = [reader.read(c).value for c in cells]
+    # The lines around a cell are neither read as "1"s nor glued to the digit.
+    assert np.mean([len(v) <= 1 for v in values]) >= 0.97
+    assert np.mean([v == str(y) for v, y in zip(values, labels[:120], strict=True)]) >= 0.9
+    # An empty cell is empty, lines and all.
+    empty = _cell(np.zeros((28, 28), np.uint8), rng)
+    assert reader.read(empty).value == ""
+
+
+def test_line_mask_finds_lines_and_spares_digits(mnist_test: Digits) -> None:
+    mask = np.zeros((100, 300), np.uint8)
+    mask[50:53, :] = 255  # a ruled line across the region
+    mask[:, 150:152] = 255  # a table border
+    digit = cv2.resize(mnist_test[0][0], (60, 60))
+    mask[20:80, 20:80] = np.where(digit > 100, 255, mask[20:80, 20:80])
+    lines = line_mask(mask)
+    assert lines is not None
+    assert lines[51, 5] and lines[51, 295] and lines[5, 150] and lines[95, 151]
+    # A digit's pixels away from the lines stay.
+    kept = (mask > 0) & ~lines
+    assert kept[20:80, 20:80].sum() >= 0.8 * (digit > 100).sum() - 3 * 60
+    assert line_mask(np.where(digit > 100, 255, 0).astype(np.uint8)) is None
+
+
+def _lift(digit: U8, label: int) -> U8:
+    """The digit drawn with a pen lift: a gap cut where people lift the pen."""
+    out = digit.copy()
+    ys, xs = np.nonzero(digit > 60)
+    top, height = ys.min(), ys.max() - ys.min()
+    if label == 7:  # the bar drawn apart from the stem
+        cut = top + int(0.3 * height)
+        out[cut - 1 : cut + 2, :] = 0
+    elif label == 5:  # the flag lifted off the body
+        cut = top + int(0.25 * height)
+        out[cut - 1 : cut + 1, : xs.mean().astype(int)] = 0
+        out[: cut - 1, int(xs.mean()) - 1 : int(xs.mean()) + 2] = 0
+    else:  # a 4 with an open top: the left stroke apart from the upright
+        mid = int(np.median(xs[ys < top + height // 2])) if (ys < top + height // 2).any() else 14
+        out[:, mid + 1 : mid + 3] = 0
+    return out
+
+
+def test_digits_in_strokes_that_do_not_touch(reader: Reader, mnist_test: Digits) -> None:
+    images, labels = mnist_test
+    rng = np.random.default_rng(2)
+    picks = [i for i in range(len(labels)) if labels[i] in (4, 5, 7)][:90]
+    cells = [_cell(_lift(images[i], int(labels[i])), rng, lines=False) for i in picks]
+    values = [reader.read(c).value for c in cells]
+    truth = [str(labels[i]) for i in picks]
+    # Measured: 77 % (the same digits without the lift: 97 %); before strokes were
+    # joined, 60 %, and 12 % came back as a "1".
+    assert np.mean([v == t for v, t in zip(values, truth, strict=True)]) >= 0.72
+    # A lone upright stroke beside a refused one is not passed off as a "1".
+    assert np.mean([v == "1" for v in values]) <= 0.05
+
+
+def test_thick_marker_digits_keep_their_polarity(reader: Reader, mnist_test: Digits) -> None:
+    images, labels = mnist_test
+    rng = np.random.default_rng(3)
+    picks = [i for i in range(len(labels)) if labels[i] in (0, 6, 8, 9)][:60]
+    cells = [_cell(images[i], rng, stroke=4, lines=False, size=90) for i in picks]
+    # Measured 83 %; 5 % when the polarity came from a local median alone.
+    assert _rate(reader, cells, [int(labels[i]) for i in picks]) >= 0.78
+
+
+def test_thin_faint_pencil_is_read(reader: Reader, mnist_test: Digits) -> None:
+    images, labels = mnist_test
+    rng = np.random.default_rng(4)
+    cells = [_cell(images[i], rng, stroke=-1, contrast=70.0, lines=False) for i in range(80)]
+    assert _rate(reader, cells, [int(y) for y in labels[:80]]) >= 0.95
