@@ -16,7 +16,10 @@ Rules, in order, for each :meth:`Decider.offer`:
    than ``max_rate`` units/hour since the accepted value was last confirmed. A
    value these rules reject is accepted anyway once it has been read
    ``max(stable_count, recover_after)`` times in a row, so one misread that got
-   through can never freeze the meter.
+   through can never freeze the meter. A value one step of its last digit below
+   the accepted one is the last wheel settling (read a tenth early, or jittering
+   at a digit's edge): it is neither published nor a fault, and never "recovered"
+   into a decrease; the meter catches up by itself.
 
 Values are compared as decimal numbers (``"0417"`` and ``"417.0"`` are equal for
 the meter rules) but kept as the read strings, leading zeros included.
@@ -217,6 +220,16 @@ class Decider:
                 )
         return None
 
+    def _settling(self, value: str) -> bool:
+        """A meter value one step of its last digit below the accepted one."""
+        acc = self._accepted
+        if not self.cfg.meter or self.cfg.allow_decrease or acc is None:
+            return False
+        number = Decimal(value)
+        exponent = number.as_tuple().exponent
+        step = Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0)
+        return acc.number - step <= number < acc.number
+
     def _decide_stable(self, value: str, reading: Reading, now: float) -> Decision:
         acc = self._accepted
         streak = self._streak
@@ -229,6 +242,9 @@ class Decider:
             if now < acc.published_at:  # the clock stepped back: restart the heartbeat
                 acc.published_at = now
             return Decision(Action.UNCHANGED, value, reading, streak=streak)
+        if acc is not None and self._settling(value):
+            acc.confirmed_at = max(acc.confirmed_at, now)
+            return Decision(Action.UNCHANGED, acc.value, reading, streak=streak)
         problem = self._check_meter(value, now)
         recovered = False
         if problem is not None:

@@ -6,6 +6,7 @@ The one pipeline behind ``digitd recognize``, ``digitd snapshot`` and the daemon
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +17,7 @@ from digitd.edge.config import LocateConfig, ModelConfig
 from digitd.edge.locate import Located, Locator
 from digitd.edge.normalise import ink_contrast, normalise_digit
 from digitd.edge.reading import BoxXYWH, DigitRead, Reading
-from digitd.edge.wheel import wheel_digit
+from digitd.edge.wheel import WheelEstimate, wheel_digit
 from digitd.edge.window import window_batch
 
 DEFAULT_MIN_CONFIDENCE = 0.5
@@ -145,43 +146,56 @@ class Reader:
         estimates = window.estimate(inputs)
         t3 = time.perf_counter()
         self.last_located, self.last_inputs = located, inputs
-        reads: list[DigitRead] = []
-        for est, box in zip(estimates, located.boxes, strict=True):
-            digit, _ = wheel_digit(est, self.min_confidence)
-            empty = est.not_a_digit >= max(est.digit_scores)
-            reads.append(
-                DigitRead(
-                    digit=digit,
-                    confidence=est.not_a_digit if empty else est.confidence,
-                    box=box,
-                    scores=tuple(round(s, 4) for s in est.digit_scores),
-                    not_a_digit=est.not_a_digit,
-                    position=None if empty else est.position,
-                )
-            )
-        # Empty cells left of the first digit are an LCD's unlit leading places: not
-        # digits, not a fault. An empty box between digits is (the reading is refused).
-        first = next((i for i, r in enumerate(reads) if r.position is not None), len(reads))
-        digits = tuple(reads[first:])
-        composed = None
-        if digits and all(r.position is not None for r in digits):
-            composed = compose(
-                [float(r.position) for r in digits if r.position is not None],
-                self.locate_cfg.transition_start,
-            )
         timings = {
             "locate": (t1 - t0) * 1000.0,
             "normalise": (t2 - t1) * 1000.0,
             "classify": (t3 - t2) * 1000.0,
         }
-        return Reading(
-            digits,
-            decimals=self.locate_cfg.decimals,
-            rejected=tuple(reads[:first]),
-            timings_ms=timings,
-            composed=composed,
-            extended=self.locate_cfg.extended_resolution,
+        return wheel_reading(
+            estimates, located.boxes, self.locate_cfg, self.min_confidence, timings
         )
+
+
+def wheel_reading(
+    estimates: Sequence[WheelEstimate],
+    boxes: Sequence[BoxXYWH],
+    locate: LocateConfig,
+    min_confidence: float,
+    timings: dict[str, float] | None = None,
+) -> Reading:
+    """One frame's reading from the meter-window model's estimate for each box."""
+    reads: list[DigitRead] = []
+    for est, box in zip(estimates, boxes, strict=True):
+        digit, _ = wheel_digit(est, min_confidence)
+        empty = est.not_a_digit >= max(est.digit_scores)
+        reads.append(
+            DigitRead(
+                digit=digit,
+                confidence=est.not_a_digit if empty else est.confidence,
+                box=box,
+                scores=tuple(round(s, 4) for s in est.digit_scores),
+                not_a_digit=est.not_a_digit,
+                position=None if empty else est.position,
+            )
+        )
+    # Empty cells left of the first digit are an LCD's unlit leading places: not
+    # digits, not a fault. An empty box between digits is (the reading is refused).
+    first = next((i for i, r in enumerate(reads) if r.position is not None), len(reads))
+    digits = tuple(reads[first:])
+    composed = None
+    if digits and all(r.position is not None for r in digits):
+        composed = compose(
+            [float(r.position) for r in digits if r.position is not None],
+            locate.transition_start,
+        )
+    return Reading(
+        digits,
+        decimals=locate.decimals,
+        rejected=tuple(reads[:first]),
+        timings_ms=timings or {},
+        composed=composed,
+        extended=locate.extended_resolution,
+    )
 
 
 def reader_for(model: ModelConfig, locate: LocateConfig, min_confidence: float) -> Reader:

@@ -150,6 +150,22 @@ def test_meter_refuses_a_decrease_then_recovers() -> None:
     assert got[4].recovered and d.value == "0411"
 
 
+def test_meter_last_digit_settling_back_is_not_a_decrease() -> None:
+    """A last wheel read a step early (0418), then right (0417): the 0417 is not published
+    as a decrease, nor "recovered" into one, and the meter goes on from there."""
+    d = Decider(cfg(stable_count=2, meter=True, recover_after=3, heartbeat=0))
+    run(d, "0418", "0418")
+    got = run(d, *["0417"] * 8, start=10)
+    assert all(g.action in (Action.WAIT, Action.UNCHANGED) for g in got), actions(got)
+    assert d.value == "0418" and not any(g.reason for g in got)
+    assert actions(run(d, "0419", "0419", start=30)) == ["wait", "publish"]
+    # One step of the last digit is what a decimal value settles by too; two is a decrease.
+    e = Decider(cfg(stable_count=1, meter=True, recover_after=9, heartbeat=0))
+    e.offer(reading("0418", decimals=1), 0)
+    assert e.offer(reading("0417", decimals=1), 1).action is Action.UNCHANGED
+    assert e.offer(reading("0416", decimals=1), 2).action is Action.REJECT
+
+
 def test_meter_allows_a_decrease_when_told() -> None:
     d = Decider(cfg(stable_count=1, meter=True, allow_decrease=True))
     assert actions(run(d, "0417", "0411")) == ["publish", "publish"]

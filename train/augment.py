@@ -110,30 +110,50 @@ def jpeg_roundtrip(image: U8, quality: int) -> U8:
     return image if decoded is None else np.asarray(decoded, np.uint8)
 
 
-def render_crop(digit: U8, rng: np.random.Generator, light_on_dark: bool | None = None) -> U8:
-    """A camera-like grey crop of one 28x28 white-on-black MNIST digit."""
+def render_crop(
+    digit: U8, rng: np.random.Generator, light_on_dark: bool | None = None,
+    border: float = 0.0,
+) -> U8:
+    """A camera-like grey crop of one 28x28 white-on-black MNIST digit; with probability
+    ``border`` the crop also shows part of a grid cell's border."""
     height = rng.uniform(12, 60)
     ink = _stroke(digit.astype(np.float32) / 255.0, rng)
     ink = _affine(ink, rng, height, max_rot=10.0)
     ink = _loose_box(ink, rng, height)
+    if border and rng.random() < border:
+        from digitd.train.pen import cell_border
+
+        ink = cell_border(ink, rng)
     return photograph(ink, rng, light_on_dark)
 
 
-def camera_digit(digit: U8, rng: np.random.Generator) -> U8:
+def camera_digit(digit: U8, rng: np.random.Generator, label: int | None = None) -> U8:
     """A 28x28 training image: the digit photographed, then normalised by the device code.
 
     A photograph so bad that the digit lost most of its ink would teach the model
     to read noise, so such a draw is retried and, failing that, the clean digit used.
     """
+    if label is not None:
+        from digitd.train.pen import pen_variant
+
+        digit = pen_variant(digit, label, rng)
     clean_mass = float(digit.sum())
     for _ in range(4):
-        out = normalise_digit(render_crop(digit, rng))
+        out = normalise_digit(render_crop(digit, rng, border=0.1 if label is not None else 0.0))
         if float(out.sum()) >= 0.5 * clean_mass:
             return out
     return digit
 
 
-def camera_batch(images: U8, seed: int) -> U8:
-    """:func:`camera_digit` over a stack of digits, reproducibly from ``seed``."""
+def camera_batch(images: U8, seed: int, labels: npt.NDArray[np.uint8] | None = None) -> U8:
+    """:func:`camera_digit` over a stack of digits, reproducibly from ``seed``.
+
+    With ``labels`` the digits are also drawn as people's pens draw them
+    (:func:`digitd.train.pen.pen_variant`) and some crops show a cell border.
+    """
     rng = np.random.default_rng(seed)
-    return np.stack([camera_digit(d, rng) for d in images]) if len(images) else images
+    if not len(images):
+        return images
+    if labels is None:
+        return np.stack([camera_digit(d, rng) for d in images])
+    return np.stack([camera_digit(d, rng, int(y)) for d, y in zip(images, labels, strict=True)])

@@ -42,6 +42,7 @@ class TrainConfig:
     negative_fraction: float = 0.1  # "not a digit" examples, as a fraction of the digits
     printed_fraction: float = 0.0  # printed/meter digits (fonts), as a fraction of the digits
     shift_augment: bool = True  # random small shifts/rotations/zoom each epoch
+    pen_variants: bool = True  # camera copies also with pen lifts, European 1s, crossed 7s
     init: str | None = None  # start from this trained .keras model (fine-tuning)
     out: str = "runs/edge"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -62,7 +63,10 @@ def build_training_set(cfg: TrainConfig, train: Split) -> Split:
     if n_camera:
         idx = rng.choice(len(train), n_camera, replace=n_camera > len(train))
         t0 = time.monotonic()
-        parts.append(Split(camera_batch(train.images[idx], cfg.seed + 1), train.labels[idx]))
+        labels = train.labels[idx] if cfg.pen_variants else None
+        parts.append(
+            Split(camera_batch(train.images[idx], cfg.seed + 1, labels), train.labels[idx])
+        )
         logger.info("%d camera-style digits in %.1f s", n_camera, time.monotonic() - t0)
     n_printed = int(len(train) * cfg.printed_fraction)
     if n_printed:

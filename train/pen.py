@@ -1,0 +1,119 @@
+"""How people's pens differ from MNIST's: pen lifts, a European 1, a crossed 7, cell borders.
+
+Each function takes a 28x28 white-on-black MNIST digit and returns a variant with
+the same label, drawn the way real phone photos of handwriting showed them
+(``python -m digitd.train.sudoku_eval``): digits in strokes that do not touch, a 1
+with a long flag and a base line, a 7 with a bar through its stem; and
+:func:`cell_border` puts part of a grid cell's border into a crop. The
+camera-style training copies use them (:mod:`digitd.train.augment`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+U8 = npt.NDArray[np.uint8]
+
+
+def _ink_box(digit: U8) -> tuple[int, int, int, int] | None:
+    ys, xs = np.nonzero(digit > 60)
+    if ys.size == 0:
+        return None
+    return int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
+
+
+def pen_lift(digit: U8, rng: np.random.Generator) -> U8:
+    """A gap of one or two pixels cut across the strokes: the pen lifted and set down."""
+    box = _ink_box(digit)
+    if box is None:
+        return digit
+    y0, y1, x0, x1 = box
+    out = digit.copy()
+    width = int(rng.integers(1, 3))
+    if rng.random() < 0.5:  # a horizontal cut through part of the digit
+        y = int(rng.integers(y0 + 2, max(y0 + 3, y1 - 1)))
+        a = int(rng.integers(x0, max(x0 + 1, (x0 + x1) // 2)))
+        b = int(rng.integers(min(x1, a + 3), x1 + 1))
+        out[y : y + width, a : b + 1] = 0
+    else:  # a vertical cut
+        x = int(rng.integers(x0 + 2, max(x0 + 3, x1 - 1)))
+        a = int(rng.integers(y0, max(y0 + 1, (y0 + y1) // 2)))
+        b = int(rng.integers(min(y1, a + 3), y1 + 1))
+        out[a : b + 1, x : x + width] = 0
+    # A cut that took most of the digit away would teach the model to read scraps.
+    return out if out.sum() >= 0.8 * digit.sum() else digit
+
+
+def _line(img: U8, p: tuple[float, float], q: tuple[float, float], thickness: int) -> None:
+    import cv2
+
+    cv2.line(img, (round(p[0]), round(p[1])), (round(q[0]), round(q[1])), 255, thickness,
+             lineType=cv2.LINE_AA)
+
+
+def european_one(digit: U8, rng: np.random.Generator) -> U8:
+    """A 1 with the long flag (and often a base line) that European schools teach."""
+    box = _ink_box(digit)
+    if box is None:
+        return digit
+    y0, y1, x0, x1 = box
+    out = digit.copy()
+    head = digit[y0 : y0 + 3] > 60
+    top_x = float(np.mean(np.nonzero(head)[1])) if head.any() else (x0 + x1) / 2
+    height = y1 - y0
+    thickness = int(rng.integers(1, 3))
+    flag = (top_x - rng.uniform(0.25, 0.45) * height, y0 + rng.uniform(0.25, 0.4) * height)
+    _line(out, (top_x, y0), flag, thickness)
+    if rng.random() < 0.5:
+        foot = digit[y1 - 2 : y1 + 1] > 60
+        foot_x = float(np.mean(np.nonzero(foot)[1])) if foot.any() else (x0 + x1) / 2
+        half = rng.uniform(0.15, 0.3) * height
+        _line(out, (foot_x - half, y1), (foot_x + half, y1), thickness)
+    return out
+
+
+def crossed_seven(digit: U8, rng: np.random.Generator) -> U8:
+    """A 7 with a short bar through the middle of its stem."""
+    box = _ink_box(digit)
+    if box is None:
+        return digit
+    y0, y1, _x0, _x1 = box
+    y = round(y0 + rng.uniform(0.45, 0.6) * (y1 - y0))
+    cols = np.nonzero(digit[y] > 60)[0]
+    if cols.size == 0:
+        return digit
+    centre = float(cols.mean())
+    half = rng.uniform(0.15, 0.25) * (y1 - y0)
+    out = digit.copy()
+    thickness = int(rng.integers(1, 3))
+    _line(out, (centre - half, y), (centre + half, y + rng.uniform(-1, 1)), thickness)
+    return out
+
+
+def cell_border(ink: npt.NDArray[np.float32], rng: np.random.Generator) -> npt.NDArray[np.float32]:
+    """A grid cell's border along one or two edges of a crop's ink map (0..1, any size)."""
+    out = ink.copy()
+    for side in rng.permutation(4)[: int(rng.integers(1, 3))]:
+        level = float(rng.uniform(0.5, 1.0))
+        t = max(1, round(rng.uniform(0.02, 0.06) * max(ink.shape)))
+        if side == 0:
+            out[:t, :] = np.maximum(out[:t, :], level)
+        elif side == 1:
+            out[-t:, :] = np.maximum(out[-t:, :], level)
+        elif side == 2:
+            out[:, :t] = np.maximum(out[:, :t], level)
+        else:
+            out[:, -t:] = np.maximum(out[:, -t:], level)
+    return out
+
+
+def pen_variant(digit: U8, label: int, rng: np.random.Generator) -> U8:
+    """The digit as some pen would draw it, or unchanged (more than half the time)."""
+    if label == 1 and rng.random() < 0.35:
+        return european_one(digit, rng)
+    if label == 7 and rng.random() < 0.35:
+        return crossed_seven(digit, rng)
+    if rng.random() < 0.3:
+        return pen_lift(digit, rng)
+    return digit
