@@ -55,7 +55,7 @@ def main() -> None:
     clf = WindowClassifier(args.model, num_threads=1)
     with (CROPS / "labels.csv").open(newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["split"] == "dev"]
-    crops = [cv2.imread(str(CROPS / r["file"]), cv2.IMREAD_COLOR) for r in rows]
+    crops = [np.asarray(cv2.imread(str(CROPS / r["file"]), cv2.IMREAD_COLOR)) for r in rows]
     inputs = window_batch(crops)
     one = inputs[:1]
     eight = inputs[:8]

@@ -13,7 +13,6 @@ import numpy.typing as npt
 import pytest
 
 from digitd.edge.classifier import Classifier
-from digitd.edge.config import LocateConfig
 from digitd.edge.locate import line_mask
 from digitd.edge.reader import Reader
 
@@ -37,7 +36,7 @@ def _ink_of(digit: U8, size: int, stroke: int = 0) -> npt.NDArray[np.float32]:
     big = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     if stroke:
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(stroke) + 1,) * 2)
-        big = cv2.dilate(big, k) if stroke > 0 else cv2.erode(big, k)
+        big = np.asarray(cv2.dilate(big, k) if stroke > 0 else cv2.erode(big, k), np.float32)
     return np.clip(big / 255.0, 0, 1)
 
 

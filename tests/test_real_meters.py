@@ -150,7 +150,7 @@ def test_recognize_boxes_reads_whole_counters_through_roll_overs(tmp_path: Path)
 
 
 def test_recognize_boxes_extended_resolution_adds_the_tenth(tmp_path: Path) -> None:
-    image, boxes, truth = _counter_picture(521_3, seed=3)
+    image, boxes, _ = _counter_picture(521_3, seed=3)
     path = tmp_path / "counter.png"
     cv2.imwrite(str(path), image)
     spec = ";".join(",".join(map(str, b)) for b in boxes)
@@ -169,7 +169,7 @@ def test_reader_leading_empty_lcd_cells_are_not_digits(window: WindowClassifier)
         rows = list(csv.DictReader(fh))
     blank = next(r for r in rows if r["label"] == "blank")
     digits = [next(r for r in rows if r["label"] == d) for d in "407"]
-    cells = [cv2.resize(cv2.imread(str(SEVENSEG_CELLS / r["file"])), (48, 48))
+    cells = [cv2.resize(np.asarray(cv2.imread(str(SEVENSEG_CELLS / r["file"]))), (48, 48))
              for r in [blank, blank, *digits]]
     image = np.hstack(cells)
     boxes = [[48 * i, 0, 48, 48] for i in range(5)]
@@ -209,7 +209,7 @@ def test_daemon_reads_a_real_meter_video_through_roll_overs(
         truths.append(float(truth))
         if writer is None:
             h, w = image.shape[:2]
-            writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (w, h))
+            writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 5, (w, h))
         for _ in range(3):  # a meter stands still for a few frames at a time
             writer.write(image)
     assert writer is not None
