@@ -26,7 +26,7 @@ def train_command(args: argparse.Namespace) -> int:
         negative_fraction=args.negative_fraction,
         printed_fraction=args.printed_fraction,
         shift_augment=not args.no_shift_augment,
-        pen_variants=not args.no_pen_variants,
+        pen_variants=args.pen_variants,
         init=args.init,
         out=args.out or f"runs/{args.arch}",
     )

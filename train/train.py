@@ -42,7 +42,7 @@ class TrainConfig:
     negative_fraction: float = 0.1  # "not a digit" examples, as a fraction of the digits
     printed_fraction: float = 0.0  # printed/meter digits (fonts), as a fraction of the digits
     shift_augment: bool = True  # random small shifts/rotations/zoom each epoch
-    pen_variants: bool = True  # camera copies also with pen lifts, European 1s, crossed 7s
+    pen_variants: bool = False  # camera copies also with pen lifts, European 1s, crossed 7s
     init: str | None = None  # start from this trained .keras model (fine-tuning)
     out: str = "runs/edge"
     extra: dict[str, Any] = field(default_factory=dict)

@@ -141,7 +141,7 @@ def load_sevenseg(root: str | Path, part: str) -> WindowSet:
 
 
 # -- generated windows ----------------------------------------------------------------------
-_SYNTHETIC_KINDS = {"wheel": 0.5, "segment": 0.25, "blank_cell": 0.1, "blank_wheel": 0.05,
+_SYNTHETIC_KINDS = {"wheel": 0.45, "segment": 0.3, "blank_cell": 0.1, "blank_wheel": 0.05,
                     "glare": 0.05, "segment_symbol": 0.05}
 
 
@@ -203,7 +203,9 @@ def reframe(crop: U8, rng: np.random.Generator, strength: float = 1.0) -> U8:
 
     h, w = crop.shape[:2]
     angle = rng.uniform(-4, 4) * strength
-    scale = 1.0 + rng.uniform(-0.08, 0.12) * strength
+    # Zooming in about the centre cuts the edges (a box drawn tight, a digit's top cut
+    # off) without moving the digit, so the position label still holds.
+    scale = 1.0 + rng.uniform(-0.1, 0.25) * strength
     dx = rng.uniform(-0.1, 0.1) * w * strength
     dy = rng.uniform(-0.04, 0.04) * h * strength
     mat = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
