@@ -180,6 +180,11 @@ class Daemon:
             return EXIT_CONFIG
         decider = Decider(cfg.decision)
         self._restore(decider, state_dir)
+        # The first accepted reading after a start goes out even when it equals the
+        # restored value: the broker may have lost its retained state meanwhile.
+        decider.request_publish()
+        connects_seen = 0
+        camera_seen = StreamState.STARTING
 
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
@@ -198,12 +203,26 @@ class Daemon:
             while not self._stop:
                 if self._reload:
                     self._reload = False
+                    before = parts
                     parts, decider = self._reloaded(parts, decider, state_dir)
                     cfg = parts.cfg
+                    if parts is not before:  # a new publisher and camera: count afresh
+                        connects_seen, camera_seen = 0, StreamState.STARTING
                 self._handle_commands(parts, decider, state_dir)
+                if parts.publisher.connects > connects_seen:
+                    # Back after an outage (or connected for the first time): the next
+                    # accepted reading is published even if it did not change.
+                    connects_seen = parts.publisher.connects
+                    decider.request_publish()
                 frame = parts.stream.read(timeout=0.5)
                 self.watchdog.kick_if_due()
                 now_mono = time.monotonic()
+                camera_now = parts.stream.state
+                if camera_now != camera_seen:
+                    self._camera_changed(parts, camera_seen, camera_now)
+                    camera_seen = camera_now
+                    next_stats = now_mono + cfg.mqtt.stats_interval
+                    self._publish_stats(parts)
                 if now_mono >= next_stats:
                     next_stats = now_mono + cfg.mqtt.stats_interval
                     self._publish_stats(parts)
@@ -288,7 +307,13 @@ class Daemon:
         self.counters.published += 1
         self._persist(value, state_dir)
         self.notifier.status(f"value {value} at {time.strftime('%H:%M:%S')}")
-        logger.info("published %s (frame %d, confidence %.2f)", value, seq, reading.confidence)
+        if parts.publisher.connected:
+            logger.info("published %s (frame %d, confidence %.2f)", value, seq,
+                        reading.confidence)
+        else:
+            waiting = parts.publisher.stats()["queued"]
+            logger.info("queued %s (frame %d; broker unreachable, %s waiting)", value, seq,
+                        waiting)
 
     def _error(self, parts: _Parts, code: str, reason: str, **extra: object) -> None:
         """Publish a rejection, but the same code at most once a minute: no flood."""
@@ -316,6 +341,18 @@ class Daemon:
                 })
                 self._persist(command.value, state_dir)
                 logger.info("command: meter value set to %s", command.value)
+
+    def _camera_changed(self, parts: _Parts, before: StreamState, now: StreamState) -> None:
+        """Camera trouble and recovery on ``<base>/error``, rate-limited like rejections."""
+        stats = parts.stream.stats()
+        source = stats.source
+        if now == StreamState.REOPENING:
+            reason = stats.last_error or "the camera stopped delivering frames"
+            code = "camera_missing" if before == StreamState.STARTING else "camera_failed"
+            self._error(parts, code, reason, source=source)
+        elif now == StreamState.OK and before == StreamState.REOPENING:
+            self._error(parts, "camera_recovered", f"{source} delivers frames again",
+                        source=source)
 
     def _publish_stats(self, parts: _Parts) -> None:
         c = self.counters
