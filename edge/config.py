@@ -189,7 +189,7 @@ class HomeAssistantConfig(Section):
     )
     unit: str | None = Field(None, description="unit of measurement (m³, kWh, ...)")
     state_class: Literal["measurement", "total", "total_increasing"] | None = Field(
-        None, description="default: total_increasing for a meter, measurement otherwise"
+        None, description="default: total for a meter, measurement otherwise"
     )
 
 

@@ -46,11 +46,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from digitd.edge.commands import Command, CommandError, parse_command
 from digitd.edge.config import DigitdConfig, MqttConfig, TlsConfig
-from digitd.edge.discovery import discovery_messages, status_topic
+from digitd.edge.discovery import discovery_messages, migration_messages, status_topic
 from digitd.edge.outbox import OUTBOX_FILE, Outbox
 from digitd.edge.reading import Reading
 
 logger = logging.getLogger(__name__)
+
+MIGRATED_MARKER = "discovery-device-based"
 
 WINDOW = 20  # outbox messages handed to paho at once
 PASSWORD_CREDENTIAL = "mqtt-password"  # systemd LoadCredential=mqtt-password:...
@@ -222,6 +224,8 @@ class MqttPublisher:
         self._on_command = on_command
         self._client = self._make_client(reconnect_delay)
         self._outbox = Outbox(Path(state_dir) / OUTBOX_FILE, config.mqtt.outbox_max)
+        # Written once the per-entity discovery of earlier versions was handed over.
+        self._migrated_marker = Path(state_dir) / MIGRATED_MARKER
 
         self._connected = threading.Event()
         self._subscribed = threading.Event()  # SUBACK for this connection's subscriptions
@@ -364,9 +368,19 @@ class MqttPublisher:
         return True
 
     def publish_discovery(self) -> None:
-        """(Re)publish the Home Assistant discovery messages (retained)."""
-        for message in discovery_messages(self.config):
+        """(Re)publish the Home Assistant discovery message (retained); the first time
+        for this state directory, hand over the per-entity topics of earlier versions."""
+        before, after = ([], [])
+        if not self._migrated_marker.exists():
+            before, after = migration_messages(self.config)
+        for message in [*before, *discovery_messages(self.config), *after]:
             self._client.publish(message.topic, message.payload, qos=1, retain=True)
+        if before:
+            try:
+                self._migrated_marker.write_text("per-entity discovery handed over\n")
+            except OSError as exc:
+                logger.warning("%s: cannot write (%s); the hand-over is repeated next time",
+                               self._migrated_marker, exc)
 
     def stats(self) -> dict[str, object]:
         return {
