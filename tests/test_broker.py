@@ -76,3 +76,50 @@ def test_default_backend_is_amqtt_when_installed() -> None:
         pytest.skip("amqtt not installed")
     with EmbeddedBroker(port=0) as b:
         assert b.backend == "amqtt"
+
+
+def test_qos0_commands_reach_the_publisher_with_a_wildcard_subscriber_connected(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """``mosquitto_sub -t 'digitd/#'`` (a QoS 0 wildcard subscription) beside the daemon,
+    commands sent at QoS 0 (``mosquitto_pub``'s default): every one arrives."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from digitd.edge.commands import Command, ReadNow
+
+    cfg = make_config(port=broker.port, mqtt={"host": None})
+    base = cfg.base_topic
+    got: list[Command] = []
+    arrived = threading.Event()
+
+    def on_command(command: Command) -> None:
+        got.append(command)
+        if len(got) == 3:
+            arrived.set()
+
+    pub = MqttPublisher(cfg, tmp_path / "state", on_command=on_command)
+    pub.start()
+    assert pub.wait_connected(10)
+    subscribed = threading.Event()
+    watcher = mqtt.Client(CallbackAPIVersion.VERSION2)
+    watcher.on_subscribe = lambda *args: subscribed.set()
+    watcher.connect(broker.host, broker.port)
+    watcher.subscribe(f"{base.split('/')[0]}/#", qos=0)
+    watcher.loop_start()
+    sender = mqtt.Client(CallbackAPIVersion.VERSION2)
+    sender.connect(broker.host, broker.port)
+    sender.loop_start()
+    try:
+        assert subscribed.wait(10)
+        for _ in range(3):
+            sender.publish(f"{base}/cmd", json.dumps({"command": "read_now"}), qos=0)
+        assert arrived.wait(10), got
+        assert got == [ReadNow()] * 3
+    finally:
+        for client in (watcher, sender):
+            client.loop_stop()
+            client.disconnect()
+        pub.stop()
