@@ -20,10 +20,19 @@ class MqttWatcher:
 
         self.cfg = cfg
         self.out = out or sys.stdout
+        from digitd.edge.mqtt import read_password, tls_context
+
         self.topics = [f"{cfg.base_topic}/#",
-                       f"{cfg.homeassistant.prefix}/sensor/{cfg.device.id}/#"]
+                       f"{cfg.homeassistant.prefix}/device/{cfg.device.id}/#"]
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
                                    client_id=f"digitd-watch-{cfg.device.id}")
+        # The same broker credentials and TLS as the daemon's own client.
+        if cfg.mqtt.username:
+            self._client.username_pw_set(cfg.mqtt.username, read_password(cfg.mqtt))
+        if cfg.mqtt.tls is not None:
+            self._client.tls_set_context(tls_context(cfg.mqtt.tls))
+            if cfg.mqtt.tls.insecure:
+                self._client.tls_insecure_set(True)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -292,3 +293,40 @@ def test_outbox_bound_keeps_the_newest(mosquitto: Mosquitto, state_dir: Path) ->
         sub.wait_for(lambda: 24 in seqs([m.payload for m in sub.on(state)]))
         pub.stop()
         assert seqs([m.payload for m in sub.on(state)]) == list(range(15, 25))
+
+
+def _watched(broker: Mosquitto, **mqtt_section: Any) -> str:
+    """What ``digitd run --show-mqtt``'s watcher prints for a state published on ``broker``."""
+    import io
+    import time
+
+    from digitd.edge.watch import MqttWatcher
+
+    cfg = make_config(broker, mqtt=mqtt_section)
+    out = io.StringIO()
+    watcher = MqttWatcher(cfg, out=out)
+    watcher.start()
+    try:
+        with Subscriber(broker, []) as pub:
+            deadline = time.monotonic() + 10
+            # Publish until the watcher (connecting in the background) has seen one.
+            while "mqtt " not in out.getvalue() and time.monotonic() < deadline:
+                pub.publish(f"{cfg.base_topic}/state", '{"value": "7"}')
+                time.sleep(0.1)
+    finally:
+        watcher.stop()
+    return out.getvalue().replace(cfg.base_topic, "BASE")
+
+
+def test_show_mqtt_watcher_uses_the_configs_tls(mosquitto_tls: Mosquitto, tls_files: TlsFiles,
+                                                tmp_path: Path) -> None:
+    printed = _watched(mosquitto_tls, tls=tls_config(mosquitto_tls, tls_files, tmp_path))
+    assert "mqtt BASE/state" in printed
+
+
+def test_show_mqtt_watcher_uses_the_configs_credentials(mosquitto_auth: Mosquitto,
+                                                        tmp_path: Path) -> None:
+    password = tmp_path / "password"
+    password.write_text("s3cret\n")
+    printed = _watched(mosquitto_auth, username="digitd", password_file=str(password))
+    assert "mqtt BASE/state" in printed
