@@ -102,9 +102,10 @@ def estimate(probs: npt.NDArray[np.floating]) -> list[WheelEstimate]:
         result.append(
             WheelEstimate(
                 position=position,
-                digit_scores=tuple(float(s) for s in dig),
-                not_a_digit=float(blank),
-                confidence=float(w.sum()),
+                # int8 scores dequantised may add up to a hair over 1.
+                digit_scores=tuple(min(1.0, float(s)) for s in dig),
+                not_a_digit=min(1.0, float(blank)),
+                confidence=min(1.0, float(w.sum())),
             )
         )
     return result
