@@ -178,7 +178,8 @@ class EmbeddedBroker:
             errors.append("no mosquitto binary on PATH or in /usr/sbin")
         raise BrokerError(
             "no MQTT broker to embed: " + "; ".join(errors) + ". Install one "
-            "(pip install amqtt, or apt install mosquitto), or set mqtt.host to your broker"
+            "(pip install 'digitd[demo]', or apt install mosquitto), or set mqtt.host to your "
+            "broker"
         )
 
     def start(self, timeout: float = 10.0) -> None:

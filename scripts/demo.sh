@@ -4,7 +4,7 @@
 # (an embedded broker, since the demo config names none), printing what arrives.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh edge
+scripts/setup.sh edge,demo
 digitd=.venv/bin/digitd
 mkdir -p out
 

@@ -2,7 +2,7 @@
 # The test command: set up everything on a fresh machine, then lint, type-check and test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh edge,train,dev mosquitto mosquitto-clients openssl ffmpeg systemd \
+scripts/setup.sh edge,train,dev,demo mosquitto mosquitto-clients openssl ffmpeg systemd \
   fonts-dejavu-core fonts-liberation fonts-liberation2 fonts-dseg fonts-freefont-ttf \
   fonts-urw-base35 fonts-noto-mono fonts-croscore fonts-open-sans fonts-roboto
 export TF_CPP_MIN_LOG_LEVEL=2
