@@ -99,3 +99,34 @@ def test_a_missing_camera_is_reported_on_the_error_topic(tmp_path: Path,
     stats = json.loads(sub.on("digitd/meter1/stats")[0].payload)
     assert stats["camera"]["state"] == "reopening"
     assert proc.returncode == 0, out
+
+
+def test_reconnect_to_a_broker_that_lost_everything_publishes_again(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """The broker restarts without its retained messages while the same number stays in
+    view: after the reconnect the reading is published again, not after the heartbeat."""
+    import shutil
+
+    folder = tmp_path / "frames"
+    _last_frames(folder)
+    config = _config(tmp_path, mosquitto, folder)
+    config.write_text(config.read_text().replace("interval = 0\n", "interval = 0.2\nloop = true\n"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digitd.edge.cli", "run", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        with Subscriber(mosquitto, ["digitd/meter1/state"]) as sub:
+            assert sub.wait_for(lambda: bool(sub.on("digitd/meter1/state")), 20)
+        mosquitto.stop()
+        shutil.rmtree(mosquitto.workdir / "data")  # no persistence: retained state gone
+        (mosquitto.workdir / "data").mkdir()
+        mosquitto.start()
+        with Subscriber(mosquitto, ["digitd/meter1/state"]) as after:
+            assert after.wait_for(lambda: bool(after.on("digitd/meter1/state")), 20)
+            assert json.loads(after.on("digitd/meter1/state")[0].payload)["value"] == LAST
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
