@@ -1,4 +1,5 @@
-"""The daemon as a process: frames per second, peak RSS, start to READY, no TensorFlow.
+"""The daemon as a process: frames per second, its own memory (anonymous, PSS) and peak
+RSS, start to READY, no TensorFlow.
 
     .venv/bin/python bench/daemon.py [--frames 1000] [--seed-model runs/seed/model.keras]
 
@@ -54,6 +55,21 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
+def smaps_rollup_kb(pid: int) -> dict[str, int]:
+    """The process's own memory: anonymous pages and PSS (shared pages split among their
+    users), from /proc/<pid>/smaps_rollup. Peak RSS also counts whatever shared-library
+    pages the page cache happens to map, and moves by tens of MB between identical runs."""
+    out: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Pss", "Anonymous"):
+                out[key] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return out
+
+
 def uses_tensorflow(pid: int) -> bool:
     try:
         return "tensorflow" in Path(f"/proc/{pid}/maps").read_text()
@@ -95,6 +111,7 @@ def bench_daemon(frames: int) -> dict[str, Any]:
         )
         ready_at = None
         peak, tf_seen = 0, False
+        own = {"Pss": 0, "Anonymous": 0}
         while proc.poll() is None:
             try:
                 if "READY=1" in sock.recv(4096).decode() and ready_at is None:
@@ -102,6 +119,9 @@ def bench_daemon(frames: int) -> dict[str, Any]:
             except TimeoutError:
                 pass
             peak = max(peak, peak_rss_kb(proc.pid))
+            for key, kb in smaps_rollup_kb(proc.pid).items():
+                if key in own:
+                    own[key] = max(own[key], kb)
             tf_seen = tf_seen or uses_tensorflow(proc.pid)
         end = time.perf_counter()
         if broker:
@@ -114,6 +134,8 @@ def bench_daemon(frames: int) -> dict[str, Any]:
         "start_to_ready_s": round(ready_at - t0, 3),
         "fps": round(frames / (end - ready_at), 1),
         "peak_rss_mb": round(peak / 1024, 1),
+        "peak_anonymous_mb": round(own["Anonymous"] / 1024, 1),
+        "peak_pss_mb": round(own["Pss"] / 1024, 1),
         "tensorflow_loaded": tf_seen,
         "broker": "mosquitto" if mosquitto else "embedded",
     }
@@ -153,12 +175,14 @@ def main() -> None:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "daemon_runs": runs,
         "daemon": {k: round(float(np.median([r[k] for r in runs])), 3)
-                   for k in ("start_to_ready_s", "fps", "peak_rss_mb")},
+                   for k in ("start_to_ready_s", "fps", "peak_rss_mb", "peak_anonymous_mb",
+                             "peak_pss_mb")},
     }
     d = result["daemon"]
     print(f"digitd run, {args.frames} frames 640x480, 6 digits each, median of {args.repeats}: "
           f"{d['fps']} frames/s, start to READY {d['start_to_ready_s']} s, "
-          f"peak RSS {d['peak_rss_mb']} MB, TensorFlow loaded: "
+          f"own memory at peak: {d['peak_anonymous_mb']} MB anonymous, PSS "
+          f"{d['peak_pss_mb']} MB (peak RSS {d['peak_rss_mb']} MB), TensorFlow loaded: "
           f"{any(r['tensorflow_loaded'] for r in runs)}")
     if Path(args.seed_model).exists():
         seed = [bench_seed_process(Path(args.seed_model)) for _ in range(args.repeats)]

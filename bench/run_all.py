@@ -1,6 +1,6 @@
 """Every benchmark in one run: models, per-frame pipeline, daemon process, meter-window model.
 
-    .venv/bin/python bench/run_all.py [--out bench/results]
+    .venv/bin/python bench/run_all.py [--out runs/bench]    # bench/results: the committed figures
 
 Writes ``results.json`` (all figures and the machine) and ``frame_latency.png``
 (ms per frame against digits per frame, one line per frame size) into ``--out``
@@ -42,7 +42,9 @@ def plot(frames: list[dict[str, Any]], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default=str(HERE / "results"))
+    # Not bench/results by default: a run should not overwrite the committed figures
+    # unless that is what it is for.
+    parser.add_argument("--out", default=str(HERE.parent / "runs" / "bench"))
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
