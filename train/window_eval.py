@@ -80,6 +80,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
     from digitd.edge.classifier import WindowClassifier
     from digitd.edge.window import window_batch
     from digitd.train.window_data import (
+        frame_bars,
         load_meter_digits,
         load_sevenseg,
         reframe,
@@ -103,10 +104,13 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         ]
         for d in range(10)
     }
-    # The same crops framed as a set-up box might be: shifted, scaled, turned.
+    # The same crops framed as a set-up box might be: shifted, scaled, turned; and with
+    # the window's frame showing as bars at the edges of a box drawn too large.
     rng = np.random.default_rng(seed)
     moved = window_batch([reframe(c, rng, strength=1.0) for c in dev.crops])
     report["dev_reframed"] = crop_figures(clf.probabilities(moved), dev.positions)
+    barred = window_batch([frame_bars(c, rng) for c in dev.crops])
+    report["dev_frame_bars"] = crop_figures(clf.probabilities(barred), dev.positions)
     if sevenseg_dir:
         cells = load_sevenseg(sevenseg_dir, "heldout")
         report["sevenseg_heldout"] = crop_figures(
@@ -166,6 +170,7 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
     for name, f in r["per_meter"].items():
         line(f"  {name}", f)
     line("dev, box shifted/scaled/turned", r["dev_reframed"])
+    line("dev, frame bars at the edges", r["dev_frame_bars"])
     if "sevenseg_heldout" in r:
         line("sevenseg cells (held-out frames)", r["sevenseg_heldout"])
         print(f"  all sevenseg cells right (digits and blanks): "
