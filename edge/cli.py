@@ -159,6 +159,15 @@ def _add_evaluate(sub: Any) -> None:
     p.set_defaults(func=_late("digitd.train.evaluate", "evaluate_command", "edge", EDGE_NEEDS))
 
 
+def _add_fetch(sub: Any) -> None:
+    p = sub.add_parser("fetch-mnist", help="download and verify the four MNIST files "
+                       "into the cache train/convert/evaluate use (workstation)")
+    p.add_argument("dir", nargs="?", help="where to put them (default ~/.cache/digitd/mnist)")
+    p.add_argument("--mirror", action="append",
+                   help="a base URL to download from (repeatable; default: public mirrors)")
+    p.set_defaults(func=_late("digitd.train.fetch", "fetch_command", "train"))
+
+
 def _add_recognize(sub: Any) -> None:
     p = sub.add_parser("recognize", help="read the digits in image files")
     p.add_argument("images", nargs="+", metavar="IMAGE")
@@ -220,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_convert(sub)
     _add_evaluate(sub)
+    _add_fetch(sub)
     _add_recognize(sub)
     _add_daemon(sub)
     from digitd.edge.install import add_install_parser

@@ -37,7 +37,12 @@ class Split:
 
 
 def load_mnist(mnist_dir: str | Path | None) -> tuple[Split, Split]:
-    """Train and test splits from a folder of the four IDX files, else from Keras (downloads)."""
+    """Train and test splits from a folder of the four IDX files, else from the cache of
+    ``digitd fetch-mnist``, else from Keras (downloads)."""
+    if mnist_dir is None:
+        from digitd.train.fetch import cached_mnist
+
+        mnist_dir = cached_mnist()  # what 'digitd fetch-mnist' put there, if anything
     if mnist_dir is not None:
         train = load_mnist_dir(mnist_dir, "train")
         test = load_mnist_dir(mnist_dir, "test")

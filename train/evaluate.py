@@ -96,13 +96,17 @@ def write_report(
 def evaluate_command(args: argparse.Namespace) -> int:
     if args.meter_dir:
         return _evaluate_window(args)
-    if not args.mnist_dir:
+    from digitd.train.fetch import cached_mnist
+
+    mnist_dir = args.mnist_dir or cached_mnist()
+    if not mnist_dir:
         raise ValueError(
-            "give --mnist-dir DIR (the four MNIST IDX files) for a digit model, or "
-            "--meter-dir DIR (meter-digits) for a meter-window model"
+            "give --mnist-dir DIR (the four MNIST IDX files; 'digitd fetch-mnist' downloads "
+            "them once into a cache used by default) for a digit model, or --meter-dir DIR "
+            "(meter-digits) for a meter-window model"
         )
     classifier = Classifier(args.model, num_threads=args.threads)
-    images, labels = load_mnist_dir(args.mnist_dir, "test")
+    images, labels = load_mnist_dir(mnist_dir, "test")
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]
     result = evaluate(classifier, images, labels)
