@@ -27,8 +27,11 @@ def server(tmp_path: Path) -> Iterator[str]:
     root.mkdir(parents=True)
     for name in MNIST_FILES.values():
         (root / name).write_bytes((SAMPLE / name).read_bytes())
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -58,7 +61,7 @@ def test_fetch_downloads_verifies_and_is_used_by_default(server: str, tmp_path: 
 
 def test_a_file_with_the_wrong_checksum_is_never_written(server: str, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    with pytest.raises(FetchError, match="checksum .* expected") as err:
+    with pytest.raises(FetchError, match=r"checksum .* expected") as err:
         fetch_mnist(cache, [server], out=io.StringIO())  # the official checksums
     assert "by hand" in str(err.value)
     assert not any(cache.iterdir())
