@@ -28,7 +28,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     for name in MNIST_FILES.values():
         (root / name).write_bytes((SAMPLE / name).read_bytes())
     class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     handler = functools.partial(Quiet, directory=str(root))
