@@ -106,8 +106,12 @@ def paper_without_ink(gray: Gray, mask: Gray, background: Gray, dark_ink: bool) 
     grown = cv2.dilate(mask, np.ones((3, 3), np.uint8))
     clear = (cv2.resize(grown, size, interpolation=cv2.INTER_AREA) < 8).astype(np.float32)
     k = max(5, (min(small.shape) // 5) | 1)
-    total = cv2.boxFilter(small * clear, -1, (k, k), normalize=False)
     count = cv2.boxFilter(clear, -1, (k, k), normalize=False)
+    if float(count.min()) >= 0.75 * k * k:
+        # Ink fills no window much: the median was not dragged anywhere (the usual
+        # frame of a few digits), so it stands, and the second pass is skipped.
+        return background
+    total = cv2.boxFilter(small * clear, -1, (k, k), normalize=False)
     first = cv2.resize(background, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     mean = np.where(count >= 3.0, total / np.maximum(count, 1.0), first)
     paper = np.maximum(mean, first) if dark_ink else np.minimum(mean, first)
@@ -128,10 +132,12 @@ def dark_ink_of(gray: Gray, background: Gray | None = None) -> bool:
     bg = background_of(gray) if background is None else background
     step = max(1, min(gray.shape) // 160)
     g, b = gray[::step, ::step], bg[::step, ::step]
-    darker = np.sort(np.asarray(cv2.subtract(b, g)).ravel())
-    lighter = np.sort(np.asarray(cv2.subtract(g, b)).ravel())
+    darker = np.asarray(cv2.subtract(b, g)).ravel()
+    lighter = np.asarray(cv2.subtract(g, b)).ravel()
     tail = max(1, darker.size // 300)
-    return bool(darker[-tail] >= lighter[-tail])
+    # The tail-th strongest residual each way (a partition, not a sort: it is all we need).
+    k = darker.size - tail
+    return bool(np.partition(darker, k)[k] >= np.partition(lighter, k)[k])
 
 
 def dark_ink_of_whole(gray: Gray) -> bool:
@@ -145,10 +151,11 @@ def dark_ink_of_whole(gray: Gray) -> bool:
     step = max(1, min(gray.shape) // 160)
     g = gray[::step, ::step].astype(np.int16)
     level = int(np.median(g))
-    darker = np.sort(np.clip(level - g, 0, 255).ravel())
-    lighter = np.sort(np.clip(g - level, 0, 255).ravel())
+    darker = np.clip(level - g, 0, 255).ravel()
+    lighter = np.clip(g - level, 0, 255).ravel()
     tail = max(1, darker.size // 300)
-    return bool(darker[-tail] >= lighter[-tail])
+    k = darker.size - tail
+    return bool(np.partition(darker, k)[k] >= np.partition(lighter, k)[k])
 
 
 class Locator:
@@ -287,9 +294,15 @@ class Locator:
         # Where a bold digit fills most of the median's window, the median is ink,
         # not paper, and the middle of an "8" vanishes: estimate the paper again
         # from the pixels that are not ink.
-        bg = paper_without_ink(region, mask, bg, dark)
-        ink = np.asarray(cv2.subtract(bg, region) if dark else cv2.subtract(region, bg), np.uint8)
-        mask = np.asarray(cv2.threshold(ink, level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8)
+        paper = paper_without_ink(region, mask, bg, dark)
+        if paper is not bg:
+            bg = paper
+            ink = np.asarray(
+                cv2.subtract(bg, region) if dark else cv2.subtract(region, bg), np.uint8
+            )
+            mask = np.asarray(
+                cv2.threshold(ink, level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8
+            )
         lines = line_mask(mask)
         if lines is not None:
             # Gone from the ink too: crops are cut from the ink, not the mask.
@@ -370,18 +383,24 @@ def _join_candidates(
     return joins
 
 
-def _line_pixels(mask: Gray, horizontal: bool) -> Gray:
+def _line_pixels(mask: Gray, horizontal: bool) -> Gray | None:
     """Ink that belongs to straight lines running (nearly) across the whole region."""
     import cv2
 
     h, w = mask.shape
     span = w if horizontal else h
+    # A line on real paper drifts by a pixel or two: thicken across it first.
+    drift = np.ones((5, 1) if horizontal else (1, 5), np.uint8)
+    thick_mask = np.asarray(cv2.dilate(mask, drift), np.uint8)
+    # A line across the region then leaves a row (column) mostly inked; without one
+    # there is nothing to find, and nothing to pay for.
+    counts = np.count_nonzero(thick_mask, axis=1 if horizontal else 0)
+    if int(counts.max(initial=0)) < 0.3 * span:
+        return None
     across = h if horizontal else w
     length = max(12, int(0.4 * span))
-    # A line on real paper drifts by a pixel or two: thicken across it before the opening.
-    drift = np.ones((5, 1) if horizontal else (1, 5), np.uint8)
     kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
-    runs = np.asarray(cv2.morphologyEx(cv2.dilate(mask, drift), cv2.MORPH_OPEN, kernel), np.uint8)
+    runs = np.asarray(cv2.morphologyEx(thick_mask, cv2.MORPH_OPEN, kernel), np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
         runs, connectivity=8, ltype=cv2.CV_32S
     )
@@ -396,6 +415,8 @@ def _line_pixels(mask: Gray, horizontal: bool) -> Gray:
         keep[i] = thick <= max(8, 0.15 * across) and (
             extent >= 0.85 * span or (at_edge and extent >= 0.5 * span)
         )
+    if not keep.any():
+        return None
     lines = np.asarray(keep[labels], np.uint8) * 255
     return np.asarray(cv2.dilate(lines, np.ones((3, 3), np.uint8)), np.uint8)
 
@@ -406,8 +427,24 @@ def line_mask(mask: Gray) -> npt.NDArray[np.bool_] | None:
     Such lines are long, thin and straight and run across the region; a digit
     touching one would otherwise be glued to it, and a line on its own read as a "1".
     """
-    lines = np.maximum(_line_pixels(mask, True), _line_pixels(mask, False))
-    return lines > 0 if lines.any() else None
+    import cv2
+
+    # Lines are long: they are found on a reduced copy (any ink in a block counts),
+    # then only the ink under them at full size is taken away.
+    h, w = mask.shape
+    factor = max(1, min(h, w) // 120)
+    small = mask
+    if factor > 1:
+        size = (max(1, w // factor), max(1, h // factor))
+        small = np.asarray(cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0,
+                           np.uint8) * 255
+    found = [p for p in (_line_pixels(small, True), _line_pixels(small, False)) if p is not None]
+    if not found:
+        return None
+    lines = found[0] if len(found) == 1 else np.maximum(found[0], found[1])
+    if factor > 1:
+        lines = np.asarray(cv2.resize(lines, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)
+    return lines > 0
 
 
 def _crop(g: _Group, ink: Gray, labels: npt.NDArray[np.int32]) -> Gray:
