@@ -71,6 +71,20 @@ class _Group:
         self.area += other.area
 
 
+def reduce(image: Gray, factor: int) -> Gray:
+    """``image`` shrunk by a whole ``factor`` (block means), the size :func:`background_of`
+    and friends work at. The edge rows and columns beyond a whole block are left out, so
+    OpenCV takes its fast integer path (a fractional scale costs several times as much)."""
+    import cv2
+
+    if factor <= 1:
+        return image
+    h, w = image.shape[:2]
+    sh, sw = max(1, h // factor), max(1, w // factor)
+    whole = image[: sh * factor, : sw * factor]
+    return np.asarray(cv2.resize(whole, (sw, sh), interpolation=cv2.INTER_AREA), image.dtype)
+
+
 def background_of(gray: Gray) -> Gray:
     """The paper (or display) without its ink: a wide median filter on a small copy.
 
@@ -81,8 +95,7 @@ def background_of(gray: Gray) -> Gray:
 
     h, w = gray.shape
     factor = max(1, min(h, w) // 120)
-    size = (max(1, w // factor), max(1, h // factor))
-    small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    small = reduce(gray, factor)
     k = max(5, (min(small.shape) // 5) | 1)
     bg = cv2.medianBlur(small, k)
     if factor == 1:
@@ -101,10 +114,9 @@ def paper_without_ink(gray: Gray, mask: Gray, background: Gray, dark_ink: bool) 
 
     h, w = gray.shape
     factor = max(1, min(h, w) // 120)
-    size = (max(1, w // factor), max(1, h // factor))
-    small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = reduce(gray, factor).astype(np.float32)
     grown = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    clear = (cv2.resize(grown, size, interpolation=cv2.INTER_AREA) < 8).astype(np.float32)
+    clear = (reduce(grown, factor) < 8).astype(np.float32)
     k = max(5, (min(small.shape) // 5) | 1)
     count = cv2.boxFilter(clear, -1, (k, k), normalize=False)
     if float(count.min()) >= 0.75 * k * k:
@@ -112,7 +124,7 @@ def paper_without_ink(gray: Gray, mask: Gray, background: Gray, dark_ink: bool) 
         # frame of a few digits), so it stands, and the second pass is skipped.
         return background
     total = cv2.boxFilter(small * clear, -1, (k, k), normalize=False)
-    first = cv2.resize(background, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    first = reduce(background, factor).astype(np.float32)
     mean = np.where(count >= 3.0, total / np.maximum(count, 1.0), first)
     paper = np.maximum(mean, first) if dark_ink else np.minimum(mean, first)
     paper8 = np.clip(np.round(paper), 0, 255).astype(np.uint8)
@@ -435,9 +447,7 @@ def line_mask(mask: Gray) -> npt.NDArray[np.bool_] | None:
     factor = max(1, min(h, w) // 120)
     small = mask
     if factor > 1:
-        size = (max(1, w // factor), max(1, h // factor))
-        small = np.asarray(cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0,
-                           np.uint8) * 255
+        small = np.asarray(reduce(mask, factor) > 0, np.uint8) * 255
     found = [p for p in (_line_pixels(small, True), _line_pixels(small, False)) if p is not None]
     if not found:
         return None
