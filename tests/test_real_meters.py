@@ -244,3 +244,32 @@ def test_daemon_reads_a_real_meter_video_through_roll_overs(
     # Doubtful crops were kept for labelling, bounded by collect_max_files.
     kept = list((tmp_path / "state" / "crops" / "unsorted").glob("*_guess-*.png"))
     assert 0 < len(kept) <= 25
+
+
+def test_recognize_warp_and_boxes_on_a_photographed_counter(tmp_path: Path) -> None:
+    """The way a user sets up a meter: ``--warp`` around the counter window in a photo
+    taken at an angle, ``--boxes`` in the straightened strip."""
+    strip_img, strip_boxes, truth = _counter_picture(4521_7, seed=11)
+    h, w = strip_img.shape[:2]
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    quad = np.array([[150, 180], [150 + w - 12, 196], [150 + w, 196 + h + 10], [146, 180 + h]],
+                    np.float32)
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    warped = cv2.warpPerspective(strip_img, cv2.getPerspectiveTransform(src, quad), (640, 480))
+    inside = cv2.warpPerspective(np.full((h, w), 255, np.uint8),
+                                 cv2.getPerspectiveTransform(src, quad), (640, 480)) > 0
+    frame[inside] = warped[inside]
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), frame)
+    # The straightened strip is as large as the quadrilateral's longer edges.
+    sw = int(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])))
+    sh = int(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])))
+    boxes = [[round(x * sw / w), round(y * sh / h), round(bw * sw / w), round(bh * sh / h)]
+             for x, y, bw, bh in strip_boxes]
+    warp = ";".join(f"{int(x)},{int(y)}" for x, y in quad)
+    spec = ";".join(",".join(map(str, b)) for b in boxes)
+    proc = _digitd("recognize", "--json", "--warp", warp, "--boxes", spec, str(path))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["value"] == truth.split(".")[0], result
+    assert len(result["digits"]) == 5 and all("position" in d for d in result["digits"])
