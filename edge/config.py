@@ -188,6 +188,11 @@ class HomeAssistantConfig(Section):
         "none", description="meter kind, sets device_class"
     )
     unit: str | None = Field(None, description="unit of measurement (m³, kWh, ...)")
+    support_url: str | None = Field(
+        None, pattern=r"^https?://\S+$", max_length=512,
+        description="the URL Home Assistant shows for digitd in the discovery origin "
+        "(where your installation's documentation or repository lives)",
+    )
     state_class: Literal["measurement", "total", "total_increasing"] | None = Field(
         None, description="default: total for a meter, measurement otherwise"
     )

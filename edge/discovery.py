@@ -179,6 +179,15 @@ def _components(config: DigitdConfig) -> dict[str, dict[str, Any]]:
     return components
 
 
+def _origin(config: DigitdConfig) -> dict[str, Any]:
+    """Who sent the discovery. digitd cannot know where an installation's copy lives,
+    so the URL is the one ``[homeassistant] support_url`` names, if any."""
+    origin: dict[str, Any] = {"name": "digitd", "sw_version": __version__}
+    if config.homeassistant.support_url:
+        origin["support_url"] = config.homeassistant.support_url
+    return origin
+
+
 def device_payload(config: DigitdConfig) -> dict[str, Any]:
     """The device-based discovery config: device, origin, availability, components."""
     device_id = config.device.id
@@ -190,7 +199,7 @@ def device_payload(config: DigitdConfig) -> dict[str, Any]:
             "model": "digitd",
             "sw_version": __version__,
         },
-        "origin": {"name": "digitd", "sw_version": __version__},
+        "origin": _origin(config),
         "cmps": _components(config),
     }
 

@@ -78,6 +78,12 @@ def test_one_device_message_with_origin_and_components() -> None:
     assert cmps["outbox_backlog"]["value_template"] == "{{ value_json.mqtt.queued }}"
 
 
+def test_origin_names_a_support_url_when_configured() -> None:
+    url = "https://example.org/our-digitd"
+    origin = device_config(homeassistant={"support_url": url})["origin"]
+    assert origin == {"name": "digitd", "sw_version": __version__, "support_url": url}
+
+
 def test_meter_state_class_device_class_and_unit() -> None:
     value = device_config(decision={"meter": True},
                           homeassistant={"device_class": "water", "unit": "m³"},
