@@ -10,6 +10,7 @@ from digitd.edge.reading import DigitRead, Reading
 
 ACCEPTED = (60, 200, 60)  # BGR
 REFUSED = (40, 40, 230)
+ROLLING = (0, 170, 230)  # a wheel between two digits: read by its position
 ROI = (230, 160, 30)
 
 
@@ -39,7 +40,10 @@ def annotate(
                     cv2.LINE_AA)
 
     for d in reading.digits:
-        if d.digit is None:
+        if d.position is not None:
+            # A wheel: its position says more than a digit (3.5 is between 3 and 4).
+            box(d, ACCEPTED if d.digit is not None else ROLLING, f"{d.position:.1f}")
+        elif d.digit is None:
             box(d, REFUSED, f"? {d.confidence:.2f}")
         else:
             box(d, ACCEPTED, f"{d.digit} {d.confidence:.2f}")

@@ -273,3 +273,21 @@ def test_recognize_warp_and_boxes_on_a_photographed_counter(tmp_path: Path) -> N
     result = json.loads(proc.stdout)
     assert result["value"] == truth.split(".")[0], result
     assert len(result["digits"]) == 5 and all("position" in d for d in result["digits"])
+
+
+def test_snapshot_shows_wheel_positions(tmp_path: Path) -> None:
+    """``digitd snapshot`` on a boxes config: each box drawn with its wheel position."""
+    image, boxes, truth = _counter_picture(1299_5, seed=5)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "a.png"), image)
+    config = tmp_path / "meter.toml"
+    config.write_text(f'[camera]\nsource = "{frames}"\n\n[locate]\nmode = "boxes"\n'
+                      f'boxes = {json.dumps(boxes)}\n\n[daemon]\nstate_dir = "{tmp_path}"\n')
+    out = tmp_path / "aim.png"
+    proc = _digitd("snapshot", "--config", str(config), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert f"read {truth.split('.')[0]}" in proc.stdout
+    assert proc.stdout.count("@") == 5  # digit@position for every box
+    picture = cv2.imread(str(out))
+    assert picture is not None and picture.shape[:2] == image.shape[:2]
