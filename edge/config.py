@@ -149,11 +149,15 @@ class TlsConfig(Section):
 
 class MqttConfig(Section):
     host: str | None = Field(
-        None, description="broker host; unset: the embedded broker on 127.0.0.1"
+        None, min_length=1, max_length=253, pattern=r"^[^\s/#?@]+$",
+        description="broker host name or address; unset: the embedded broker on 127.0.0.1",
     )
     port: int = Field(1883, ge=1, le=65535)
     base_topic: str | None = Field(None, description="default: digitd/<device id>")
-    client_id: str | None = Field(None, description="default: digitd-<device id>")
+    client_id: str | None = Field(
+        None, min_length=1, max_length=128, pattern=r"^[^\x00]+$",
+        description="default: digitd-<device id>",
+    )
     keepalive: int = Field(30, ge=5, le=3600)
     username: str | None = None
     password_file: str | None = Field(
@@ -183,7 +187,13 @@ class MqttConfig(Section):
 
 class HomeAssistantConfig(Section):
     discovery: bool = Field(True, description="publish Home Assistant discovery")
-    prefix: str = Field("homeassistant", min_length=1, description="discovery prefix")
+    prefix: str = Field(
+        "homeassistant", min_length=1, max_length=256,
+        # A wildcard or an empty level here passes MQTT's own checks nowhere: nothing
+        # would ever be delivered.
+        pattern=r"^[^#+/\x00]+(/[^#+/\x00]+)*$",
+        description="discovery prefix (topic levels, no wildcards # +)",
+    )
     device_class: Literal["water", "gas", "energy", "none"] = Field(
         "none", description="meter kind, sets device_class"
     )

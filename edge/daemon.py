@@ -413,8 +413,10 @@ def check_config_command(args: Any) -> int:
             print(f"  {err}")
         return EXIT_CONFIG
     problems = []
-    if cfg.model.path and not Path(cfg.model.path).is_file():
-        problems.append(f"model.path: {cfg.model.path} does not exist")
+    for name in ("path", "meter_path"):
+        value = getattr(cfg.model, name)
+        if value and not Path(value).is_file():
+            problems.append(f"model.{name}: {value} does not exist")
     for name in ("password_file",):
         value = getattr(cfg.mqtt, name)
         if value and not Path(value).is_file():
@@ -430,6 +432,8 @@ def check_config_command(args: Any) -> int:
             print(f"  {p}")
         return EXIT_CONFIG
     broker = f"{cfg.mqtt.host}:{cfg.mqtt.port}" if cfg.mqtt.host else "the embedded broker"
-    print(f"{args.file}: OK — device {cfg.device.id}, camera {cfg.camera.source}, "
+    from digitd.edge.sources import redact
+
+    print(f"{args.file}: OK — device {cfg.device.id}, camera {redact(cfg.camera.source)}, "
           f"mode {cfg.locate.mode}, MQTT {broker}, base topic {cfg.base_topic}")
     return EXIT_OK

@@ -66,8 +66,20 @@ class SourceSpec:
 
 
 def redact(url: str) -> str:
-    """Hide the password of a ``scheme://user:password@host`` URL in logs and errors."""
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", url)
+    """Hide the password of a ``scheme://user:password@host`` URL in logs and errors.
+
+    People type passwords with ``@`` and ``/`` in them: the host starts after the
+    *last* ``@``, and everything between the first ``:`` and it is the password.
+    """
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)(.*)$", url, re.DOTALL)
+    if match is None:
+        return url
+    scheme, rest = match.groups()
+    at = rest.rfind("@")
+    if at < 0 or ":" not in rest[:at]:
+        return url
+    user = rest[:at].split(":", 1)[0]
+    return f"{scheme}{user}:***@{rest[at + 1 :]}"
 
 
 def parse_source(source: str, base_dir: Path | str | None = None) -> SourceSpec:

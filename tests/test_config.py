@@ -75,3 +75,38 @@ def test_state_dir_follows_config_then_systemd_then_home() -> None:
     cfg = parse_config({"camera": {"source": "0"}, "device": {"id": "m1"}})
     assert state_dir_for(cfg, {"STATE_DIRECTORY": "/var/lib/digitd:/b"}) == Path("/var/lib/digitd")
     assert state_dir_for(cfg, {}).parts[-4:] == (".local", "state", "digitd", "m1")
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ('[homeassistant]\nprefix = "home/#"\n', "homeassistant.prefix"),
+        ('[homeassistant]\nprefix = "home/+"\n', "homeassistant.prefix"),
+        (f'[mqtt]\nclient_id = "{"x" * 70000}"\n', "mqtt.client_id"),
+        ('[mqtt]\nhost = ""\n', "mqtt.host"),
+    ],
+)
+def test_check_config_refuses_what_would_never_deliver(tmp_path: Path, section: str,
+                                                       field: str) -> None:
+    """Each of these passed before and then delivered nothing (or killed paho's thread)."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "c.toml"
+    config.write_text('[camera]\nsource = "0"\n' + section)
+    proc = subprocess.run([sys.executable, "-m", "digitd.edge.cli", "check-config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 78, proc.stdout
+    assert field in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_check_config_never_prints_a_camera_password(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "c.toml"
+    config.write_text('[camera]\nsource = "rtsp://admin:S3cr@t/x@cam.local:554/live"\n')
+    proc = subprocess.run([sys.executable, "-m", "digitd.edge.cli", "check-config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout
+    assert "S3cr" not in proc.stdout + proc.stderr and "admin:***@cam.local" in proc.stdout

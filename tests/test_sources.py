@@ -128,6 +128,10 @@ def test_unknown_scheme_and_empty_source_are_clear_errors() -> None:
 def test_redact_hides_only_the_password() -> None:
     assert redact("rtsp://admin:hunter2@10.0.0.5:554/s") == "rtsp://admin:***@10.0.0.5:554/s"
     assert redact("http://cam/x") == "http://cam/x"
+    # Passwords with @ and / in them, as people type them.
+    assert redact("rtsp://admin:S3cret@S3cret@10.0.0.5/live") == "rtsp://admin:***@10.0.0.5/live"
+    assert redact("rtsp://admin:a/b@c@cam:554/s") == "rtsp://admin:***@cam:554/s"
+    assert "hunter2" not in redact("http://u:hunter2@host")
 
 
 def test_missing_path_names_the_fix(tmp_path: Path) -> None:
