@@ -315,7 +315,10 @@ class ImageFolderSource(FrameSource):
                 logger.warning("skipping %s: %s", path, exc)
                 self.corrupt += 1
                 continue
-            image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+            try:
+                image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+            except cv2.error:  # e.g. more pixels than OpenCV may decode: skip, never replay
+                image = None
             if image is None:
                 logger.warning("skipping %s: not a picture OpenCV can decode", path)
                 self.corrupt += 1

@@ -247,3 +247,41 @@ def test_model_with_the_wrong_input_is_refused(tmp_path: Path, photo: tuple[Path
     proc = _digitd("recognize", "--model", str(path), str(photo[0]))
     assert proc.returncode == 1
     assert "expected [N, 28, 28, 1]" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _png_declaring(path: Path, width: int, height: int) -> Path:
+    """A tiny PNG whose header declares a huge picture (a decompression bomb)."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+    return path
+
+
+def test_a_decompression_bomb_is_refused_and_the_next_file_read(tmp_path: Path) -> None:
+    bomb = _png_declaring(tmp_path / "bomb.png", 20000, 20000)  # 400 MP, 1 KB on disk
+    good = tmp_path / "good.png"
+    cv2.imwrite(str(good), np.full((60, 80), 255, np.uint8))
+    proc = _digitd("recognize", "--json", str(bomb), str(good))
+    assert proc.returncode == 1
+    assert "bomb.png" in proc.stderr and "pixels" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert json.loads(proc.stdout)["file"] == str(good)  # the next file was still read
+
+
+def test_a_folder_source_skips_a_bomb_and_counts_it(tmp_path: Path) -> None:
+    from digitd.edge.config import CameraConfig
+    from digitd.edge.sources import open_source
+
+    _png_declaring(tmp_path / "1.png", 20000, 20000)
+    cv2.imwrite(str(tmp_path / "2.png"), np.full((60, 80, 3), 200, np.uint8))
+    with open_source(CameraConfig(source=str(tmp_path))) as source:
+        frame = source.read()
+        assert frame is not None and frame.image.shape[:2] == (60, 80)
+        assert source.read() is None  # the end: nothing replayed
+        assert source.corrupt == 1
