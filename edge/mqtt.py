@@ -53,6 +53,8 @@ from digitd.edge.reading import Reading
 logger = logging.getLogger(__name__)
 
 MIGRATED_MARKER = "discovery-device-based"
+BAD_COMMAND_REPLY_SECONDS = 1.0
+BAD_COMMAND_LOG_SECONDS = 60.0
 
 WINDOW = 20  # outbox messages handed to paho at once
 PASSWORD_CREDENTIAL = "mqtt-password"  # systemd LoadCredential=mqtt-password:...
@@ -241,6 +243,10 @@ class MqttPublisher:
         self._thread: threading.Thread | None = None
         self._started = self._stopping = self._closed = False
 
+        # Bad commands: when they were last answered and logged, and how many since.
+        self._refused_answered_at = self._refused_logged_at = -1e18
+        self._refused_unanswered = self._refused_unlogged = 0
+        self.refused_commands = 0
         self.delivered = 0
         self.rejected = 0
         self.connects = 0
@@ -532,6 +538,25 @@ class MqttPublisher:
             logger.info("Home Assistant is online: republishing discovery")
             self.publish_discovery()
 
+    def _refuse_command(self, topic: str, reason: str) -> None:
+        """Answer a bad command on ``<base>/error`` — at most once a second, with a log
+        line at most once a minute — so a flood of them costs neither the broker nor the
+        journal nor the readings anything. The counts say how many were not answered."""
+        now = time.monotonic()
+        self.refused_commands += 1
+        self._refused_unanswered += 1
+        self._refused_unlogged += 1
+        if now - self._refused_logged_at >= BAD_COMMAND_LOG_SECONDS:
+            more = self._refused_unlogged - 1
+            logger.warning("rejected a command on %s: %s%s", topic, reason,
+                           f" ({more} more since the last such line)" if more else "")
+            self._refused_logged_at, self._refused_unlogged = now, 0
+        if now - self._refused_answered_at >= BAD_COMMAND_REPLY_SECONDS:
+            extra = {"unanswered": self._refused_unanswered - 1} \
+                if self._refused_unanswered > 1 else {}
+            self.publish_error(error_payload("bad_command", reason, **extra))
+            self._refused_answered_at, self._refused_unanswered = now, 0
+
     def _handle_command(self, message: mqtt.MQTTMessage) -> None:
         try:
             if message.retain:
@@ -539,8 +564,7 @@ class MqttPublisher:
                                    "every reconnect); publish without the retain flag")
             command = parse_command(message.payload, self.config.mqtt.max_command_bytes)
         except CommandError as exc:
-            logger.warning("rejected a command on %s: %s", message.topic, exc.reason)
-            self.publish_error(error_payload("bad_command", exc.reason))
+            self._refuse_command(message.topic, exc.reason)
             return
         logger.info("command: %s", command)
         if self._on_command is None:

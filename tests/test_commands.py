@@ -19,6 +19,7 @@ from tests.mqtt_broker import (
     Subscriber,
     make_config,
     mosquitto_fixture,  # noqa: F401  (a fixture, used by name)
+    wait_until,
 )
 
 LIMIT = 1024
@@ -109,15 +110,18 @@ class Rig:
             raise RuntimeError("handler failed")
 
     def responses(self) -> int:
-        return len(self.commands) + len(self.client.on(self.error))
+        """Commands delivered plus commands refused (answered on the error topic at most
+        once a second, so a refusal is counted by the publisher, not by its reply)."""
+        return len(self.commands) + self.publisher.refused_commands
 
     def send(self, payload: bytes, **kwargs: Any) -> None:
-        """Send and wait for the one response: a command delivered, or an error published."""
+        """Send and wait for the one response: a command delivered, or refused."""
         before = self.responses()
         self.client.publish(self.cmd, payload, **kwargs)
-        assert self.client.wait_for(lambda: self.responses() > before, 10), payload[:100]
+        assert wait_until(lambda: self.responses() > before, 10), payload[:100]
 
     def last_error(self) -> dict[str, Any]:
+        assert self.client.wait_for(lambda: bool(self.client.on(self.error)), 10)
         result: dict[str, Any] = json.loads(self.client.on(self.error)[-1].payload)
         return result
 
@@ -160,7 +164,7 @@ def test_retained_command_is_refused(mosquitto: Mosquitto, tmp_path: Path) -> No
         other.publish(f"{cfg.base_topic}/cmd", b'{"command": "read_now"}', retain=True)
     rig = Rig(mosquitto, tmp_path / "state", cfg)
     try:
-        assert rig.client.wait_for(lambda: rig.responses() == 1)
+        assert wait_until(lambda: rig.responses() == 1)
         assert "retained" in rig.last_error()["reason"] and not rig.commands
     finally:
         rig.publisher.stop()
@@ -182,5 +186,30 @@ def test_random_payloads_get_exactly_one_answer(rig: Rig, payload: bytes) -> Non
     # One rig for all examples on purpose: the same publisher must survive them all.
     before = rig.responses()
     rig.send(payload)
-    assert rig.client.wait_for(lambda: rig.responses() == before + 1)
+    assert wait_until(lambda: rig.responses() == before + 1)
     assert rig.publisher.connected
+
+
+def test_a_flood_of_bad_commands_is_answered_at_most_once_a_second(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    import time
+
+    start = time.monotonic()
+    for i in range(300):
+        rig.client.client.publish(rig.cmd, f"garbage {i}".encode(), qos=0)
+    rig.client.publish(rig.cmd, b'{"command": "read_now"}')
+    assert wait_until(lambda: rig.commands == [ReadNow()], 20)  # all before it handled
+    assert rig.publisher.refused_commands == 300
+    elapsed = time.monotonic() - start
+    replies = [json.loads(m.payload) for m in rig.client.on(rig.error)]
+    assert 1 <= len(replies) <= elapsed + 1, (len(replies), elapsed)
+    assert rig.commands == [ReadNow()] and rig.publisher.connected
+    warnings = [r for r in caplog.records if "rejected a command" in r.getMessage()]
+    assert len(warnings) <= 1 + elapsed / 60
+    # The next reply, a second later, says how many went unanswered.
+    time.sleep(1.05)
+    answered = len(rig.client.on(rig.error))
+    rig.send(b"garbage again")
+    assert rig.client.wait_for(lambda: len(rig.client.on(rig.error)) > answered, 10)
+    assert json.loads(rig.client.on(rig.error)[-1].payload).get("unanswered", 0) >= 250
