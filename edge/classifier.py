@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from digitd.edge.labels import NOT_A_DIGIT, NUM_DIGITS
 from digitd.edge.model_card import ModelError, default_model_path, read_card
-from digitd.edge.runtime import interpreter_class
+from digitd.edge.runtime import interpreter_class, native_stderr_to_log
 from digitd.edge.wheel import NUM_WINDOW_CLASSES, WheelEstimate, estimate
 from digitd.edge.window import HEIGHT, WIDTH
 
@@ -66,8 +66,9 @@ class TfliteModel:
         )
         cls, self.runtime = interpreter_class()
         try:
-            self._interp = cls(model_path=str(self.model_path), num_threads=num_threads)
-            self._interp.allocate_tensors()
+            with native_stderr_to_log():
+                self._interp = cls(model_path=str(self.model_path), num_threads=num_threads)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{self.model_path}: the interpreter cannot load it ({exc})") from exc
         inputs = self._interp.get_input_details()

@@ -7,7 +7,12 @@ working without code elsewhere caring which one it got.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -37,3 +42,33 @@ def interpreter_class() -> tuple[Any, str]:
     raise RuntimeNotFoundError(
         "no TFLite interpreter found: pip install 'digitd[edge]' (installs ai-edge-litert)"
     )
+
+
+@contextlib.contextmanager
+def native_stderr_to_log() -> Iterator[None]:
+    """Route what the interpreter's C++ side writes to stderr into this module's log.
+
+    LiteRT announces "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on
+    every start, straight to file descriptor 2, past Python's logging and ``-q``. Its
+    INFO lines become debug records, anything else a warning, so nothing is lost.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (a test's capture)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode("utf-8", "replace").splitlines():
+                if line.startswith("INFO:"):
+                    logger.debug("interpreter: %s", line[5:].strip())
+                elif line.strip():
+                    logger.warning("interpreter: %s", line.strip())

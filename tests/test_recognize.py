@@ -285,3 +285,19 @@ def test_a_folder_source_skips_a_bomb_and_counts_it(tmp_path: Path) -> None:
         assert frame is not None and frame.image.shape[:2] == (60, 80)
         assert source.read() is None  # the end: nothing replayed
         assert source.corrupt == 1
+
+
+def test_quiet_means_quiet_and_verbose_keeps_the_interpreters_lines(tmp_path: Path) -> None:
+    """LiteRT's own "INFO: Created ... XNNPACK delegate" line goes through logging: gone
+    with -q, a debug line with -vv."""
+    image = tmp_path / "blank.png"
+    cv2.imwrite(str(image), np.full((60, 80), 255, np.uint8))
+    quiet = _digitd("recognize", str(image))  # _digitd passes -q
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    loud = subprocess.run(
+        [sys.executable, "-m", "digitd.edge.cli", "-vv", "recognize", str(image)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert loud.returncode == 0
+    lines = [line for line in loud.stderr.splitlines() if "XNNPACK" in line]
+    assert lines and all("DEBUG digitd.edge.runtime: interpreter:" in line for line in lines)
