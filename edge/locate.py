@@ -144,12 +144,9 @@ def dark_ink_of(gray: Gray, background: Gray | None = None) -> bool:
     bg = background_of(gray) if background is None else background
     step = max(1, min(gray.shape) // 160)
     g, b = gray[::step, ::step], bg[::step, ::step]
-    darker = np.asarray(cv2.subtract(b, g)).ravel()
-    lighter = np.asarray(cv2.subtract(g, b)).ravel()
-    tail = max(1, darker.size // 300)
-    # The tail-th strongest residual each way (a partition, not a sort: it is all we need).
-    k = darker.size - tail
-    return bool(np.partition(darker, k)[k] >= np.partition(lighter, k)[k])
+    return _darker_tail_wins(
+        np.asarray(cv2.subtract(b, g)).ravel(), np.asarray(cv2.subtract(g, b)).ravel()
+    )
 
 
 def dark_ink_of_whole(gray: Gray) -> bool:
@@ -163,10 +160,13 @@ def dark_ink_of_whole(gray: Gray) -> bool:
     step = max(1, min(gray.shape) // 160)
     g = gray[::step, ::step].astype(np.int16)
     level = int(np.median(g))
-    darker = np.clip(level - g, 0, 255).ravel()
-    lighter = np.clip(g - level, 0, 255).ravel()
-    tail = max(1, darker.size // 300)
-    k = darker.size - tail
+    return _darker_tail_wins(np.clip(level - g, 0, 255).ravel(), np.clip(g - level, 0, 255).ravel())
+
+
+def _darker_tail_wins(darker: npt.NDArray[np.generic], lighter: npt.NDArray[np.generic]) -> bool:
+    """Ink is the strong tail on one side of the background: compare the residuals one
+    pixel in 300 reaches each way (a partition, not a sort: that one value is all we need)."""
+    k = darker.size - max(1, darker.size // 300)
     return bool(np.partition(darker, k)[k] >= np.partition(lighter, k)[k])
 
 

@@ -48,10 +48,13 @@ class Reader:
 
     def read(self, frame: npt.NDArray[np.generic]) -> Reading:
         t0 = time.perf_counter()
+        if self.locate_cfg.mode == "boxes" and self.window is not None:
+            # The meter-window model reads the box as it is, in either polarity: telling
+            # the locator one (any) spares it judging the polarity on every frame.
+            located = self.locator.locate(frame, dark_ink=False)
+            return self._read_windows(located, self.window, t0, time.perf_counter())
         located = self.locator.locate(frame)
         t1 = time.perf_counter()
-        if self.locate_cfg.mode == "boxes" and self.window is not None:
-            return self._read_windows(located, self.window, t0, t1)
         if self.classifier is None:
             raise ValueError("this reader has no digit model; auto mode needs one")
         reading = self._read_digits(located, self.classifier, t0, t1)
@@ -127,11 +130,7 @@ class Reader:
             digits = tuple(r for r, p in pairs if p.digit is not None)
         else:
             rejected, digits = (), tuple(reads)
-        timings = {
-            "locate": (t1 - t0) * 1000.0,
-            "normalise": (t2 - t1) * 1000.0,
-            "classify": (t3 - t2) * 1000.0,
-        }
+        timings = _timings(t0, t1, t2, t3)
         return Reading(
             digits, decimals=self.locate_cfg.decimals, rejected=rejected, timings_ms=timings
         )
@@ -146,11 +145,7 @@ class Reader:
         estimates = window.estimate(inputs)
         t3 = time.perf_counter()
         self.last_located, self.last_inputs = located, inputs
-        timings = {
-            "locate": (t1 - t0) * 1000.0,
-            "normalise": (t2 - t1) * 1000.0,
-            "classify": (t3 - t2) * 1000.0,
-        }
+        timings = _timings(t0, t1, t2, t3)
         return wheel_reading(
             estimates, located.boxes, self.locate_cfg, self.min_confidence, timings
         )
@@ -205,6 +200,15 @@ def reader_for(model: ModelConfig, locate: LocateConfig, min_confidence: float) 
         window = WindowClassifier(model.meter_path, num_threads=model.threads)
         return Reader(None, locate, min_confidence, window=window)
     return Reader(Classifier(model.path, num_threads=model.threads), locate, min_confidence)
+
+
+def _timings(t0: float, t1: float, t2: float, t3: float) -> dict[str, float]:
+    """Milliseconds of each stage from the four perf_counter() stamps around them."""
+    return {
+        "locate": (t1 - t0) * 1000.0,
+        "normalise": (t2 - t1) * 1000.0,
+        "classify": (t3 - t2) * 1000.0,
+    }
 
 
 def _dim_cells(located: Located) -> set[int]:

@@ -28,6 +28,15 @@ class DigitRead:
         """Something was read here: a digit, or a wheel's position."""
         return self.digit is not None or self.position is not None
 
+    def brief(self) -> str:
+        """``7:0.99`` for a digit, ``-@3.5:0.97`` for a wheel between two digits (its
+        position), ``?:0.40`` for a region read as neither."""
+        if self.position is not None:
+            shown = f"{self.digit if self.digit is not None else '-'}@{self.position:.1f}"
+        else:
+            shown = str(self.digit) if self.digit is not None else "?"
+        return f"{shown}:{self.confidence:.2f}"
+
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {
             "digit": self.digit,

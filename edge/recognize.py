@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.classifier import Classifier, WindowClassifier
-from digitd.edge.config import LocateConfig
+from digitd.edge.config import LocateConfig, ModelConfig
 from digitd.edge.image import ImageError
-from digitd.edge.reader import Reader
+from digitd.edge.reader import reader_for
 from digitd.edge.reading import Reading
 
 logger = logging.getLogger(__name__)
@@ -124,13 +123,12 @@ def recognize_command(args: argparse.Namespace) -> int:
     from digitd.edge.draw import annotate
 
     locate = locate_from_args(args)
-    if locate.mode == "boxes":
-        # Fixed boxes are meter windows: the whole box goes to the meter-window model.
-        window = WindowClassifier(args.meter_model, num_threads=args.threads)
-        reader = Reader(None, locate, args.min_confidence, window=window)
-    else:
-        reader = Reader(Classifier(args.model, num_threads=args.threads), locate,
-                        args.min_confidence)
+    # The model by mode, as the daemon picks it: fixed boxes are meter windows.
+    # (Not validated: --threads has never been bound to the config file's 1..16.)
+    models = ModelConfig.model_construct(
+        path=args.model, meter_path=args.meter_model, threads=args.threads
+    )
+    reader = reader_for(models, locate, args.min_confidence)
     many = len(args.images) > 1
     if args.annotate and many and Path(args.annotate).suffix:
         raise ValueError("--annotate: with several images give a folder, not a file name")
@@ -146,12 +144,7 @@ def recognize_command(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(reading_json(name, reading)), flush=True)
         else:
-            confs = " ".join(
-                f"{d.digit if d.digit is not None else '-'}"
-                + (f"@{d.position:.1f}" if d.position is not None else "")
-                + f":{d.confidence:.2f}"
-                for d in reading.digits
-            )
+            confs = " ".join(d.brief() for d in reading.digits)
             print(f"{name}: {reading.value or '(no digits)'}  [{confs}]", flush=True)
         if args.annotate:
             located = reader.last_located

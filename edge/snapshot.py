@@ -55,12 +55,7 @@ def snapshot_command(args: argparse.Namespace) -> int:
     if not cv2.imwrite(str(out), picture):
         raise OSError(f"{out}: could not write the picture (is the suffix .png or .jpg?)")
     h, w = frame.image.shape[:2]
-    confs = " ".join(
-        (f"{d.digit if d.digit is not None else '-'}@{d.position:.1f}"
-         if d.position is not None else f"{d.digit if d.digit is not None else '?'}")
-        + f":{d.confidence:.2f}"
-        for d in reading.digits
-    )
+    confs = " ".join(d.brief() for d in reading.digits)
     print(f"{out}: {w}x{h} frame from {stats.source}; read {reading.value or '(no digits)'}"
           f"  [{confs}]")
     return 0
