@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.compose import expected_turn
+from digitd.train.window_sequences import true_positions
 
 ROOT = Path(__file__).resolve().parents[1]
 METER_CROPS = ROOT / "tests" / "data" / "meter-crops"
@@ -62,14 +62,9 @@ def strip(crops: list[Crop]) -> tuple[npt.NDArray[np.uint8], list[list[int]]]:
 
 
 def counter_positions(value_tenths: int, wheels: int) -> list[float]:
-    """Each wheel's position (to the tenth) for a counter at ``value_tenths`` tenths."""
-    last = (value_tenths % 100) / 10.0
-    positions, right, units = [last], last, value_tenths // 10
-    for k in range(1, wheels):
-        p = round((units // 10**k) % 10 + expected_turn(right), 1) % 10.0
-        positions.append(p)
-        right = p
-    return positions[::-1]
+    """Each wheel's position (to the tenth) for a counter at ``value_tenths`` tenths:
+    the same counter ``window_eval`` builds its whole readings from."""
+    return true_positions(value_tenths, wheels, lcd=False)
 
 
 def pick(table: dict[int, list[Crop]], position: float, rng: np.random.Generator) -> Crop | None:

@@ -113,18 +113,14 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
     report["dev_frame_bars"] = crop_figures(clf.probabilities(barred), dev.positions)
     if sevenseg_dir:
         cells = load_sevenseg(sevenseg_dir, "heldout")
-        report["sevenseg_heldout"] = crop_figures(
-            clf.probabilities(window_examples(cells, None)), cells.positions
-        )
-        digits = cells.positions >= 0
-        est = estimate(clf.probabilities(window_examples(cells, None)))
-        got = np.array([
-            -2 if wheel_digit(e, 0.5)[0] is None else wheel_digit(e, 0.5)[0] for e in est
-        ])
-        right = np.where(digits, got == np.round(cells.positions), got == -2)
+        cell_probs = clf.probabilities(window_examples(cells, None))
+        report["sevenseg_heldout"] = crop_figures(cell_probs, cells.positions)
+        read = [wheel_digit(e, 0.5)[0] for e in estimate(cell_probs)]
+        got = np.array([-2 if d is None else d for d in read])
+        right = np.where(cells.positions >= 0, got == np.round(cells.positions), got == -2)
         report["sevenseg_heldout"]["all_cells_accuracy"] = float(right.mean())
     if sequences:
-        report["sequences"] = evaluate_sequences(clf, dev, sequences, seed)
+        report["sequences"] = evaluate_sequences(clf, dev, x, sequences, seed)
     report["before"] = digit_model_baseline(dev)
     return report
 

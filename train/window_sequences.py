@@ -25,7 +25,6 @@ from digitd.edge.compose import expected_turn
 from digitd.edge.config import DecisionConfig, LocateConfig
 from digitd.edge.decide import Action, Decider
 from digitd.edge.reader import wheel_reading
-from digitd.edge.window import window_input
 from digitd.train.window_data import WindowSet
 
 logger = logging.getLogger(__name__)
@@ -57,9 +56,11 @@ def truth(value_tenths: int, wheels: int) -> str:
 
 
 def evaluate_sequences(
-    clf: WindowClassifier, dev: WindowSet, counters: int = 300, seed: int = 1,
-    wheels: int = WHEELS, steps: int = STEPS,
+    clf: WindowClassifier, dev: WindowSet, inputs: np.ndarray, counters: int = 300,
+    seed: int = 1, wheels: int = WHEELS, steps: int = STEPS,
 ) -> dict[str, Any]:
+    """``inputs``: the model inputs of ``dev``'s crops (``window_examples(dev, None)``),
+    already made for the per-crop figures."""
     rng = np.random.default_rng(seed)
     boxes = [(0, 0, 1, 1)] * wheels
     locate = LocateConfig(mode="boxes", boxes=[[0, 0, 1, 1]] * wheels)
@@ -68,12 +69,6 @@ def evaluate_sequences(
         if p >= 0:
             by_meter[g][round(float(p) * 10) % 100].append(i)
     meters = sorted(by_meter)
-    inputs_cache: dict[int, np.ndarray] = {}
-
-    def crop_input(i: int) -> np.ndarray:
-        if i not in inputs_cache:
-            inputs_cache[i] = window_input(dev.crops[i])
-        return inputs_cache[i]
 
     published = exact = decreasing = frames = no_reading = skipped = 0
     per_meter: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # published, exact, decr
@@ -104,7 +99,7 @@ def evaluate_sequences(
                 skipped += 1
                 continue
             frames += 1
-            ests = clf.estimate(np.stack([crop_input(i) for i in picks]))
+            ests = clf.estimate(inputs[picks])
             reading = wheel_reading(ests, boxes, locate, 0.0)
             decision = decider.offer(reading, float(step))
             if decision.action == Action.REJECT and decision.reason is not None and \
