@@ -56,6 +56,13 @@ class CameraConfig(Section):
     )
     rotate: Literal[0, 90, 180, 270] = Field(0, description="rotate frames clockwise (degrees)")
 
+    @model_validator(mode="after")
+    def _reopen_order(self) -> CameraConfig:
+        if self.reopen_max < self.reopen_min:
+            raise ValueError(f"reopen_max ({self.reopen_max:g} s) is below reopen_min "
+                             f"({self.reopen_min:g} s); make reopen_max at least reopen_min")
+        return self
+
 
 class ModelConfig(Section):
     path: str | None = Field(
@@ -159,6 +166,11 @@ class MqttConfig(Section):
         description="default: digitd-<device id>",
     )
     keepalive: int = Field(30, ge=5, le=3600)
+    protocol: Literal["5", "3.1.1"] = Field(
+        "5",
+        description="MQTT version; 5 lets the broker drop oversized commands before they reach "
+        "the device (3.1.1 for old brokers; the embedded broker always uses 3.1.1)",
+    )
     username: str | None = None
     password_file: str | None = Field(
         None,
@@ -285,4 +297,10 @@ def load_config(path: str | Path) -> DigitdConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
-    return parse_config(data, path)
+    except RecursionError:
+        # tomllib recurses once per level of nested arrays/tables.
+        raise ConfigError(path, ["not valid TOML: values nested too deeply"]) from None
+    try:
+        return parse_config(data, path)
+    except RecursionError:
+        raise ConfigError(path, ["values nested too deeply"]) from None

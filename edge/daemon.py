@@ -9,6 +9,8 @@ tells systemd not to restart on).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
 import os
@@ -31,6 +33,7 @@ from digitd.edge.decide import Action, Decider, Decision
 from digitd.edge.image import ImageError
 from digitd.edge.mqtt import MqttPublisher, error_payload, state_payload, utc_timestamp
 from digitd.edge.notify import Notifier, Watchdog
+from digitd.edge.outbox import Outbox, OutboxError
 from digitd.edge.reader import reader_for
 from digitd.edge.reading import Reading
 from digitd.edge.sources import SourceError
@@ -45,6 +48,51 @@ ERROR_REPEAT_SECONDS = 60.0  # the same rejection is published at most this ofte
 # must not make systemd kill the start (TimeoutStartSec=2min) and loop forever,
 # so after this long the daemon reports ready anyway and says why in STATUS=.
 READY_GRACE_SECONDS = 60.0
+
+
+class StateDirError(ValueError):
+    """The state directory cannot be created or written (a configuration problem)."""
+
+
+def prepare_state_dir(path: Path, *, ours: bool) -> None:
+    """Create the state directory private to this user (0700) and check it is writable.
+
+    ``ours``: the directory is not systemd's ``StateDirectory=`` (which sets its own
+    mode); one left group- or world-readable by an earlier version is tightened, with
+    the files in it, because the readings and the outbox are nobody else's business.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StateDirError(
+            f"cannot create the state directory {path}: {exc.strerror or exc}; set "
+            "daemon.state_dir to a writable directory"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        why = "a read-only file system" if _read_only(path) else "no write permission"
+        raise StateDirError(
+            f"the state directory {path} is not writable ({why}); make it writable for the "
+            "user digitd runs as, or set daemon.state_dir to a writable directory"
+        )
+    if not ours:
+        return
+    for item in (path, *path.iterdir()):
+        try:
+            st = item.lstat()
+            if st.st_uid != os.geteuid() or not (st.st_mode & 0o077) or item.is_symlink():
+                continue
+            mode = 0o700 if item.is_dir() else 0o600
+            os.chmod(item, mode)
+            logger.info("%s was readable by others: mode now %o", item, mode)
+        except OSError as exc:
+            logger.warning("%s: cannot make it private (%s)", item, exc)
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def state_dir_for(cfg: DigitdConfig, env: dict[str, str] | os._Environ[str]) -> Path:
@@ -75,7 +123,7 @@ class _Parts:
     """Everything built from one config; rebuilt as a whole on SIGHUP."""
 
     def __init__(self, cfg: DigitdConfig, config_path: Path, state_dir: Path,
-                 on_command: Any) -> None:
+                 on_command: Any, outbox: Outbox | None = None) -> None:
         self.cfg = cfg
         # The decision step applies the confidence floor and says why.
         self.reader = reader_for(cfg.model, cfg.locate, min_confidence=0.0)
@@ -88,15 +136,15 @@ class _Parts:
             )
             logger.info("collecting doubtful box crops in %s", self.collector.root)
         self.stream = CameraStream(cfg.camera, base_dir=config_path.parent)
-        self.publisher = MqttPublisher(cfg, state_dir, on_command=on_command)
+        self.publisher = MqttPublisher(cfg, state_dir, on_command=on_command, outbox=outbox)
 
     def start(self) -> None:
         self.publisher.start()
         self.stream.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0, *, keep_outbox: bool = False) -> None:
         self.stream.close()
-        self.publisher.stop(timeout)
+        self.publisher.stop(timeout, keep_outbox=keep_outbox)
 
 
 class Daemon:
@@ -114,6 +162,9 @@ class Daemon:
         self.counters = _Counters()
         self._last_error: dict[str, float] = {}
         self._broker: Any = None
+        self._state_dir = Path()
+        self._persist_error: str | None = None
+        self._storage_error: str | None = None  # as last reported on <base>/error
 
     # -- signals ------------------------------------------------------------------------------
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -153,10 +204,35 @@ class Daemon:
             logger.warning("%s: ignored, cannot be read (%s)", path, exc)
 
     def _persist(self, value: str, state_dir: Path) -> None:
+        """Keep the last value for the next start; a disk that refuses is reported, not fatal."""
         path = state_dir / LAST_VALUE_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"value": value, "time": time.time()}))
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(json.dumps({"value": value, "time": time.time()}))
+            os.replace(tmp, path)
+        except OSError as exc:
+            self._persist_error = f"cannot write {path}: {exc.strerror or exc}"
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        else:
+            self._persist_error = None
+
+    def _check_storage(self, parts: _Parts) -> None:
+        """A disk that fills up or turns read-only: once on ``<base>/error``, and when it mends."""
+        now = parts.publisher.storage_error or self._persist_error
+        if now == self._storage_error:
+            return
+        if now is not None and self._storage_error is None:
+            if self._persist_error is not None and parts.publisher.storage_error is None:
+                logger.error("%s; the value is still published (free space or make "
+                             "daemon.state_dir writable)", self._persist_error)
+            self._error(parts, "storage_error", now, log=False, state_dir=str(self._state_dir))
+        elif now is None:
+            logger.warning("the state directory %s can be written again", self._state_dir)
+            self._last_error.pop("storage_error", None)
+            self._error(parts, "storage_recovered",
+                        f"the state directory {self._state_dir} can be written again", log=False)
+        self._storage_error = now
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> int:
@@ -166,15 +242,19 @@ class Daemon:
             for err in exc.errors:
                 logger.error("%s: %s", exc.path, err)
             return EXIT_CONFIG
-        state_dir = state_dir_for(cfg, self.env)
+        state_dir = self._state_dir = state_dir_for(cfg, self.env)
+        # What the daemon writes (outbox, last value, crops) is for its own user only,
+        # under systemd (UMask=0077) or not.
+        os.umask(0o077)
         try:
-            state_dir.mkdir(parents=True, exist_ok=True)
+            prepare_state_dir(state_dir, ours=bool(cfg.daemon.state_dir)
+                              or not self.env.get("STATE_DIRECTORY"))
             self._start_broker(cfg)
             parts = _Parts(cfg, self.config_path, state_dir, self._commands.put)
         except BrokerError as exc:
             logger.error("%s", exc)
             return 1
-        except (ValueError, SourceError, OSError) as exc:
+        except (ValueError, SourceError, OSError, OutboxError) as exc:
             # A model, camera or TLS file that the config names but cannot be used.
             logger.error("%s", exc)
             return EXIT_CONFIG
@@ -208,6 +288,11 @@ class Daemon:
                     cfg = parts.cfg
                     if parts is not before:  # a new publisher and camera: count afresh
                         connects_seen, camera_seen = 0, StreamState.STARTING
+                        # The old parts hold sockets (paho's wake-up pair), the model's file
+                        # and the outbox in reference cycles: free them now, not whenever
+                        # the collector gets round to it, so reloads leave nothing open.
+                        del before
+                        gc.collect()
                 self._handle_commands(parts, decider, state_dir)
                 if parts.publisher.connects > connects_seen:
                     # Back after an outage (or connected for the first time): the next
@@ -306,6 +391,7 @@ class Daemon:
         parts.publisher.publish_state(payload)
         self.counters.published += 1
         self._persist(value, state_dir)
+        self._check_storage(parts)
         self.notifier.status(f"value {value} at {time.strftime('%H:%M:%S')}")
         if parts.publisher.connected:
             logger.info("published %s (frame %d, confidence %.2f)", value, seq,
@@ -315,13 +401,17 @@ class Daemon:
             logger.info("queued %s (frame %d; broker unreachable, %s waiting)", value, seq,
                         waiting)
 
-    def _error(self, parts: _Parts, code: str, reason: str, **extra: object) -> None:
-        """Publish a rejection, but the same code at most once a minute: no flood."""
+    def _error(self, parts: _Parts, code: str, reason: str, *, log: bool = True,
+               **extra: object) -> None:
+        """Publish a rejection, but the same code at most once a minute: no flood.
+
+        ``log``: False when the problem was logged already where it happened."""
         now = time.monotonic()
         if now - self._last_error.get(code, -1e9) < ERROR_REPEAT_SECONDS:
             return
         self._last_error[code] = now
-        logger.info("rejected: %s (%s)", reason, code)
+        if log:
+            logger.info("rejected: %s (%s)", reason, code)
         parts.publisher.publish_error(error_payload(code, reason, **extra))
 
     def _handle_commands(self, parts: _Parts, decider: Decider, state_dir: Path) -> None:
@@ -340,6 +430,7 @@ class Daemon:
                     "timestamp": utc_timestamp(), "source": "set_value command",
                 })
                 self._persist(command.value, state_dir)
+                self._check_storage(parts)
                 logger.info("command: meter value set to %s", command.value)
 
     def _camera_changed(self, parts: _Parts, before: StreamState, now: StreamState) -> None:
@@ -371,6 +462,7 @@ class Daemon:
             "uptime_s": round(time.monotonic() - c.started, 1),
             "camera": stream.as_json(),
             "mqtt": parts.publisher.stats(),
+            "storage_error": parts.publisher.storage_error or self._persist_error,
             "timestamp": utc_timestamp(),
         }
         parts.publisher.publish_stats(payload)
@@ -382,14 +474,18 @@ class Daemon:
         self.notifier.reloading("reloading the configuration")
         try:
             cfg = load_config(self.config_path)
-            new = _Parts(cfg, self.config_path, state_dir, self._commands.put)
-        except (ValueError, SourceError, OSError) as exc:
+            # The outbox goes over open: SQLite keeps a closed connection's descriptor
+            # while another connection in the process holds the file, so reopening it on
+            # every reload would leave one behind.
+            new = _Parts(cfg, self.config_path, state_dir, self._commands.put,
+                         outbox=parts.publisher.outbox)
+        except (ValueError, SourceError, OSError, OutboxError) as exc:
             errors = exc.errors if isinstance(exc, ConfigError) else [str(exc)]
             for err in errors:
                 logger.error("reload refused, keeping the running configuration: %s", err)
             self.notifier.ready("reload refused: configuration has errors")
             return parts, decider
-        parts.stop()
+        parts.stop(keep_outbox=True)
         new_decider = Decider(cfg.decision)
         if decider.value is not None:
             new_decider.set_value(decider.value, time.time())

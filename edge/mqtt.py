@@ -41,6 +41,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -62,7 +63,8 @@ KEY_PASSWORD_CREDENTIAL = "mqtt-key-password"
 
 # What to do about a refused connection, by CONNACK reason code.
 _REFUSAL_ADVICE = {
-    132: "the broker does not accept MQTT 3.1.1; upgrade or reconfigure the broker",
+    132: "the broker does not accept this MQTT version; set mqtt.protocol = \"3.1.1\" for "
+         "a broker without MQTT 5, or upgrade the broker",
     133: "the broker rejected the client id; set another mqtt.client_id",
     134: "check mqtt.username and the password (mqtt.password_file or "
          "$CREDENTIALS_DIRECTORY/mqtt-password)",
@@ -215,8 +217,13 @@ class MqttPublisher:
         on_command: Callable[[Command], None] | None = None,
         *,
         reconnect_delay: tuple[int, int] = (1, 30),
+        outbox: Outbox | None = None,
     ) -> None:
-        """Raises :class:`MqttSetupError` for unreadable secrets or TLS files."""
+        """Raises :class:`MqttSetupError` for unreadable secrets or TLS files.
+
+        ``outbox``: the open outbox of the publisher this one replaces (a reload), so the
+        file is never open twice and the readings kept in memory go on with it.
+        """
         self.config = config
         self.host = config.mqtt.host or "127.0.0.1"  # unset: the embedded broker
         self.port = config.mqtt.port
@@ -224,8 +231,14 @@ class MqttPublisher:
         self.topics = {name: f"{base}/{name}"
                        for name in ("availability", "state", "stats", "error", "cmd")}
         self._on_command = on_command
+        # The embedded broker (amqtt) speaks 3.1.1 only; it listens on loopback.
+        self.v5 = config.mqtt.protocol == "5" and config.mqtt.host is not None
         self._client = self._make_client(reconnect_delay)
-        self._outbox = Outbox(Path(state_dir) / OUTBOX_FILE, config.mqtt.outbox_max)
+        if outbox is None:
+            outbox = Outbox(Path(state_dir) / OUTBOX_FILE, config.mqtt.outbox_max)
+        else:
+            outbox.max_messages = config.mqtt.outbox_max
+        self._outbox = outbox
         # Written once the per-entity discovery of earlier versions was handed over.
         self._migrated_marker = Path(state_dir) / MIGRATED_MARKER
 
@@ -242,6 +255,7 @@ class MqttPublisher:
         self._epoch = 0
         self._thread: threading.Thread | None = None
         self._started = self._stopping = self._closed = False
+        self._got_connack = False
 
         # Bad commands: when they were last answered and logged, and how many since.
         self._refused_answered_at = self._refused_logged_at = -1e18
@@ -257,12 +271,13 @@ class MqttPublisher:
 
     def _make_client(self, reconnect_delay: tuple[int, int]) -> mqtt.Client:
         cfg = self.config.mqtt
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=cfg.client_id or f"digitd-{self.config.device.id}",
-            clean_session=True,
-            protocol=mqtt.MQTTv311,
-        )
+        client_id = cfg.client_id or f"digitd-{self.config.device.id}"
+        if self.v5:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                 protocol=mqtt.MQTTv5)
+        else:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                 clean_session=True, protocol=mqtt.MQTTv311)
         # An exception escaping a callback would end paho's thread and with it
         # every reconnect; paho logs it instead.
         client.suppress_exceptions = True
@@ -302,11 +317,37 @@ class MqttPublisher:
         self._thread.start()
         logger.info("connecting to MQTT broker %s:%d (base topic %s, %d readings waiting)",
                     self.host, self.port, self.config.base_topic, len(self._outbox))
-        self._client.connect_async(self.host, self.port, keepalive=self.config.mqtt.keepalive)
+        if self.v5:
+            self._client.connect_async(self.host, self.port,
+                                       keepalive=self.config.mqtt.keepalive,
+                                       clean_start=True, properties=self._connect_properties())
+        else:
+            self._client.connect_async(self.host, self.port,
+                                       keepalive=self.config.mqtt.keepalive)
         self._client.loop_start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Deliver what can be delivered within ``timeout``, publish ``offline``, disconnect."""
+    def _connect_properties(self) -> Properties:
+        """MQTT 5's Maximum Packet Size: the broker drops anything bigger for us, so a huge
+        message on ``<base>/cmd`` never reaches (nor is buffered by) the device. Commands
+        between ``max_command_bytes`` and this bound arrive and are refused with a reply."""
+        props = Properties(PacketTypes.CONNECT)
+        props.MaximumPacketSize = self.max_packet_bytes
+        return props
+
+    @property
+    def max_packet_bytes(self) -> int:
+        # Room for the topic, MQTT 5 properties a sender may add, and the headers.
+        return self.config.mqtt.max_command_bytes + 2048
+
+    @property
+    def outbox(self) -> Outbox:
+        return self._outbox
+
+    def stop(self, timeout: float = 5.0, *, keep_outbox: bool = False) -> None:
+        """Deliver what can be delivered within ``timeout``, publish ``offline``, disconnect.
+
+        ``keep_outbox``: leave the outbox open for the publisher that takes over (reload).
+        """
         if self._closed:
             return
         self._closed = True
@@ -329,10 +370,19 @@ class MqttPublisher:
             self._client.disconnect()
             self._client.loop_stop()
             self._connected.clear()
+        if keep_outbox:
+            # This client's unacknowledged messages die with it: the next one sends them.
+            self._outbox.release_handed()
+            return
         left = len(self._outbox)
         if left:
             logger.info("MQTT stopped with %d readings kept in the outbox for the next start", left)
         self._outbox.close()
+
+    @property
+    def storage_error(self) -> str | None:
+        """Why the outbox cannot be written now (readings wait in memory), or None."""
+        return self._outbox.storage_error
 
     @property
     def connected(self) -> bool:
@@ -395,6 +445,8 @@ class MqttPublisher:
             "in_flight": len(self._in_flight),
             "delivered": self.delivered,
             "dropped": self._outbox.dropped,
+            "in_memory": self._outbox.in_memory if not self._closed else 0,
+            "storage_error": self.storage_error,
             "rejected": self.rejected,
             "connects": self.connects,
             "last_error": self.last_error,
@@ -444,6 +496,7 @@ class MqttPublisher:
             if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
                 return  # paho is full: try again on the next acknowledgement
             self._in_flight[info.mid] = (msg.id, epoch)
+            self._outbox.handed(msg.id)
             self._last_handed = msg.id
 
     def _wait_drained(self, deadline: float) -> None:
@@ -460,6 +513,7 @@ class MqttPublisher:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
                     reason_code: ReasonCode, properties: Properties | None) -> None:
+        self._got_connack = True  # this attempt's answer, refused or not
         if reason_code.is_failure:
             advice = _REFUSAL_ADVICE.get(reason_code.value, "see the broker's log")
             self._report(f"MQTT broker {self.host}:{self.port} refused the connection: "
@@ -506,6 +560,16 @@ class MqttPublisher:
         if was_connected and not self._stopping:
             logger.warning("lost the MQTT connection to %s:%d (%s); reconnecting, readings "
                            "wait in the outbox", self.host, self.port, reason_code)
+        elif not (self._stopping or self._got_connack
+                  or flags.is_disconnect_packet_from_server):
+            # Closed before any CONNACK: most often plain MQTT sent to a TLS listener.
+            hint = ("; if that port is a TLS listener (often 8883), configure [mqtt.tls]"
+                    if self.config.mqtt.tls is None else
+                    "; does that port expect TLS, and does the broker accept the client "
+                    "certificate?")
+            self._report(f"MQTT broker {self.host}:{self.port} closed the connection before "
+                         f"accepting it ({reason_code}){hint}")
+        self._got_connack = False
         with self._progress:
             self._progress.notify_all()
 

@@ -312,6 +312,14 @@ class ImageFolderSource(FrameSource):
             try:
                 data = np.fromfile(path, np.uint8)
             except OSError as exc:  # removed or unreadable since the folder was listed
+                if not self.path.exists():
+                    # The folder itself is gone: a camera that went away (one line and a
+                    # reopen with backoff), not a warning for every file it held.
+                    self._files = []
+                    raise SourceError(
+                        f"image folder {self.path} was removed — restore it or fix "
+                        "camera.source"
+                    ) from None
                 logger.warning("skipping %s: %s", path, exc)
                 self.corrupt += 1
                 continue

@@ -143,7 +143,7 @@ def test_commands_reach_the_daemon(rig: Rig) -> None:
 
 @pytest.mark.parametrize("payload", [
     b"\x00\x01\x02garbage",
-    b"x" * 100_000,
+    b"x" * (LIMIT + 500),  # over max_command_bytes, under the packet bound: refused
     b'{"command": ["read_now"]}',
     b'{"command": "set_value", "value": 12}',
     b'{"command": "format_disk"}',
@@ -155,6 +155,27 @@ def test_bad_command_gets_an_error_and_no_crash(rig: Rig, payload: bytes) -> Non
     assert not rig.commands
     rig.send(b'{"command": "read_now"}')  # still listening
     assert rig.commands == [ReadNow()] and rig.publisher.connected
+
+
+def test_a_command_beyond_the_packet_bound_never_reaches_the_device(rig: Rig) -> None:
+    """MQTT 5's Maximum Packet Size: the broker drops it for us; nothing is read or answered."""
+    assert rig.publisher.v5
+    rig.client.publish(rig.cmd, b"x" * (rig.publisher.max_packet_bytes + 1))
+    rig.send(b'{"command": "read_now"}')  # sent after it, so it would have come first
+    assert rig.commands == [ReadNow()] and rig.publisher.refused_commands == 0
+
+
+def test_mqtt_311_refuses_a_big_command_after_reading_it(mosquitto: Mosquitto,
+                                                         tmp_path: Path) -> None:
+    """For brokers without MQTT 5: still refused, but the device has to read it first."""
+    r = Rig(mosquitto, tmp_path / "state", make_config(mosquitto, mqtt={"protocol": "3.1.1"}))
+    try:
+        assert not r.publisher.v5
+        r.send(b"x" * 100_000)
+        assert r.last_error()["error"] == "bad_command" and not r.commands
+    finally:
+        r.publisher.stop()
+        r.client.close()
 
 
 def test_retained_command_is_refused(mosquitto: Mosquitto, tmp_path: Path) -> None:
@@ -179,7 +200,8 @@ def test_failing_handler_is_reported(rig: Rig) -> None:
     assert "handler failed" in rig.last_error()["reason"]
 
 
-@given(payload=payloads | st.binary(min_size=1025, max_size=5000))
+# Up to LIMIT + 1900 bytes: over max_command_bytes, under the packet bound.
+@given(payload=payloads | st.binary(min_size=LIMIT + 1, max_size=LIMIT + 1900))
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_random_payloads_get_exactly_one_answer(rig: Rig, payload: bytes) -> None:
