@@ -8,6 +8,8 @@ after it passes the gate, so a bad conversion never replaces a good model.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import os
@@ -25,9 +27,11 @@ from digitd.edge.classifier import Classifier
 from digitd.edge.labels import LABELS
 from digitd.edge.model_card import write_card
 from digitd.edge.normalise import PREPROCESSING_VERSION
+from digitd.edge.runtime import native_stderr_to_log
 from digitd.train.augment import camera_batch
 from digitd.train.data import Split, load_mnist
 from digitd.train.negatives import negatives
+from digitd.train.quiet import import_tensorflow
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +71,17 @@ def to_int8_tflite(model: Any, representative: npt.NDArray[np.uint8]) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    return bytes(converter.convert())
+    # The export prints a TensorSpec per endpoint to stdout, the C++ side notices to
+    # stderr: both go to the debug log (-vv), not the terminal.
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), native_stderr_to_log(notices=True,
+                                                                        name="converter"):
+            return bytes(converter.convert())
+    finally:
+        for line in printed.getvalue().splitlines():
+            if line.strip():
+                logger.debug("converter: %s", line.rstrip())
 
 
 def float_accuracy(model: Any, test: Split) -> float:
@@ -94,7 +108,7 @@ def convert(
     eval_limit: int | None = None,
     seed: int = 0,
 ) -> ConvertResult:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     import keras
     import tensorflow as tf
 

@@ -24,6 +24,7 @@ from digitd.edge.classifier import WindowClassifier
 from digitd.edge.model_card import write_card
 from digitd.edge.wheel import BLANK, IN_VIEW, NUM_POSITIONS, STEPS
 from digitd.edge.window import HEIGHT, MIN_RANGE, WIDTH, WINDOW_PREPROCESSING_VERSION
+from digitd.train.quiet import import_tensorflow
 from digitd.train.window_data import (
     METER_DIGITS_SOURCE,
     SEVENSEG_SOURCE,
@@ -46,7 +47,7 @@ def convert_window(
     max_drop_points: float = 1.0,
     seed: int = 0,
 ) -> ConvertResult:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     import keras
     import tensorflow as tf
 

@@ -20,12 +20,14 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
+from digitd.edge.errors import DigitdError
+
 logger = logging.getLogger(__name__)
 
 Backend = Literal["auto", "amqtt", "mosquitto"]
 
 
-class BrokerError(RuntimeError):
+class BrokerError(DigitdError):
     """The embedded broker could not be started."""
 
 

@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from digitd.edge import __version__
+from digitd.edge.errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE, DigitdError
 
 logger = logging.getLogger(__name__)
 
-EXIT_USAGE = 2
-EXIT_CONFIG = 78  # EX_CONFIG: systemd is told not to restart on it
+__all__ = ["EXIT_CONFIG", "EXIT_USAGE", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -39,8 +39,10 @@ def _missing(module: str) -> bool:
         return True
 
 
-class MissingExtraError(RuntimeError):
+class MissingExtraError(DigitdError):
     """A subcommand needs an optional dependency group that is not installed."""
+
+    exit_code = EXIT_USAGE
 
 
 def setup_logging(verbose: int) -> None:
@@ -244,18 +246,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(0 if args.quiet else args.verbose)
     try:
         return int(args.func(args))
-    except MissingExtraError as exc:
-        print(f"digitd: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("digitd: interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError) as exc:
-        # Expected failures (bad files, bad input) are reported in one line; a
+    except DigitdError as exc:
+        # The user's mistakes, each with its fix and exit status, in one line; a
         # traceback is for bugs, and -vv shows it for those who want it.
         logger.debug("details", exc_info=True)
         print(f"digitd {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
+    except (OSError, ValueError) as exc:
+        # Expected failures from the libraries (a file that cannot be read, ...).
+        logger.debug("details", exc_info=True)
+        print(f"digitd {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from digitd.edge.errors import ConfigurationError
+
 Box = Annotated[list[int], Field(min_length=4, max_length=4)]
 Point = Annotated[list[float], Field(min_length=2, max_length=2)]
 
@@ -257,7 +259,7 @@ class DigitdConfig(Section):
         return self.mqtt.base_topic or f"digitd/{self.device.id}"
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError):
     """A configuration file with one or more problems; ``errors`` lists each one."""
 
     def __init__(self, path: Path | str, errors: list[str]) -> None:
@@ -301,6 +303,36 @@ def load_config(path: str | Path) -> DigitdConfig:
         # tomllib recurses once per level of nested arrays/tables.
         raise ConfigError(path, ["not valid TOML: values nested too deeply"]) from None
     try:
-        return parse_config(data, path)
+        cfg = parse_config(data, path)
     except RecursionError:
         raise ConfigError(path, ["values nested too deeply"]) from None
+    return resolve_paths(cfg, path.parent)
+
+
+def _resolved(value: str | None, base: Path) -> str | None:
+    if not value:
+        return value
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (base / p).absolute())
+
+
+def resolve_paths(cfg: DigitdConfig, base: Path) -> DigitdConfig:
+    """Relative file names in the config are relative to the config file's folder, not to
+    wherever the daemon was started from (under systemd that is ``/``).
+
+    The camera source is resolved where it is opened (it may be a device, a URL or an
+    index); ``collect_dir`` is relative to the state directory.
+    """
+    model = cfg.model.model_copy(update={
+        "path": _resolved(cfg.model.path, base),
+        "meter_path": _resolved(cfg.model.meter_path, base),
+    })
+    tls = cfg.mqtt.tls
+    if tls is not None:
+        tls = tls.model_copy(update={name: _resolved(getattr(tls, name), base)
+                                     for name in ("ca", "cert", "key", "key_password_file")})
+    mqtt = cfg.mqtt.model_copy(update={
+        "password_file": _resolved(cfg.mqtt.password_file, base), "tls": tls,
+    })
+    daemon = cfg.daemon.model_copy(update={"state_dir": _resolved(cfg.daemon.state_dir, base)})
+    return cfg.model_copy(update={"model": model, "mqtt": mqtt, "daemon": daemon})

@@ -25,11 +25,11 @@ from typing import Any
 
 from digitd.edge import __version__
 from digitd.edge.broker import BrokerError
-from digitd.edge.cli import EXIT_CONFIG
 from digitd.edge.collect import CropCollector
 from digitd.edge.commands import Command, ReadNow, SetValue
 from digitd.edge.config import ConfigError, DigitdConfig, load_config
 from digitd.edge.decide import Action, Decider, Decision
+from digitd.edge.errors import EXIT_CONFIG, EXIT_OK, ConfigurationError
 from digitd.edge.image import ImageError
 from digitd.edge.mqtt import MqttPublisher, error_payload, state_payload, utc_timestamp
 from digitd.edge.notify import Notifier, Watchdog
@@ -41,7 +41,6 @@ from digitd.edge.stream import CameraStream, StreamState
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK = 0
 LAST_VALUE_FILE = "last_value.json"
 ERROR_REPEAT_SECONDS = 60.0  # the same rejection is published at most this often
 # READY=1 comes with the first processed frame; a camera that is not there yet
@@ -50,7 +49,7 @@ ERROR_REPEAT_SECONDS = 60.0  # the same rejection is published at most this ofte
 READY_GRACE_SECONDS = 60.0
 
 
-class StateDirError(ValueError):
+class StateDirError(ConfigurationError):
     """The state directory cannot be created or written (a configuration problem)."""
 
 

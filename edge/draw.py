@@ -1,10 +1,13 @@
-"""Draw what was read onto a frame: ROI, boxes, digits, confidences (for people to look at)."""
+"""Draw what was read onto a frame (ROI, boxes, digits, confidences) and write it to a file."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from digitd.edge.errors import DigitdError, UsageError
 from digitd.edge.image import to_gray, to_uint8
 from digitd.edge.reading import DigitRead, Reading
 
@@ -55,3 +58,33 @@ def annotate(
     cv2.putText(canvas, banner, (8, int(28 * scale) + 6), cv2.FONT_HERSHEY_SIMPLEX, scale * 1.2,
                 (255, 255, 255), thick, cv2.LINE_AA)
     return canvas
+
+
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def is_folder_name(out: str) -> bool:
+    """``out`` names a folder: it is one, ends with a slash, or has no suffix at all."""
+    return out.endswith(("/", "\\")) or Path(out).is_dir() or not Path(out).suffix
+
+
+def picture_target(out: str, name: str) -> Path:
+    """Where a picture called ``name`` goes for ``--out``/``--annotate OUT``."""
+    return Path(out) / name if is_folder_name(out) else Path(out)
+
+
+def write_picture(path: Path, picture: npt.NDArray[np.uint8]) -> None:
+    """Write ``picture``, creating its folder; every failure is one :class:`DigitdError`."""
+    import cv2
+
+    if path.suffix.lower() not in PICTURE_SUFFIXES:
+        raise UsageError(f"{path}: not a picture file name; end it with .png or .jpg")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = bool(cv2.imwrite(str(path), picture))
+    except OSError as exc:
+        raise DigitdError(f"{path}: cannot write the picture ({exc.strerror or exc})") from None
+    except cv2.error as exc:
+        raise DigitdError(f"{path}: cannot write the picture ({exc.err or exc})") from None
+    if not written:
+        raise DigitdError(f"{path}: cannot write the picture (is the folder writable?)")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from digitd.edge.errors import DigitdError
+
 Gray = npt.NDArray[np.uint8]
 
 
-class ImageError(ValueError):
+class ImageError(DigitdError, ValueError):
     """An image that cannot be read as a picture of digits (empty, wrong shape, wrong type)."""
 
 

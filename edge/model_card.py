@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from digitd.edge.errors import DigitdError
 from digitd.edge.normalise import PREPROCESSING_VERSION
 from digitd.edge.window import WINDOW_PREPROCESSING_VERSION
 
@@ -25,7 +26,7 @@ KINDS = ("digit", "window")
 MODEL_FILES = {"digit": "digits.tflite", "window": "meter.tflite"}
 
 
-class ModelError(ValueError):
+class ModelError(DigitdError, ValueError):
     """A model file or model card that the device cannot use."""
 
 

@@ -48,6 +48,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from digitd.edge.commands import Command, CommandError, parse_command
 from digitd.edge.config import DigitdConfig, MqttConfig, TlsConfig
 from digitd.edge.discovery import discovery_messages, migration_messages, status_topic
+from digitd.edge.errors import ConfigurationError
 from digitd.edge.outbox import OUTBOX_FILE, Outbox
 from digitd.edge.reading import Reading
 
@@ -74,7 +75,7 @@ _REFUSAL_ADVICE = {
 }
 
 
-class MqttSetupError(ValueError):
+class MqttSetupError(ConfigurationError):
     """A problem in the MQTT settings or the files they name, found before connecting."""
 
 
@@ -182,17 +183,6 @@ def tls_context(tls: TlsConfig, env: Mapping[str, str] | None = None) -> ssl.SSL
 _paho_logger = logging.getLogger(f"{__name__}.paho")
 
 
-def _on_paho_log(client: mqtt.Client, userdata: Any, level: int, buf: str) -> None:
-    # paho reports a dropped connection as an error; we already warn about it
-    # (with what happens next), so only a failing callback stays an error.
-    if "Caught exception" in buf:
-        _paho_logger.error("%s", buf)
-    elif level in (mqtt.MQTT_LOG_ERR, mqtt.MQTT_LOG_WARNING):
-        _paho_logger.info("%s", buf)
-    else:
-        _paho_logger.debug("%s", buf)
-
-
 def _encode(payload: Mapping[str, object], what: str) -> bytes:
     try:
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -256,6 +246,7 @@ class MqttPublisher:
         self._thread: threading.Thread | None = None
         self._started = self._stopping = self._closed = False
         self._got_connack = False
+        self._paho_said: set[str] = set()  # paho's warnings shown in this outage
 
         # Bad commands: when they were last answered and logged, and how many since.
         self._refused_answered_at = self._refused_logged_at = -1e18
@@ -281,7 +272,7 @@ class MqttPublisher:
         # An exception escaping a callback would end paho's thread and with it
         # every reconnect; paho logs it instead.
         client.suppress_exceptions = True
-        client.on_log = _on_paho_log
+        client.on_log = self._on_paho_log
         client.will_set(self.topics["availability"], b"offline", qos=1, retain=True)
         client.reconnect_delay_set(*reconnect_delay)
         client.max_inflight_messages_set(2 * WINDOW)
@@ -521,6 +512,7 @@ class MqttPublisher:
             return
         self._epoch += 1
         self.connects += 1
+        self._paho_said.clear()
         self.last_error = self._last_logged_error = None
         subscriptions = [(self.topics["cmd"], 1)]
         if self.config.homeassistant.discovery:
@@ -532,6 +524,22 @@ class MqttPublisher:
         self._connected.set()
         self._wake.set()
         logger.info("connected to MQTT broker %s:%d", self.host, self.port)
+
+    def _on_paho_log(self, client: mqtt.Client, userdata: Any, level: int, buf: str) -> None:
+        # paho reports a dropped connection as an error, and again on every retry; we
+        # already say so once (with what happens next), so each of its lines is shown
+        # once per outage, and only a failing callback stays an error.
+        if "Caught exception" in buf:
+            _paho_logger.error("%s", buf)
+        elif level in (mqtt.MQTT_LOG_ERR, mqtt.MQTT_LOG_WARNING):
+            key = buf.split("(")[0][:60]
+            if key in self._paho_said:
+                _paho_logger.debug("%s", buf)
+            else:
+                self._paho_said.add(key)
+                _paho_logger.info("%s (shown once until connected)", buf)
+        else:
+            _paho_logger.debug("%s", buf)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         # paho calls this from inside its ``except OSError``: the cause is at hand.

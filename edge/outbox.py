@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from digitd.edge.errors import ConfigurationError
+
 logger = logging.getLogger(__name__)
 
 OUTBOX_FILE = "outbox.sqlite3"
@@ -66,7 +68,7 @@ class OutboxMessage:
     created: float  # time.time() when it was queued
 
 
-class OutboxError(RuntimeError):
+class OutboxError(ConfigurationError):
     """The outbox file cannot be created or opened (a configuration problem: exit 78)."""
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digitd.edge.config import LocateConfig, ModelConfig
+from digitd.edge.errors import UsageError
 from digitd.edge.image import ImageError
 from digitd.edge.reader import reader_for
 from digitd.edge.reading import Reading
@@ -109,18 +110,8 @@ def locate_from_args(args: argparse.Namespace) -> LocateConfig:
         raise ValueError(reasons) from None
 
 
-def _annotate_path(out: Path, image: Path, many: bool) -> Path:
-    if many:
-        out.mkdir(parents=True, exist_ok=True)
-        return out / f"{image.stem}.annotated.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 def recognize_command(args: argparse.Namespace) -> int:
-    import cv2
-
-    from digitd.edge.draw import annotate
+    from digitd.edge.draw import annotate, is_folder_name, picture_target, write_picture
 
     locate = locate_from_args(args)
     # The model by mode, as the daemon picks it: fixed boxes are meter windows.
@@ -130,8 +121,9 @@ def recognize_command(args: argparse.Namespace) -> int:
     )
     reader = reader_for(models, locate, args.min_confidence)
     many = len(args.images) > 1
-    if args.annotate and many and Path(args.annotate).suffix:
-        raise ValueError("--annotate: with several images give a folder, not a file name")
+    if args.annotate and many and not is_folder_name(args.annotate):
+        raise UsageError(f"--annotate {args.annotate}: with several images give a folder, "
+                         "not a file name")
     failures = 0
     for name in args.images:
         try:
@@ -149,8 +141,7 @@ def recognize_command(args: argparse.Namespace) -> int:
         if args.annotate:
             located = reader.last_located
             picture = annotate(image, reading, located.region if located else None)
-            target = _annotate_path(Path(args.annotate), Path(name), many)
-            if not cv2.imwrite(str(target), picture):
-                raise OSError(f"{target}: could not write the annotated image")
+            write_picture(picture_target(args.annotate, f"{Path(name).stem}.annotated.png"),
+                          picture)
     return 1 if failures else 0
 

@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
+from digitd.edge.errors import EXIT_USAGE, DigitdError
+
 logger = logging.getLogger(__name__)
 
 _CANDIDATES = (
@@ -24,8 +26,10 @@ _CANDIDATES = (
 )
 
 
-class RuntimeNotFoundError(ImportError):
+class RuntimeNotFoundError(DigitdError, ImportError):
     """No TFLite interpreter package is installed."""
+
+    exit_code = EXIT_USAGE
 
 
 def interpreter_class() -> tuple[Any, str]:
@@ -45,12 +49,15 @@ def interpreter_class() -> tuple[Any, str]:
 
 
 @contextlib.contextmanager
-def native_stderr_to_log() -> Iterator[None]:
-    """Route what the interpreter's C++ side writes to stderr into this module's log.
+def native_stderr_to_log(*, notices: bool = False, name: str = "interpreter"
+                         ) -> Iterator[None]:
+    """Route what native code writes to stderr into this module's log.
 
     LiteRT announces "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on
     every start, straight to file descriptor 2, past Python's logging and ``-q``. Its
     INFO lines become debug records, anything else a warning, so nothing is lost.
+    ``notices``: everything is a notice (TensorFlow's start-up and converter chatter)
+    and becomes a debug record, shown with ``-vv``.
     """
     try:
         fd = sys.stderr.fileno()
@@ -69,6 +76,6 @@ def native_stderr_to_log() -> Iterator[None]:
             sink.seek(0)
             for line in sink.read().decode("utf-8", "replace").splitlines():
                 if line.startswith("INFO:"):
-                    logger.debug("interpreter: %s", line[5:].strip())
+                    logger.debug("%s: %s", name, line[5:].strip())
                 elif line.strip():
-                    logger.warning("interpreter: %s", line.strip())
+                    (logger.debug if notices else logger.warning)("%s: %s", name, line.strip())

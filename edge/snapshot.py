@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from pathlib import Path
 
-from digitd.edge.cli import EXIT_CONFIG
 from digitd.edge.config import ConfigError, load_config
-from digitd.edge.draw import annotate
+from digitd.edge.draw import PICTURE_SUFFIXES, annotate, picture_target, write_picture
+from digitd.edge.errors import EXIT_CONFIG, UsageError
 from digitd.edge.reader import reader_for
 from digitd.edge.sources import SourceError
 from digitd.edge.stream import CameraStream
@@ -22,19 +23,20 @@ logger = logging.getLogger(__name__)
 
 
 def snapshot_command(args: argparse.Namespace) -> int:
-    import cv2
-
+    out = picture_target(args.out, "snapshot.png")
+    if out.suffix.lower() not in PICTURE_SUFFIXES:  # before waiting for the camera
+        raise UsageError(f"--out {args.out}: not a picture file name; end it with .png or .jpg")
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
         for err in exc.errors:
-            print(f"{exc.path}: {err}")
+            print(f"{exc.path}: {err}", file=sys.stderr)
         return EXIT_CONFIG
     reader = reader_for(cfg.model, cfg.locate, cfg.decision.min_confidence)
     try:
         stream = CameraStream(cfg.camera, base_dir=Path(args.config).parent)
     except SourceError as exc:
-        print(f"digitd snapshot: {exc}")
+        print(f"digitd snapshot: {exc}", file=sys.stderr)
         return 1
     deadline = time.monotonic() + args.timeout
     frame = None
@@ -45,15 +47,12 @@ def snapshot_command(args: argparse.Namespace) -> int:
         stats = stream.stats()
     if frame is None:
         print(f"digitd snapshot: no frame from {stats.source} within {args.timeout:.0f} s"
-              + (f" ({stats.last_error})" if stats.last_error else ""))
+              + (f" ({stats.last_error})" if stats.last_error else ""), file=sys.stderr)
         return 1
     reading = reader.read(frame.image)
     located = reader.last_located
     picture = annotate(frame.image, reading, located.region if located else None)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), picture):
-        raise OSError(f"{out}: could not write the picture (is the suffix .png or .jpg?)")
+    write_picture(out, picture)
     h, w = frame.image.shape[:2]
     confs = " ".join(d.brief() for d in reading.digits)
     print(f"{out}: {w}x{h} frame from {stats.source}; read {reading.value or '(no digits)'}"

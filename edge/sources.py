@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digitd.edge.config import CameraConfig
+from digitd.edge.errors import DigitdError
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "http", "https"})
 MAX_FAILED_READS = 8
 
 
-class SourceError(RuntimeError):
+class SourceError(DigitdError):
     """A source that cannot be opened or stopped delivering; the message says how to fix it."""
 
 

@@ -24,6 +24,7 @@ from digitd.edge.normalise import PREPROCESSING_VERSION
 from digitd.train.augment import camera_batch
 from digitd.train.data import Split, concat, load_image_folder, load_mnist
 from digitd.train.negatives import negatives
+from digitd.train.quiet import import_tensorflow
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def _initial_model(path: Path, arch: str) -> Any:
 
 
 def train(cfg: TrainConfig) -> TrainResult:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     import keras
 
     from digitd.train.models import build

@@ -22,6 +22,7 @@ import numpy as np
 from digitd.edge import __version__
 from digitd.edge.wheel import NUM_WINDOW_CLASSES, soft_targets
 from digitd.edge.window import HEIGHT, WIDTH, WINDOW_PREPROCESSING_VERSION
+from digitd.train.quiet import import_tensorflow
 from digitd.train.window_data import (
     METER_DIGITS_SOURCE,
     SEVENSEG_SOURCE,
@@ -118,7 +119,7 @@ class _DevWatch:
 
 
 def train_window(cfg: WindowTrainConfig) -> Path:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     import keras
     import tensorflow as tf
 
