@@ -1,4 +1,5 @@
-"""Every benchmark in one run: models, per-frame pipeline, daemon process, meter-window model.
+"""Every benchmark in one run: models, per-frame pipeline, daemon process, meter-window model,
+the set-up page.
 
     .venv/bin/python bench/run_all.py [--out runs/bench]    # bench/results: the committed figures
 
@@ -49,7 +50,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {}
-    for name in ("models", "pipeline", "daemon", "window"):
+    for name in ("models", "pipeline", "daemon", "window", "web"):
         target = out / f"{name}.json"
         print(f"== bench/{name}.py", flush=True)
         subprocess.run([sys.executable, str(HERE / f"{name}.py"), "--json", str(target)],

@@ -8,6 +8,7 @@ them all and exit 78.
 
 from __future__ import annotations
 
+import json
 import socket
 import tomllib
 from collections.abc import Mapping
@@ -244,6 +245,36 @@ class DaemonConfig(Section):
     )
 
 
+class WebConfig(Section):
+    enabled: bool = Field(
+        False, description="serve the set-up page (live frame, boxes, reading, labelling)"
+    )
+    listen: str = Field(
+        "127.0.0.1:8321", pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}$",
+        description="HOST:PORT to serve on; any address but loopback needs a password",
+    )
+    username: str = Field("digitd", min_length=1, max_length=64, pattern=r"^[^:\s]+$",
+                          description="user name for the page's password")
+    password_file: str | None = Field(
+        None, description="file holding the page's password; else "
+        "$CREDENTIALS_DIRECTORY/web-password; required unless listen is loopback",
+    )
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+    @model_validator(mode="after")
+    def _port_in_range(self) -> WebConfig:
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"listen {self.listen!r}: the port must be 1..65535")
+        return self
+
+
 class DigitdConfig(Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     camera: CameraConfig
@@ -253,6 +284,7 @@ class DigitdConfig(Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @property
     def base_topic(self) -> str:
@@ -309,6 +341,29 @@ def load_config(path: str | Path) -> DigitdConfig:
     return resolve_paths(cfg, path.parent)
 
 
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def locate_toml(locate: LocateConfig) -> str:
+    """The ``[locate]`` section for these settings: the mode and what is not a default."""
+    defaults = LocateConfig()
+    lines = ["[locate]"]
+    for name, value in locate.model_dump().items():
+        if value is None or (name != "mode" and value == getattr(defaults, name)):
+            continue
+        lines.append(f"{name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
 def _resolved(value: str | None, base: Path) -> str | None:
     if not value:
         return value
@@ -335,4 +390,5 @@ def resolve_paths(cfg: DigitdConfig, base: Path) -> DigitdConfig:
         "password_file": _resolved(cfg.mqtt.password_file, base), "tls": tls,
     })
     daemon = cfg.daemon.model_copy(update={"state_dir": _resolved(cfg.daemon.state_dir, base)})
-    return cfg.model_copy(update={"model": model, "mqtt": mqtt, "daemon": daemon})
+    web = cfg.web.model_copy(update={"password_file": _resolved(cfg.web.password_file, base)})
+    return cfg.model_copy(update={"model": model, "mqtt": mqtt, "daemon": daemon, "web": web})

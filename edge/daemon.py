@@ -27,14 +27,15 @@ from digitd.edge import __version__
 from digitd.edge.broker import BrokerError
 from digitd.edge.collect import CropCollector
 from digitd.edge.commands import Command, ReadNow, SetValue
-from digitd.edge.config import ConfigError, DigitdConfig, load_config
+from digitd.edge.config import ConfigError, DigitdConfig, LocateConfig, load_config
 from digitd.edge.decide import Action, Decider, Decision
 from digitd.edge.errors import EXIT_CONFIG, EXIT_OK, ConfigurationError
 from digitd.edge.image import ImageError
+from digitd.edge.live import Frame, LiveView, with_locate_override
 from digitd.edge.mqtt import MqttPublisher, error_payload, state_payload, utc_timestamp
 from digitd.edge.notify import Notifier, Watchdog
 from digitd.edge.outbox import Outbox, OutboxError
-from digitd.edge.reader import reader_for
+from digitd.edge.reader import Reader, reader_for
 from digitd.edge.reading import Reading
 from digitd.edge.sources import SourceError
 from digitd.edge.stream import CameraStream, StreamState
@@ -126,16 +127,27 @@ class _Parts:
         self.cfg = cfg
         # The decision step applies the confidence floor and says why.
         self.reader = reader_for(cfg.model, cfg.locate, min_confidence=0.0)
+        self.state_dir = state_dir
         self.collector: CropCollector | None = None
-        if cfg.daemon.collect_dir and cfg.locate.mode == "boxes":
-            d = cfg.daemon
+        self.collect_if_asked()
+        self.stream = CameraStream(cfg.camera, base_dir=config_path.parent)
+        self.publisher = MqttPublisher(cfg, state_dir, on_command=on_command, outbox=outbox)
+
+    def collect_if_asked(self) -> None:
+        """Boxes mode with ``[daemon] collect_dir``: keep the crops the model doubted."""
+        d = self.cfg.daemon
+        if self.collector is None and d.collect_dir and self.cfg.locate.mode == "boxes":
             self.collector = CropCollector(
-                state_dir / d.collect_dir, d.collect_below, d.collect_interval,
+                self.state_dir / d.collect_dir, d.collect_below, d.collect_interval,
                 d.collect_max_files, d.collect_max_bytes,
             )
             logger.info("collecting doubtful box crops in %s", self.collector.root)
-        self.stream = CameraStream(cfg.camera, base_dir=config_path.parent)
-        self.publisher = MqttPublisher(cfg, state_dir, on_command=on_command, outbox=outbox)
+
+    def use_locate(self, reader: Reader, locate: LocateConfig) -> None:
+        """The set-up page's settings, checked by the web thread: read with them from now."""
+        self.reader = reader
+        self.cfg = self.cfg.model_copy(update={"locate": locate})
+        self.collect_if_asked()
 
     def start(self) -> None:
         self.publisher.start()
@@ -162,6 +174,9 @@ class Daemon:
         self._last_error: dict[str, float] = {}
         self._broker: Any = None
         self._state_dir = Path()
+        self._live: LiveView | None = None
+        self._web: Any = None  # digitd.edge.web.WebServer, imported only when enabled
+        self._parts: _Parts | None = None
         self._persist_error: str | None = None
         self._storage_error: str | None = None  # as last reported on <base>/error
 
@@ -242,6 +257,7 @@ class Daemon:
                 logger.error("%s: %s", exc.path, err)
             return EXIT_CONFIG
         state_dir = self._state_dir = state_dir_for(cfg, self.env)
+        cfg = with_locate_override(cfg, state_dir)
         # What the daemon writes (outbox, last value, crops) is for its own user only,
         # under systemd (UMask=0077) or not.
         os.umask(0o077)
@@ -249,13 +265,16 @@ class Daemon:
             prepare_state_dir(state_dir, ours=bool(cfg.daemon.state_dir)
                               or not self.env.get("STATE_DIRECTORY"))
             self._start_broker(cfg)
-            parts = _Parts(cfg, self.config_path, state_dir, self._commands.put)
+            parts = self._parts = _Parts(cfg, self.config_path, state_dir, self._commands.put)
+            self._start_web(parts)
         except BrokerError as exc:
             logger.error("%s", exc)
             return 1
         except (ValueError, SourceError, OSError, OutboxError) as exc:
             # A model, camera or TLS file that the config names but cannot be used.
             logger.error("%s", exc)
+            if self._broker is not None:
+                self._broker.stop()
             return EXIT_CONFIG
         decider = Decider(cfg.decision)
         self._restore(decider, state_dir)
@@ -284,7 +303,7 @@ class Daemon:
                     self._reload = False
                     before = parts
                     parts, decider = self._reloaded(parts, decider, state_dir)
-                    cfg = parts.cfg
+                    self._parts, cfg = parts, parts.cfg
                     if parts is not before:  # a new publisher and camera: count afresh
                         connects_seen, camera_seen = 0, StreamState.STARTING
                         # The old parts hold sockets (paho's wake-up pair), the model's file
@@ -293,6 +312,10 @@ class Daemon:
                         del before
                         gc.collect()
                 self._handle_commands(parts, decider, state_dir)
+                if self._live is not None and (asked := self._live.take_reader()) is not None:
+                    parts.use_locate(*asked)
+                    cfg = parts.cfg
+                    self._live.collect_root = parts.collector.root if parts.collector else None
                 if parts.publisher.connects > connects_seen:
                     # Back after an outage (or connected for the first time): the next
                     # accepted reading is published even if it did not change.
@@ -329,6 +352,8 @@ class Daemon:
         finally:
             self.notifier.stopping("stopping")
             self._publish_stats(parts)
+            if self._web is not None:
+                self._web.stop()
             parts.stop()
             if watcher is not None:
                 watcher.stop()
@@ -364,6 +389,9 @@ class Daemon:
         c.window_classify_ms += reading.timings_ms.get("classify", 0.0)
         decision = decider.offer(reading, timestamp)
         located = parts.reader.last_located
+        if self._live is not None:
+            self._live.offer(Frame(image, seq, reading, located, parts.reader.last_inputs,
+                                   parts.reader))
         if parts.collector is not None and located is not None:
             parts.collector.offer(located.crops, (*reading.rejected, *reading.digits), seq)
         if decision.publish:
@@ -371,6 +399,8 @@ class Daemon:
         elif decision.action == Action.REJECT and decision.reason is not None:
             c.rejected += 1
             r = decision.reason
+            if self._live is not None:
+                self._live.rejected(str(r.code), r.message)
             self._error(parts, str(r.code), r.message, value=r.value, frame=seq)
 
     def _publish(self, parts: _Parts, decision: Decision, reading: Reading, seq: int,
@@ -389,6 +419,8 @@ class Daemon:
             payload["recovered"] = True
         parts.publisher.publish_state(payload)
         self.counters.published += 1
+        if self._live is not None:
+            self._live.published(value)
         self._persist(value, state_dir)
         self._check_storage(parts)
         self.notifier.status(f"value {value} at {time.strftime('%H:%M:%S')}")
@@ -445,6 +477,13 @@ class Daemon:
                         source=source)
 
     def _publish_stats(self, parts: _Parts) -> None:
+        parts.publisher.publish_stats(self._stats(parts))
+        c = self.counters
+        c.window_frames, c.window_ms, c.window_classify_ms = 0, 0.0, 0.0
+        c.window_start = time.monotonic()
+
+    def _stats(self, parts: _Parts) -> dict[str, object]:
+        """The ``<base>/stats`` figures (rates since the last stats message)."""
         c = self.counters
         elapsed = max(1e-6, time.monotonic() - c.window_start)
         n = max(1, c.window_frames)
@@ -464,15 +503,28 @@ class Daemon:
             "storage_error": parts.publisher.storage_error or self._persist_error,
             "timestamp": utc_timestamp(),
         }
-        parts.publisher.publish_stats(payload)
-        c.window_frames, c.window_ms, c.window_classify_ms = 0, 0.0, 0.0
-        c.window_start = time.monotonic()
+        return payload
+
+    def _start_web(self, parts: _Parts) -> None:
+        """``[web] enabled``: the set-up page, on a thread of its own (imported only then)."""
+        cfg = parts.cfg
+        if not cfg.web.enabled:
+            return
+        from digitd.edge.web import WebServer
+
+        self._live = LiveView(
+            locate=cfg.locate,
+            collect_root=parts.collector.root if parts.collector else None,
+            stats=lambda: self._stats(self._parts) if self._parts is not None else {},
+        )
+        self._web = WebServer(cfg.web, self._live, self._state_dir, cfg.model, env=self.env)
+        self._web.start()
 
     def _reloaded(self, parts: _Parts, decider: Decider,
                   state_dir: Path) -> tuple[_Parts, Decider]:
         self.notifier.reloading("reloading the configuration")
         try:
-            cfg = load_config(self.config_path)
+            cfg = with_locate_override(load_config(self.config_path), state_dir)
             # The outbox goes over open: SQLite keeps a closed connection's descriptor
             # while another connection in the process holds the file, so reopening it on
             # every reload would leave one behind.
@@ -485,6 +537,11 @@ class Daemon:
             self.notifier.ready("reload refused: configuration has errors")
             return parts, decider
         parts.stop(keep_outbox=True)
+        if self._live is not None:
+            self._live.locate = cfg.locate
+            self._live.collect_root = new.collector.root if new.collector else None
+        if cfg.web != parts.cfg.web:
+            logger.warning("[web] changed: restart digitd for it to take effect")
         new_decider = Decider(cfg.decision)
         if decider.value is not None:
             new_decider.set_value(decider.value, time.time())

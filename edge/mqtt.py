@@ -47,6 +47,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from digitd.edge.commands import Command, CommandError, parse_command
 from digitd.edge.config import DigitdConfig, MqttConfig, TlsConfig
+from digitd.edge.credentials import credential_path, read_secret
 from digitd.edge.discovery import discovery_messages, migration_messages, status_topic
 from digitd.edge.errors import ConfigurationError
 from digitd.edge.outbox import OUTBOX_FILE, Outbox
@@ -114,37 +115,15 @@ def error_payload(error: str, reason: str, **extra: object) -> dict[str, object]
     return {"error": error, "reason": reason, "timestamp": utc_timestamp(), **extra}
 
 
-def _read_secret(path: Path, what: str, fix: str) -> str | None:
-    """The secret in ``path``; an empty file means "none" (the installer creates one
-    empty, because systemd refuses to start a unit whose LoadCredential= file is missing)."""
-    try:
-        secret = path.read_text(encoding="utf-8").rstrip("\r\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise MqttSetupError(f"cannot read the {what} from {path}: {reason}; {fix}") from None
-    if not secret:
-        logger.info("the %s file %s is empty: none is used", what, path)
-        return None
-    return secret
-
-
-def _credential(explicit: str | None, name: str, env: Mapping[str, str]) -> Path | None:
-    if explicit:
-        return Path(explicit)
-    directory = env.get("CREDENTIALS_DIRECTORY")
-    if directory and (Path(directory) / name).is_file():
-        return Path(directory) / name
-    return None
-
-
 def read_password(config: MqttConfig, env: Mapping[str, str] | None = None) -> str | None:
     """The broker password: ``mqtt.password_file``, else the systemd credential
     ``$CREDENTIALS_DIRECTORY/mqtt-password``; None when neither exists."""
-    path = _credential(config.password_file, PASSWORD_CREDENTIAL,
+    path = credential_path(config.password_file, PASSWORD_CREDENTIAL,
                        os.environ if env is None else env)
     if path is None:
         return None
-    return _read_secret(path, "MQTT password", "fix mqtt.password_file or LoadCredential=")
+    return read_secret(path, "MQTT password", "fix mqtt.password_file or LoadCredential=",
+                       MqttSetupError)
 
 
 def tls_context(tls: TlsConfig, env: Mapping[str, str] | None = None) -> ssl.SSLContext:
@@ -162,11 +141,11 @@ def tls_context(tls: TlsConfig, env: Mapping[str, str] | None = None) -> ssl.SSL
             from None
     if tls.cert:
         key_password = None
-        key_password_path = _credential(tls.key_password_file, KEY_PASSWORD_CREDENTIAL,
+        key_password_path = credential_path(tls.key_password_file, KEY_PASSWORD_CREDENTIAL,
                                         os.environ if env is None else env)
         if key_password_path is not None:
-            key_password = _read_secret(key_password_path, "TLS key passphrase",
-                                        "fix mqtt.tls.key_password_file")
+            key_password = read_secret(key_password_path, "TLS key passphrase",
+                                       "fix mqtt.tls.key_password_file", MqttSetupError)
         try:
             context.load_cert_chain(tls.cert, tls.key, password=key_password)
         except ssl.SSLError as exc:

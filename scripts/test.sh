@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh edge,train,dev,demo mosquitto mosquitto-clients openssl ffmpeg systemd \
+  chromium chromium-driver \
   fonts-dejavu-core fonts-liberation fonts-liberation2 fonts-dseg fonts-freefont-ttf \
   fonts-urw-base35 fonts-noto-mono fonts-croscore fonts-open-sans fonts-roboto
 export TF_CPP_MIN_LOG_LEVEL=2
