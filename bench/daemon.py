@@ -83,7 +83,7 @@ def bench_daemon(frames: int) -> dict[str, Any]:
         d = Path(tmp)
         video = d / "frames.avi"
         make_video(video, frames)
-        from digitd.edge.broker import free_port, wait_listening
+        from digitd.edge.mqtt.broker import free_port, wait_listening
 
         port = free_port()
         broker = None

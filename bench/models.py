@@ -61,7 +61,7 @@ def _one_digit(clf: Any, digit: np.ndarray) -> Callable[[], object]:
 def bench_model(name: str, run: Path, mnist_dir: Path, repeats: int) -> dict[str, Any]:
     import keras
 
-    from digitd.edge.classifier import Classifier
+    from digitd.edge.vision.classifier import Classifier
     from digitd.train.idx import load_mnist_dir
 
     images, labels = load_mnist_dir(mnist_dir, "test")

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from digitd.edge.classifier import Classifier
-from digitd.edge.reader import Reader
+from digitd.edge.vision.classifier import Classifier
+from digitd.edge.vision.reader import Reader
 from digitd.train.idx import load_mnist_dir
 from digitd.train.scenes import SceneStyle, make_scene
 

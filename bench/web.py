@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from daemon import make_video, smaps_rollup_kb  # a script beside this one
 
-from digitd.edge.broker import EmbeddedBroker, free_port
+from digitd.edge.mqtt.broker import EmbeddedBroker, free_port
 
 
 def _poll_like_a_page(port: int, stop: threading.Event, counts: dict[str, int]) -> None:

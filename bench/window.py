@@ -41,10 +41,10 @@ def main() -> None:
 
     import cv2
 
-    from digitd.edge.classifier import WindowClassifier
     from digitd.edge.config import LocateConfig
-    from digitd.edge.reader import Reader
-    from digitd.edge.window import window_batch
+    from digitd.edge.vision.classifier import WindowClassifier
+    from digitd.edge.vision.reader import Reader
+    from digitd.edge.vision.window import window_batch
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)

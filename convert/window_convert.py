@@ -20,10 +20,10 @@ import numpy as np
 
 from digitd.convert.convert import ConvertResult, GateError, to_int8_tflite
 from digitd.edge import __version__
-from digitd.edge.classifier import WindowClassifier
-from digitd.edge.model_card import write_card
-from digitd.edge.wheel import BLANK, IN_VIEW, NUM_POSITIONS, STEPS
-from digitd.edge.window import HEIGHT, MIN_RANGE, WIDTH, WINDOW_PREPROCESSING_VERSION
+from digitd.edge.vision.classifier import WindowClassifier
+from digitd.edge.vision.model_card import write_card
+from digitd.edge.vision.wheel import BLANK, IN_VIEW, NUM_POSITIONS, STEPS
+from digitd.edge.vision.window import HEIGHT, MIN_RANGE, WIDTH, WINDOW_PREPROCESSING_VERSION
 from digitd.train.quiet import import_tensorflow
 from digitd.train.window_data import (
     METER_DIGITS_SOURCE,
@@ -133,10 +133,10 @@ def convert_window(
         "preprocessing": {
             "name": "window",
             "version": WINDOW_PREPROCESSING_VERSION,
-            "description": f"digitd.edge.window: box to grey, resized to {HEIGHT}x{WIDTH}, "
+            "description": f"digitd.edge.vision.window: box to grey, resized to {HEIGHT}x{WIDTH}, "
             f"contrast stretched (2nd-98th percentile, range at least {MIN_RANGE:g} levels)",
         },
-        "position": {"in_view": IN_VIEW, "decoding": "digitd.edge.wheel.estimate"},
+        "position": {"in_view": IN_VIEW, "decoding": "digitd.edge.vision.wheel.estimate"},
         "datasets": training.get("datasets", [METER_DIGITS_SOURCE, SEVENSEG_SOURCE]),
         "accuracy": {
             "dataset": "meter-digits dev split: 8 meters in no training image",

@@ -16,8 +16,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from digitd.edge import __version__
-from digitd.edge.errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE, DigitdError
+from . import __version__
+from .errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE, DigitdError
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,8 @@ def _add_recognize(sub: Any) -> None:
     p.add_argument("--min-confidence", type=float, default=0.5,
                    help="digits below this confidence are not reported (default 0.5)")
     p.add_argument("--threads", type=int, default=1)
-    p.set_defaults(func=_late("digitd.edge.recognize", "recognize_command", "edge", EDGE_NEEDS))
+    p.set_defaults(func=_late("digitd.edge.tools.recognize", "recognize_command", "edge",
+                              EDGE_NEEDS))
 
 
 def _add_daemon(sub: Any) -> None:
@@ -204,11 +205,11 @@ def _add_daemon(sub: Any) -> None:
                    help="stop when a video file or image folder ends (demos, tests)")
     p.add_argument("--show-mqtt", action="store_true",
                    help="also print every message that arrives on the daemon's topics")
-    p.set_defaults(func=_late("digitd.edge.daemon", "run_command", "edge", DAEMON_NEEDS))
+    p.set_defaults(func=_late("digitd.edge.service.daemon", "run_command", "edge", DAEMON_NEEDS))
 
     p = sub.add_parser("check-config", help="validate a configuration file (exit 0 or 78)")
     p.add_argument("file", help="the TOML configuration file")
-    p.set_defaults(func=_late("digitd.edge.daemon", "check_config_command", "edge",
+    p.set_defaults(func=_late("digitd.edge.service.daemon", "check_config_command", "edge",
                               ("pydantic",)))
 
     p = sub.add_parser("snapshot", help="grab one frame and draw ROI, boxes, digits")
@@ -216,7 +217,8 @@ def _add_daemon(sub: Any) -> None:
     p.add_argument("--out", required=True, help="the picture to write (.png)")
     p.add_argument("--timeout", type=float, default=15.0,
                    help="seconds to wait for a frame (default 15)")
-    p.set_defaults(func=_late("digitd.edge.snapshot", "snapshot_command", "edge", DAEMON_NEEDS))
+    p.set_defaults(func=_late("digitd.edge.tools.snapshot", "snapshot_command", "edge",
+                              DAEMON_NEEDS))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,10 +236,41 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fetch(sub)
     _add_recognize(sub)
     _add_daemon(sub)
-    from digitd.edge.install import add_install_parser
-
-    add_install_parser(sub)
+    _add_install(sub)
     return parser
+
+
+def _add_install(sub: Any) -> None:
+    # The installer is standard library only, so a bare checkout can run it; it never
+    # imports the CLI back.
+    from digitd.install.installer import DEFAULT_VENV, EXTRA
+
+    p = sub.add_parser(
+        "install-service",
+        help="install digitd as a systemd service (run with sudo)",
+        description="Create the user, a venv with digitd, /etc/digitd with an example "
+        "config and an empty password file, and the systemd units; every step is "
+        "printed, and running it again changes only what is missing.",
+    )
+    p.add_argument("--from", dest="source", metavar="SPEC",
+                   help="install digitd from this wheel, sdist, folder or requirement "
+                   "(default: the checkout this command runs from)")
+    p.add_argument("--venv", default=str(DEFAULT_VENV),
+                   help=f"the virtual environment the service runs from (default {DEFAULT_VENV})")
+    p.add_argument("--no-venv", action="store_true",
+                   help="leave the venv alone (you manage it yourself)")
+    p.add_argument("--system-site-packages", action="store_true",
+                   help="let the venv see the OS's Python packages (automatic on a Raspberry "
+                   "Pi, for python3-picamera2)")
+    p.add_argument("--reinstall", action="store_true",
+                   help="pip-install digitd again even when that version is already there")
+    p.add_argument("--uninstall", action="store_true",
+                   help="remove the units and the venv; keep config, password and state")
+    p.add_argument("--root", default="/", metavar="DIR",
+                   help="install below DIR instead of into this system (for tests and images)")
+    p.add_argument("-n", "--dry-run", action="store_true",
+                   help="print every step it would take and change nothing")
+    p.set_defaults(func=_late("digitd.install.installer", "install_command", EXTRA))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .compose import Composed
-
 BoxXYWH = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Composed:
+    """The counter's digits left to right and the tenth the last wheel has turned."""
+
+    digits: tuple[int, ...]
+    tenth: int  # 0..9: how far the last wheel has turned past its digit
+
+    def value(self, decimals: int = 0, extended: bool = False) -> str:
+        """The reading as a string: ``decimals`` digits after the point, plus the tenth if
+        ``extended`` (one more decimal than the boxes show)."""
+        text = "".join(str(d) for d in self.digits)
+        places = decimals
+        if extended:
+            text += str(self.tenth)
+            places += 1
+        if places and len(text) > places:
+            return f"{text[:-places]}.{text[-places:]}"
+        return text
 
 
 @dataclass(frozen=True)

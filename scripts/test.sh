@@ -8,5 +8,5 @@ scripts/setup.sh edge,train,dev,demo mosquitto mosquitto-clients openssl ffmpeg 
   fonts-urw-base35 fonts-noto-mono fonts-croscore fonts-open-sans fonts-roboto
 export TF_CPP_MIN_LOG_LEVEL=2
 echo "== ruff"; .venv/bin/ruff check .
-echo "== mypy"; .venv/bin/mypy edge train convert models tests $(ls bench/*.py 2>/dev/null)
+echo "== mypy"; .venv/bin/mypy edge install train convert models tests $(ls bench/*.py 2>/dev/null)
 echo "== pytest"; .venv/bin/python -m pytest "$@"

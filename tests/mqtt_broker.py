@@ -25,8 +25,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from digitd.edge.broker import EmbeddedBroker, free_port, wait_listening
 from digitd.edge.config import DigitdConfig, parse_config
+from digitd.edge.mqtt.broker import EmbeddedBroker, free_port, wait_listening
 
 MOSQUITTO = shutil.which("mosquitto") or shutil.which("/usr/sbin/mosquitto")
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd")

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digitd.edge.classifier import Classifier
 from digitd.edge.config import LocateConfig
-from digitd.edge.image import ImageError
-from digitd.edge.reader import Reader
+from digitd.edge.vision.classifier import Classifier
+from digitd.edge.vision.image import ImageError
+from digitd.edge.vision.reader import Reader
 
 READER = Reader(Classifier())
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from digitd.edge.broker import Backend, BrokerError, EmbeddedBroker, free_port
-from digitd.edge.mqtt import MqttPublisher
+from digitd.edge.mqtt.broker import Backend, BrokerError, EmbeddedBroker, free_port
+from digitd.edge.mqtt.publisher import MqttPublisher
 from tests.mqtt_broker import MOSQUITTO, Subscriber, make_config
 
 BACKENDS = [
@@ -88,7 +88,7 @@ def test_qos0_commands_reach_the_publisher_with_a_wildcard_subscriber_connected(
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from digitd.edge.commands import Command, ReadNow
+    from digitd.edge.mqtt.commands import Command, ReadNow
 
     cfg = make_config(port=broker.port, mqtt={"host": None})
     base = cfg.base_topic

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digitd.edge.commands import Command, CommandError, ReadNow, SetValue, parse_command
 from digitd.edge.config import DigitdConfig
-from digitd.edge.mqtt import MqttPublisher
+from digitd.edge.mqtt.commands import Command, CommandError, ReadNow, SetValue, parse_command
+from digitd.edge.mqtt.publisher import MqttPublisher
 from tests.mqtt_broker import (
     Mosquitto,
     Subscriber,

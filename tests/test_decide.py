@@ -10,8 +10,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from digitd.edge.config import DecisionConfig
-from digitd.edge.decide import Action, Code, Decider, Decision, parse_value
 from digitd.edge.reading import DigitRead, Reading
+from digitd.edge.service.decide import Action, Code, Decider, Decision, parse_value
 
 
 def digit(d: int | None, confidence: float = 0.99) -> DigitRead:

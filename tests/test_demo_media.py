@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from digitd.edge.camera.stream import CameraStream, StreamState
 from digitd.edge.config import load_config
-from digitd.edge.stream import CameraStream, StreamState
 from digitd.train.demo_media import NUMBERS, main, make_demo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,8 +76,8 @@ def test_glyphs_are_real_mnist_digits_with_their_labels(mnist_test: Mnist) -> No
 def test_shipped_model_reads_the_ground_truth() -> None:
     """The reference check: the real model, on the true digit boxes, reads the true numbers."""
     pytest.importorskip("ai_edge_litert")
-    from digitd.edge.classifier import Classifier
-    from digitd.edge.normalise import normalise_digit
+    from digitd.edge.vision.classifier import Classifier
+    from digitd.edge.vision.normalise import normalise_digit
 
     model = ROOT / "models" / "digits.tflite"
     if not model.exists():

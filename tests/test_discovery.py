@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from digitd.edge import __version__
-from digitd.edge.commands import ReadNow, parse_command
-from digitd.edge.discovery import discovery_messages, legacy_topics
-from digitd.edge.mqtt import MqttPublisher
+from digitd.edge.mqtt.commands import ReadNow, parse_command
+from digitd.edge.mqtt.discovery import discovery_messages, legacy_topics
+from digitd.edge.mqtt.publisher import MqttPublisher
 from tests.mqtt_broker import (
     Mosquitto,
     Subscriber,

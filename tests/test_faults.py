@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from digitd.edge.camera.sources import ImageFolderSource, SourceError, parse_source
 from digitd.edge.config import CameraConfig
-from digitd.edge.mqtt import MqttPublisher
-from digitd.edge.sources import ImageFolderSource, SourceError, parse_source
+from digitd.edge.mqtt.publisher import MqttPublisher
 from tests.daemon_proc import Daemon
 from tests.mqtt_broker import (  # noqa: F401  (fixtures)
     Mosquitto,

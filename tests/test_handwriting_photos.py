@@ -12,9 +12,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from digitd.edge.classifier import Classifier
-from digitd.edge.locate import line_mask
-from digitd.edge.reader import Reader
+from digitd.edge.vision.classifier import Classifier
+from digitd.edge.vision.locate import line_mask
+from digitd.edge.vision.reader import Reader
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 U8 = npt.NDArray[np.uint8]

@@ -10,9 +10,10 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from digitd.edge import install
+from digitd.edge import cli
 from digitd.edge.config import load_config
-from digitd.edge.install import InstallError, main_for_tests, package_from
+from digitd.install import installer as install
+from digitd.install.installer import InstallError, package_from
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMD = ROOT / "systemd"
@@ -37,7 +38,7 @@ def snapshot(root: Path) -> Snapshot:
 
 
 def run(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> tuple[int, str, str]:
-    code = main_for_tests(["--root", str(root), *args])
+    code = cli.main(["install-service", "--root", str(root), *args])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -256,7 +257,7 @@ def test_without_root_it_says_to_use_sudo(
 
     monkeypatch.setattr(install, "install_steps", must_not_plan)
     monkeypatch.setattr(install.os, "geteuid", lambda: 1000)
-    assert main_for_tests(["--no-venv"]) == 1
+    assert cli.main(["install-service", "--no-venv"]) == 1
     assert "run with sudo" in capsys.readouterr().err
 
 
@@ -371,7 +372,7 @@ def test_the_checkout_is_copied_before_pip_builds_it(tmp_path: Path) -> None:
     # leave root-owned build/ and *.egg-info behind.
     copy = install.copy_for_build(ROOT, tmp_path / "digitd")
     assert (copy / "pyproject.toml").read_bytes() == (ROOT / "pyproject.toml").read_bytes()
-    assert (copy / "edge" / "install.py").is_file()
+    assert (copy / "install" / "installer.py").is_file()
     assert (copy / "models").is_dir()
     assert not (copy / ".venv").exists() and not (copy / "tests").exists()
     assert not list(copy.rglob("__pycache__"))

@@ -15,9 +15,9 @@ from typing import Any
 import cv2
 import pytest
 
-from digitd.edge.classifier import Classifier, WindowClassifier
 from digitd.edge.config import LocateConfig
-from digitd.edge.reader import Reader
+from digitd.edge.vision.classifier import Classifier, WindowClassifier
+from digitd.edge.vision.reader import Reader
 from digitd.train.meter_eval import evaluate_printed
 from digitd.train.meters import meter_image
 

@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from digitd.edge.mqtt import WINDOW, MqttPublisher, MqttSetupError, error_payload, state_payload
+from digitd.edge.mqtt.publisher import (
+    WINDOW,
+    MqttPublisher,
+    MqttSetupError,
+    error_payload,
+    state_payload,
+)
 from digitd.edge.reading import DigitRead, Reading
 from tests.mqtt_broker import (  # noqa: F401  (fixtures, used by name)
     Mosquitto,
@@ -109,7 +115,7 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 from digitd.edge.config import parse_config
-from digitd.edge.mqtt import MqttPublisher
+from digitd.edge.mqtt.publisher import MqttPublisher
 pub = MqttPublisher(parse_config(json.loads(sys.argv[1])), Path(sys.argv[2]))
 pub.start()
 print("connected" if pub.wait_connected(20) else "failed", flush=True)
@@ -169,7 +175,7 @@ def test_tls_unknown_server_ca_is_a_clear_error(mosquitto_tls: Mosquitto, tls_fi
                                                 caplog: pytest.LogCaptureFixture) -> None:
     tls = tls_config(mosquitto_tls, tls_files, tmp_path, ca=tls_files.other_ca)
     pub = MqttPublisher(make_config(mosquitto_tls, mqtt={"tls": tls}), state_dir)
-    with caplog.at_level(logging.ERROR, logger="digitd.edge.mqtt"):
+    with caplog.at_level(logging.ERROR, logger="digitd.edge.mqtt.publisher"):
         pub.start()
         assert wait_until(lambda: pub.last_error is not None)
         assert not pub.wait_connected(0.5)
@@ -300,7 +306,7 @@ def _watched(broker: Mosquitto, **mqtt_section: Any) -> str:
     import io
     import time
 
-    from digitd.edge.watch import MqttWatcher
+    from digitd.edge.mqtt.watch import MqttWatcher
 
     cfg = make_config(broker, mqtt=mqtt_section)
     out = io.StringIO()

@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from digitd.edge.normalise import ink_contrast, is_dark_ink, normalise_digit
+from digitd.edge.vision.normalise import ink_contrast, is_dark_ink, normalise_digit
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from digitd.edge.notify import Notifier, Watchdog
+from digitd.edge.service.notify import Notifier, Watchdog
 
 
 class Listener:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digitd.edge.outbox import Outbox, OutboxError
+from digitd.edge.mqtt.outbox import Outbox, OutboxError
 from tests.storage import file_size_limit, small_disk
 
 
@@ -36,7 +36,7 @@ def test_survives_a_restart(tmp_path: Path) -> None:
 
 def test_bound_drops_the_oldest_counts_and_logs(tmp_path: Path,
                                                 caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="digitd.edge.outbox"), \
+    with caplog.at_level(logging.WARNING, logger="digitd.edge.mqtt.outbox"), \
             Outbox(tmp_path / "o.sqlite3", 10) as box:
         for i in range(25):
             box.put("t", str(i).encode())
@@ -92,7 +92,7 @@ def _payloads(box: Outbox) -> list[int]:
 
 @pytest.fixture(name="quick_retry")
 def quick_retry_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
-    import digitd.edge.outbox as outbox_module
+    import digitd.edge.mqtt.outbox as outbox_module
 
     monkeypatch.setattr(outbox_module, "RETRY_FIRST", 0.0)
     monkeypatch.setattr(outbox_module, "RETRY_MAX", 0.0)
@@ -106,7 +106,7 @@ def test_a_full_disk_keeps_readings_in_memory_in_order_and_writes_them_back(
     and once there is room again the readings kept in memory are on disk."""
     with small_disk(tmp_path / "disk") as disk:
         path = disk.path / "outbox.sqlite3"
-        with caplog.at_level(logging.WARNING, logger="digitd.edge.outbox"):
+        with caplog.at_level(logging.WARNING, logger="digitd.edge.mqtt.outbox"):
             box = Outbox(path, 10_000)
             for i in range(5):
                 box.put("t", str(i).encode())

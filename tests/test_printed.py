@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitd.edge.labels import NOT_A_DIGIT
-from digitd.edge.normalise import normalise_digit
+from digitd.edge.vision.labels import NOT_A_DIGIT
+from digitd.edge.vision.normalise import normalise_digit
 from digitd.train.meters import meter_image
 from digitd.train.printed import (
     FAMILIES,

@@ -16,13 +16,13 @@ import cv2
 import numpy as np
 import pytest
 
-from digitd.edge.classifier import WindowClassifier
-from digitd.edge.compose import compose
 from digitd.edge.config import LocateConfig
-from digitd.edge.model_card import ModelError, read_card
-from digitd.edge.reader import Reader
-from digitd.edge.wheel import wheel_digit
-from digitd.edge.window import window_batch
+from digitd.edge.vision.classifier import WindowClassifier
+from digitd.edge.vision.compose import compose
+from digitd.edge.vision.model_card import ModelError, read_card
+from digitd.edge.vision.reader import Reader
+from digitd.edge.vision.wheel import wheel_digit
+from digitd.edge.vision.window import window_batch
 from tests.meter_strips import (
     METER_CROPS,
     SEVENSEG_CELLS,
@@ -67,7 +67,7 @@ def test_shipped_card_names_the_data_and_the_mode() -> None:
 def test_the_two_kinds_of_model_are_not_interchangeable() -> None:
     with pytest.raises(ModelError, match="'digit' model"):
         WindowClassifier(ROOT / "models" / "digits.tflite")
-    from digitd.edge.classifier import Classifier
+    from digitd.edge.vision.classifier import Classifier
 
     with pytest.raises(ModelError, match="'window' model"):
         Classifier(SHIPPED)

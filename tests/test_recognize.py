@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from digitd.edge.classifier import Classifier
 from digitd.edge.config import LocateConfig
-from digitd.edge.reader import Reader
+from digitd.edge.vision.classifier import Classifier
+from digitd.edge.vision.reader import Reader
 from digitd.train.scenes import SceneStyle, make_scene
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
@@ -236,8 +236,8 @@ def test_model_with_the_wrong_input_is_refused(tmp_path: Path, photo: tuple[Path
     import keras
     import tensorflow as tf
 
-    from digitd.edge.model_card import write_card
-    from digitd.edge.normalise import PREPROCESSING_VERSION
+    from digitd.edge.vision.model_card import write_card
+    from digitd.edge.vision.normalise import PREPROCESSING_VERSION
 
     model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
                               keras.layers.Dense(11, activation="softmax")])
@@ -275,8 +275,8 @@ def test_a_decompression_bomb_is_refused_and_the_next_file_read(tmp_path: Path) 
 
 
 def test_a_folder_source_skips_a_bomb_and_counts_it(tmp_path: Path) -> None:
+    from digitd.edge.camera.sources import open_source
     from digitd.edge.config import CameraConfig
-    from digitd.edge.sources import open_source
 
     _png_declaring(tmp_path / "1.png", 20000, 20000)
     cv2.imwrite(str(tmp_path / "2.png"), np.full((60, 80, 3), 200, np.uint8))
@@ -300,4 +300,4 @@ def test_quiet_means_quiet_and_verbose_keeps_the_interpreters_lines(tmp_path: Pa
     )
     assert loud.returncode == 0
     lines = [line for line in loud.stderr.splitlines() if "XNNPACK" in line]
-    assert lines and all("DEBUG digitd.edge.runtime: interpreter:" in line for line in lines)
+    assert lines and all("DEBUG digitd.edge.vision.runtime: interpreter:" in line for line in lines)

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digitd.edge.classifier import Classifier
-from digitd.edge.labels import LABELS
-from digitd.edge.model_card import read_card
-from digitd.edge.normalise import PREPROCESSING_VERSION
+from digitd.edge.vision.classifier import Classifier
+from digitd.edge.vision.labels import LABELS
+from digitd.edge.vision.model_card import read_card
+from digitd.edge.vision.normalise import PREPROCESSING_VERSION
 from tests.conftest import SHIPPED_MODEL
 
 

@@ -26,8 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from digitd.edge.config import CameraConfig
-from digitd.edge.sources import (
+from digitd.edge.camera.sources import (
     PICAMERA2_MISSING,
     Frame,
     FrameSource,
@@ -37,7 +36,8 @@ from digitd.edge.sources import (
     redact,
     rotate_image,
 )
-from digitd.edge.stream import CameraStream, StreamState
+from digitd.edge.camera.stream import CameraStream, StreamState
+from digitd.edge.config import CameraConfig
 
 Mnist = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 W, H = 160, 120

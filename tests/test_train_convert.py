@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from digitd.edge.classifier import Classifier
-from digitd.edge.model_card import read_card
+from digitd.edge.vision.classifier import Classifier
+from digitd.edge.vision.model_card import read_card
 
 pytestmark = pytest.mark.slow
 

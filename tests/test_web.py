@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import pytest
 
-from digitd.edge.broker import free_port
+from digitd.edge.mqtt.broker import free_port
 from tests.daemon_proc import Daemon
 from tests.mqtt_broker import Mosquitto, mosquitto_fixture  # noqa: F401  (fixture)
 
@@ -228,9 +228,9 @@ def test_without_web_nothing_of_it_is_loaded(tmp_path: Path, mosquitto: Mosquitt
     config = _config(tmp_path, mosquitto, free_port())
     config.write_text(config.read_text().replace("enabled = true", "enabled = false")
                       .replace("loop = true", "loop = false"))
-    probe = ("import sys\nfrom digitd.edge.daemon import Daemon\n"
+    probe = ("import sys\nfrom digitd.edge.service.daemon import Daemon\n"
              f"rc = Daemon({str(config)!r}, exit_at_end=True).run()\n"
-             "print(rc, 'digitd.edge.web' in sys.modules, 'http.server' in sys.modules)\n")
+             "print(rc, 'digitd.edge.web.server' in sys.modules, 'http.server' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.split() == ["0", "False", "False"], done.stdout + done.stderr

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digitd.edge.compose import compose, expected_turn
-from digitd.edge.wheel import (
+from digitd.edge.vision.compose import compose, expected_turn
+from digitd.edge.vision.wheel import (
     BLANK,
     NUM_WINDOW_CLASSES,
     digit_scores,

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitd.edge.classifier import WindowClassifier
-from digitd.edge.model_card import read_card
+from digitd.edge.vision.classifier import WindowClassifier
+from digitd.edge.vision.model_card import read_card
 from digitd.train.window_folder import position_of_folder
 from tests.meter_strips import METER_CROPS, SEVENSEG_CELLS, meter_crops
 

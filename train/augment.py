@@ -4,7 +4,7 @@ A located digit on the device is a loose box cut from a photo: any size, a littl
 rotated or sheared, blurred, noisy, JPEG-compressed, unevenly lit, dark ink on
 paper or light segments on a dark display. :func:`render_crop` turns a 28x28
 MNIST digit into such a crop; :func:`camera_digit` then runs the device's own
-:func:`~digitd.edge.normalise.normalise_digit` on it, so the network trains on
+:func:`~digitd.edge.vision.normalise.normalise_digit` on it, so the network trains on
 exactly what the device will feed it.
 """
 
@@ -15,7 +15,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.normalise import normalise_digit
+from digitd.edge.vision.normalise import normalise_digit
 
 Float = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.labels import LABELS, NOT_A_DIGIT
-from digitd.edge.normalise import normalise_digit
+from digitd.edge.vision.labels import LABELS, NOT_A_DIGIT
+from digitd.edge.vision.normalise import normalise_digit
 from digitd.train.idx import load_mnist_dir
 
 logger = logging.getLogger(__name__)

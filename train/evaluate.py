@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.classifier import Classifier
-from digitd.edge.labels import LABELS, NOT_A_DIGIT
+from digitd.edge.vision.classifier import Classifier
+from digitd.edge.vision.labels import LABELS, NOT_A_DIGIT
 from digitd.train.idx import load_mnist_dir
 from digitd.train.report import confusion_matrix, draw_confusion, draw_error_grid
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from digitd.edge.classifier import Classifier
-from digitd.edge.labels import NOT_A_DIGIT, NUM_CLASSES
+from digitd.edge.vision.classifier import Classifier
+from digitd.edge.vision.labels import NOT_A_DIGIT, NUM_CLASSES
 from digitd.train.printed import printed_examples
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def evaluate_blank_cells(classifier: Classifier, meters: int = 60,
     row-contrast rule and once with the model's word alone, on held-out fonts.
     """
     from digitd.edge.config import LocateConfig
-    from digitd.edge.reader import DEFAULT_MIN_CONFIDENCE, Reader
+    from digitd.edge.vision.reader import DEFAULT_MIN_CONFIDENCE, Reader
     from digitd.train.meters import meter_image
 
     rng = np.random.default_rng(seed)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.normalise import normalise_digit
+from digitd.edge.vision.normalise import normalise_digit
 from digitd.train.augment import photograph
 
 Float = npt.NDArray[np.float32]

@@ -5,7 +5,7 @@ digit rolls in from below) and on LCD/LED segment displays (unlit segments still
 faintly visible). No user photos are needed: each digit is rendered from an
 installed font, laid out as the meter shows it, lit, blurred, compressed, cut out
 the way the device's locator hands crops over, and normalised by the device's own
-:func:`~digitd.edge.normalise.normalise_digit`.
+:func:`~digitd.edge.vision.normalise.normalise_digit`.
 
 Fonts are split by family: training uses :data:`FONT_FAMILIES_TRAIN`, evaluation
 :data:`FONT_FAMILIES_HELDOUT`, so an accuracy on held-out fonts says how the model
@@ -28,9 +28,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.image import to_gray
-from digitd.edge.labels import NOT_A_DIGIT
-from digitd.edge.normalise import normalise_digit
+from digitd.edge.vision.image import to_gray
+from digitd.edge.vision.labels import NOT_A_DIGIT
+from digitd.edge.vision.normalise import normalise_digit
 from digitd.train.augment import jpeg_roundtrip
 from digitd.train.data import Split
 

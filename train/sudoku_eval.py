@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from digitd.edge.classifier import Classifier
 from digitd.edge.config import LocateConfig
-from digitd.edge.reader import Reader
+from digitd.edge.vision.classifier import Classifier
+from digitd.edge.vision.reader import Reader
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def row_corners(grid: Sequence[Sequence[float]], row: int) -> list[list[float]]:
 
 
 def evaluate(data: str | Path, model: str | None = None) -> dict[str, Any]:
-    from digitd.edge.recognize import load_image
+    from digitd.edge.tools.recognize import load_image
 
     data = Path(data)
     with (data / "cells.csv").open(newline="") as fh:

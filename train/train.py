@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from digitd.edge import __version__
-from digitd.edge.labels import LABELS, NOT_A_DIGIT, NUM_CLASSES
-from digitd.edge.normalise import PREPROCESSING_VERSION
+from digitd.edge.vision.labels import LABELS, NOT_A_DIGIT, NUM_CLASSES
+from digitd.edge.vision.normalise import PREPROCESSING_VERSION
 from digitd.train.augment import camera_batch
 from digitd.train.data import Split, concat, load_image_folder, load_mnist
 from digitd.train.negatives import negatives

@@ -3,7 +3,7 @@
 Every example is a crop as a fixed set-up box cuts it from a frame (colour or grey,
 any size) with its wheel position in digits (``3.5``: half-way from 3 to 4) or
 ``-1`` for "not a digit". :func:`window_examples` turns crops into model inputs
-through the device's own :func:`~digitd.edge.window.window_input`, with the
+through the device's own :func:`~digitd.edge.vision.window.window_input`, with the
 camera and framing faults of real set-ups simulated first.
 
 Sources (read each README in ``../shared/data``):
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.window import HEIGHT, WIDTH, window_input
+from digitd.edge.vision.window import HEIGHT, WIDTH, window_input
 
 logger = logging.getLogger(__name__)
 

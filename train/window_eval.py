@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.wheel import estimate, wheel_digit
+from digitd.edge.vision.wheel import estimate, wheel_digit
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +77,8 @@ def _per(groups: Sequence[str], probs: npt.NDArray[np.floating],
 
 def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
                  sequences: int = 300, seed: int = 1) -> dict[str, Any]:
-    from digitd.edge.classifier import WindowClassifier
-    from digitd.edge.window import window_batch
+    from digitd.edge.vision.classifier import WindowClassifier
+    from digitd.edge.vision.window import window_batch
     from digitd.train.window_data import (
         frame_bars,
         load_meter_digits,
@@ -128,8 +128,8 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
 def digit_model_baseline(dev: Any) -> dict[str, Any]:
     """The same near-whole dev crops through the way boxes were read before: the
     shipped handwriting model on MNIST-style normalised crops (ink cropped, centred)."""
-    from digitd.edge.classifier import Classifier
-    from digitd.edge.normalise import normalise_digit
+    from digitd.edge.vision.classifier import Classifier
+    from digitd.edge.vision.normalise import normalise_digit
 
     clf = Classifier()
     positions = np.asarray(dev.positions, np.float64)

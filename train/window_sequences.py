@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from digitd.edge.classifier import WindowClassifier
-from digitd.edge.compose import expected_turn
 from digitd.edge.config import DecisionConfig, LocateConfig
-from digitd.edge.decide import Action, Decider
-from digitd.edge.reader import wheel_reading
+from digitd.edge.service.decide import Action, Decider
+from digitd.edge.vision.classifier import WindowClassifier
+from digitd.edge.vision.compose import expected_turn
+from digitd.edge.vision.reader import wheel_reading
 from digitd.train.window_data import WindowSet
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from digitd.edge import __version__
-from digitd.edge.wheel import NUM_WINDOW_CLASSES, soft_targets
-from digitd.edge.window import HEIGHT, WIDTH, WINDOW_PREPROCESSING_VERSION
+from digitd.edge.vision.wheel import NUM_WINDOW_CLASSES, soft_targets
+from digitd.edge.vision.window import HEIGHT, WIDTH, WINDOW_PREPROCESSING_VERSION
 from digitd.train.quiet import import_tensorflow
 from digitd.train.window_data import (
     METER_DIGITS_SOURCE,

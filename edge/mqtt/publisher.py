@@ -1,0 +1,628 @@
+"""Publish readings over MQTT, the paho-2 way, without losing any while the broker is away.
+
+Topics (``<base>`` is ``mqtt.base_topic``, default ``digitd/<device id>``):
+
+==========================  ============================================  ================
+``<base>/availability``     ``online`` on every connect, ``offline`` on    retained, QoS 1
+                            clean stop and as the last will
+``<base>/state``            a reading (:func:`state_payload`)              retained, QoS 1
+``<base>/stats``            periodic figures, only while connected        QoS 0
+``<base>/error``            why a reading or a command was rejected       QoS 1
+``<base>/cmd``              commands in (:mod:`digitd.edge.mqtt.commands`)      subscribed
+==========================  ============================================  ================
+
+Delivery of readings: :meth:`MqttPublisher.publish_state` writes to the
+on-disk :class:`~digitd.edge.mqtt.outbox.Outbox`; a delivery thread hands the
+outbox to paho in order, at most :data:`WINDOW` at a time, and deletes each
+message when the broker's PUBACK arrives. paho itself resends unacknowledged
+messages after a reconnect; new readings wait until those are through, so the
+broker sees them in the order they were taken (at-least-once: a message whose
+PUBACK was lost in a crash is sent again).
+
+Threads: paho's network thread runs the ``_on_*`` callbacks (and so
+``on_command``, which must return quickly); the delivery thread owns the
+mid -> outbox id map, so no lock is ever held while calling into paho.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import ssl
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from ..config import DigitdConfig, MqttConfig, TlsConfig
+from ..errors import ConfigurationError
+from ..reading import Reading
+from .commands import Command, CommandError, parse_command
+from .credentials import credential_path, read_secret
+from .discovery import DiscoveryMessage, discovery_messages, migration_messages, status_topic
+from .outbox import OUTBOX_FILE, Outbox
+
+logger = logging.getLogger(__name__)
+
+MIGRATED_MARKER = "discovery-device-based"
+BAD_COMMAND_REPLY_SECONDS = 1.0
+BAD_COMMAND_LOG_SECONDS = 60.0
+
+WINDOW = 20  # outbox messages handed to paho at once
+PASSWORD_CREDENTIAL = "mqtt-password"  # systemd LoadCredential=mqtt-password:...
+KEY_PASSWORD_CREDENTIAL = "mqtt-key-password"
+
+# What to do about a refused connection, by CONNACK reason code.
+_REFUSAL_ADVICE = {
+    132: "the broker does not accept this MQTT version; set mqtt.protocol = \"3.1.1\" for "
+         "a broker without MQTT 5, or upgrade the broker",
+    133: "the broker rejected the client id; set another mqtt.client_id",
+    134: "check mqtt.username and the password (mqtt.password_file or "
+         "$CREDENTIALS_DIRECTORY/mqtt-password)",
+    135: "check mqtt.username and the password (mqtt.password_file or "
+         "$CREDENTIALS_DIRECTORY/mqtt-password) and the broker's ACL",
+    136: "the broker is not accepting connections now; see the broker's log",
+}
+
+
+class MqttSetupError(ConfigurationError):
+    """A problem in the MQTT settings or the files they name, found before connecting."""
+
+
+def utc_timestamp(when: datetime | None = None) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. ``2025-01-31T12:00:00.123+00:00``."""
+    return (when or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def state_payload(
+    reading: Reading, *, timestamp: datetime | None = None, **extra: object
+) -> dict[str, object]:
+    """The ``<base>/state`` JSON for a reading (the contract, plus ``extra`` fields).
+
+    Counter wheels add each digit's ``position`` and the ``extended_value`` (the last
+    wheel's tenth as one more decimal).
+    """
+    digits: list[dict[str, object]] = []
+    for d in reading.digits:
+        item: dict[str, object] = {"digit": d.digit, "confidence": round(d.confidence, 4)}
+        if d.position is not None:
+            item["position"] = round(d.position, 2)
+        digits.append(item)
+    payload: dict[str, object] = {
+        "value": reading.value,
+        "digits": digits,
+        "confidence": round(reading.confidence, 4),
+        "timestamp": utc_timestamp(timestamp),
+    }
+    if reading.extended_value is not None:
+        payload["extended_value"] = reading.extended_value
+    return {**payload, **extra}
+
+
+def error_payload(error: str, reason: str, **extra: object) -> dict[str, object]:
+    """The ``<base>/error`` JSON: a short ``error`` code, a readable ``reason``, a timestamp."""
+    return {"error": error, "reason": reason, "timestamp": utc_timestamp(), **extra}
+
+
+def read_password(config: MqttConfig, env: Mapping[str, str] | None = None) -> str | None:
+    """The broker password: ``mqtt.password_file``, else the systemd credential
+    ``$CREDENTIALS_DIRECTORY/mqtt-password``; None when neither exists."""
+    path = credential_path(config.password_file, PASSWORD_CREDENTIAL,
+                       os.environ if env is None else env)
+    if path is None:
+        return None
+    return read_secret(path, "MQTT password", "fix mqtt.password_file or LoadCredential=",
+                       MqttSetupError)
+
+
+def tls_context(tls: TlsConfig, env: Mapping[str, str] | None = None) -> ssl.SSLContext:
+    """An SSL context for the broker connection, with every file problem named up front."""
+    for field in ("ca", "cert", "key", "key_password_file"):
+        name = getattr(tls, field)
+        if name is not None and not Path(name).is_file():
+            raise MqttSetupError(f"mqtt.tls.{field}: {name} is not a readable file")
+    if tls.key and not tls.cert:
+        raise MqttSetupError("mqtt.tls.key is set without mqtt.tls.cert; set both or neither")
+    try:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca)
+    except ssl.SSLError as exc:
+        raise MqttSetupError(f"mqtt.tls.ca: {tls.ca} is not a PEM CA certificate ({exc})") \
+            from None
+    if tls.cert:
+        key_password = None
+        key_password_path = credential_path(tls.key_password_file, KEY_PASSWORD_CREDENTIAL,
+                                        os.environ if env is None else env)
+        if key_password_path is not None:
+            key_password = read_secret(key_password_path, "TLS key passphrase",
+                                       "fix mqtt.tls.key_password_file", MqttSetupError)
+        try:
+            context.load_cert_chain(tls.cert, tls.key, password=key_password)
+        except ssl.SSLError as exc:
+            raise MqttSetupError(
+                f"cannot load the client certificate {tls.cert} / key {tls.key or tls.cert} "
+                f"({exc.reason or exc}): is the key passphrase (mqtt.tls.key_password_file) "
+                "right, and does the key belong to the certificate?"
+            ) from None
+    if tls.insecure:
+        context.check_hostname = False
+    return context
+
+
+_paho_logger = logging.getLogger(f"{__name__}.paho")
+
+
+def _encode(payload: Mapping[str, object], what: str) -> bytes:
+    try:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} payload is not plain JSON: {exc}") from None
+    return text.encode("utf-8")
+
+
+class MqttPublisher:
+    """The daemon's MQTT side: state through the outbox, availability, discovery, commands.
+
+    ``start()`` returns at once; the connection is made (and remade) in the
+    background. ``stop()`` delivers what it can within its timeout, publishes
+    ``offline`` and disconnects; anything undelivered stays in the outbox for
+    the next start.
+    """
+
+    def __init__(
+        self,
+        config: DigitdConfig,
+        state_dir: Path,
+        on_command: Callable[[Command], None] | None = None,
+        *,
+        reconnect_delay: tuple[int, int] = (1, 30),
+        outbox: Outbox | None = None,
+    ) -> None:
+        """Raises :class:`MqttSetupError` for unreadable secrets or TLS files.
+
+        ``outbox``: the open outbox of the publisher this one replaces (a reload), so the
+        file is never open twice and the readings kept in memory go on with it.
+        """
+        self.config = config
+        self.host = config.mqtt.host or "127.0.0.1"  # unset: the embedded broker
+        self.port = config.mqtt.port
+        base = config.base_topic
+        self.topics = {name: f"{base}/{name}"
+                       for name in ("availability", "state", "stats", "error", "cmd")}
+        self._on_command = on_command
+        # The embedded broker (amqtt) speaks 3.1.1 only; it listens on loopback.
+        self.v5 = config.mqtt.protocol == "5" and config.mqtt.host is not None
+        self._client = self._make_client(reconnect_delay)
+        if outbox is None:
+            outbox = Outbox(Path(state_dir) / OUTBOX_FILE, config.mqtt.outbox_max)
+        else:
+            outbox.max_messages = config.mqtt.outbox_max
+        self._outbox = outbox
+        # Written once the per-entity discovery of earlier versions was handed over.
+        self._migrated_marker = Path(state_dir) / MIGRATED_MARKER
+
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()  # SUBACK for this connection's subscriptions
+        self._sub_mid: int | None = None
+        self._wake = threading.Event()
+        self._halt = threading.Event()
+        self._progress = threading.Condition()
+        self._acks: queue.SimpleQueue[tuple[int, bool]] = queue.SimpleQueue()
+        # Owned by the delivery thread: mid -> (outbox id, connection epoch).
+        self._in_flight: dict[int, tuple[int, int]] = {}
+        self._last_handed = 0
+        self._epoch = 0
+        self._thread: threading.Thread | None = None
+        self._started = self._stopping = self._closed = False
+        self._got_connack = False
+        self._paho_said: set[str] = set()  # paho's warnings shown in this outage
+
+        # Bad commands: when they were last answered and logged, and how many since.
+        self._refused_answered_at = self._refused_logged_at = -1e18
+        self._refused_unanswered = self._refused_unlogged = 0
+        self.refused_commands = 0
+        self.delivered = 0
+        self.rejected = 0
+        self.connects = 0
+        self.last_error: str | None = None
+        self._last_logged_error: str | None = None
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _make_client(self, reconnect_delay: tuple[int, int]) -> mqtt.Client:
+        cfg = self.config.mqtt
+        client_id = cfg.client_id or f"digitd-{self.config.device.id}"
+        if self.v5:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                 protocol=mqtt.MQTTv5)
+        else:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                 clean_session=True, protocol=mqtt.MQTTv311)
+        # An exception escaping a callback would end paho's thread and with it
+        # every reconnect; paho logs it instead.
+        client.suppress_exceptions = True
+        client.on_log = self._on_paho_log
+        client.will_set(self.topics["availability"], b"offline", qos=1, retain=True)
+        client.reconnect_delay_set(*reconnect_delay)
+        client.max_inflight_messages_set(2 * WINDOW)
+        client.max_queued_messages_set(1000)  # errors while offline: bounded memory
+        password = read_password(cfg)
+        if cfg.username:
+            client.username_pw_set(cfg.username, password)
+        elif password is not None and cfg.password_file:
+            logger.warning("mqtt.password_file is set but mqtt.username is not; "
+                           "the password is not used")
+        if cfg.tls is not None:
+            client.tls_set_context(tls_context(cfg.tls))
+            if cfg.tls.insecure:
+                client.tls_insecure_set(True)
+                logger.warning("mqtt.tls.insecure: the broker's host name is not verified")
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    # -- public API -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in the background (and reconnect whenever the connection drops)."""
+        if self._started:
+            raise RuntimeError("MqttPublisher.start() called twice")
+        self._started = True
+        self._thread = threading.Thread(target=self._deliver_loop, name="digitd-mqtt-outbox",
+                                        daemon=True)
+        self._thread.start()
+        logger.info("connecting to MQTT broker %s:%d (base topic %s, %d readings waiting)",
+                    self.host, self.port, self.config.base_topic, len(self._outbox))
+        if self.v5:
+            self._client.connect_async(self.host, self.port,
+                                       keepalive=self.config.mqtt.keepalive,
+                                       clean_start=True, properties=self._connect_properties())
+        else:
+            self._client.connect_async(self.host, self.port,
+                                       keepalive=self.config.mqtt.keepalive)
+        self._client.loop_start()
+
+    def _connect_properties(self) -> Properties:
+        """MQTT 5's Maximum Packet Size: the broker drops anything bigger for us, so a huge
+        message on ``<base>/cmd`` never reaches (nor is buffered by) the device. Commands
+        between ``max_command_bytes`` and this bound arrive and are refused with a reply."""
+        props = Properties(PacketTypes.CONNECT)
+        props.MaximumPacketSize = self.max_packet_bytes
+        return props
+
+    @property
+    def max_packet_bytes(self) -> int:
+        # Room for the topic, MQTT 5 properties a sender may add, and the headers.
+        return self.config.mqtt.max_command_bytes + 2048
+
+    @property
+    def outbox(self) -> Outbox:
+        return self._outbox
+
+    def stop(self, timeout: float = 5.0, *, keep_outbox: bool = False) -> None:
+        """Deliver what can be delivered within ``timeout``, publish ``offline``, disconnect.
+
+        ``keep_outbox``: leave the outbox open for the publisher that takes over (reload).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + timeout
+        if self._started:
+            self._stopping = True
+            # Most of the time for the outbox, the rest for "offline".
+            self._wait_drained(deadline - 0.25 * timeout)
+            self._halt.set()
+            self._wake.set()
+            if self._thread is not None:
+                self._thread.join(max(0.0, deadline - time.monotonic()) + 1.0)
+            if self._connected.is_set():
+                info = self._client.publish(self.topics["availability"], b"offline",
+                                            qos=1, retain=True)
+                try:
+                    info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+                except (RuntimeError, ValueError) as exc:
+                    logger.debug("offline not confirmed: %s", exc)
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._connected.clear()
+        if keep_outbox:
+            # This client's unacknowledged messages die with it: the next one sends them.
+            self._outbox.release_handed()
+            return
+        left = len(self._outbox)
+        if left:
+            logger.info("MQTT stopped with %d readings kept in the outbox for the next start", left)
+        self._outbox.close()
+
+    @property
+    def storage_error(self) -> str | None:
+        """Why the outbox cannot be written now (readings wait in memory), or None."""
+        return self._outbox.storage_error
+
+    @property
+    def connected(self) -> bool:
+        """True between an accepted CONNACK and the loss of that connection."""
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Wait until connected *and* subscribed (commands sent from now on arrive)."""
+        deadline = time.monotonic() + timeout
+        return self._connected.wait(timeout) and self._subscribed.wait(
+            max(0.0, deadline - time.monotonic())) and self._connected.is_set()
+
+    def publish_state(self, payload: Mapping[str, object]) -> None:
+        """Queue a reading for ``<base>/state`` (retained, QoS 1).
+
+        It goes to the on-disk outbox first, so it survives outages and restarts.
+        """
+        if self._closed:
+            raise RuntimeError("publish_state() after stop()")
+        self._outbox.put(self.topics["state"], _encode(payload, "state"), qos=1, retain=True)
+        self._wake.set()
+
+    def publish_stats(self, payload: Mapping[str, object]) -> bool:
+        """Publish ``<base>/stats`` (QoS 0); skipped while offline (the next ones are fresher)."""
+        if not self._connected.is_set():
+            return False
+        info = self._client.publish(self.topics["stats"], _encode(payload, "stats"), qos=0)
+        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def publish_error(self, payload: Mapping[str, object]) -> bool:
+        """Publish ``<base>/error`` (QoS 1); kept in memory (bounded) while offline.
+
+        Build the payload with :func:`error_payload`.
+        """
+        info = self._client.publish(self.topics["error"], _encode(payload, "error"), qos=1)
+        if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+            logger.debug("error message not queued: too many messages waiting")
+            return False
+        return True
+
+    def publish_discovery(self) -> None:
+        """(Re)publish the Home Assistant discovery message (retained); the first time
+        for this state directory, hand over the per-entity topics of earlier versions."""
+        before: list[DiscoveryMessage] = []
+        after: list[DiscoveryMessage] = []
+        if not self._migrated_marker.exists():
+            before, after = migration_messages(self.config)
+        for message in [*before, *discovery_messages(self.config), *after]:
+            self._client.publish(message.topic, message.payload, qos=1, retain=True)
+        if before:
+            try:
+                self._migrated_marker.write_text("per-entity discovery handed over\n")
+            except OSError as exc:
+                logger.warning("%s: cannot write (%s); the hand-over is repeated next time",
+                               self._migrated_marker, exc)
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "connected": self.connected,
+            "queued": len(self._outbox) if not self._closed else 0,
+            "in_flight": len(self._in_flight),
+            "delivered": self.delivered,
+            "dropped": self._outbox.dropped,
+            "in_memory": self._outbox.in_memory if not self._closed else 0,
+            "storage_error": self.storage_error,
+            "rejected": self.rejected,
+            "connects": self.connects,
+            "last_error": self.last_error,
+        }
+
+    # -- delivery thread ------------------------------------------------------------------
+
+    def _deliver_loop(self) -> None:
+        while True:
+            self._wake.wait(1.0)
+            self._wake.clear()
+            try:
+                self._settle_acks()
+                if self._halt.is_set():
+                    return
+                self._hand_over()
+            except Exception:
+                logger.exception("MQTT delivery failed; retrying")
+                self._halt.wait(1.0)
+            with self._progress:
+                self._progress.notify_all()
+
+    def _settle_acks(self) -> None:
+        while True:
+            try:
+                mid, failed = self._acks.get_nowait()
+            except queue.Empty:
+                return
+            entry = self._in_flight.pop(mid, None)
+            if entry is None:
+                continue  # availability, discovery, errors: not from the outbox
+            self._outbox.ack(entry[0])
+            if failed:
+                self.rejected += 1
+            else:
+                self.delivered += 1
+
+    def _hand_over(self) -> None:
+        if not self._connected.is_set() or len(self._in_flight) >= WINDOW:
+            return
+        epoch = self._epoch
+        if any(e != epoch for _, e in self._in_flight.values()):
+            # paho resends these after the reconnect; anything new now would overtake them.
+            return
+        for msg in self._outbox.peek(self._last_handed, WINDOW - len(self._in_flight)):
+            info = self._client.publish(msg.topic, msg.payload, qos=msg.qos, retain=msg.retain)
+            if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+                return  # paho is full: try again on the next acknowledgement
+            self._in_flight[info.mid] = (msg.id, epoch)
+            self._outbox.handed(msg.id)
+            self._last_handed = msg.id
+
+    def _wait_drained(self, deadline: float) -> None:
+        def drained() -> bool:
+            return not self._connected.is_set() or (
+                not self._in_flight and len(self._outbox) == 0
+            )
+
+        self._wake.set()
+        with self._progress:
+            self._progress.wait_for(drained, max(0.0, deadline - time.monotonic()))
+
+    # -- paho callbacks (paho's network thread) ---------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
+                    reason_code: ReasonCode, properties: Properties | None) -> None:
+        self._got_connack = True  # this attempt's answer, refused or not
+        if reason_code.is_failure:
+            advice = _REFUSAL_ADVICE.get(reason_code.value, "see the broker's log")
+            self._report(f"MQTT broker {self.host}:{self.port} refused the connection: "
+                         f"{reason_code}; {advice}")
+            return
+        self._epoch += 1
+        self.connects += 1
+        self._paho_said.clear()
+        self.last_error = self._last_logged_error = None
+        subscriptions = [(self.topics["cmd"], 1)]
+        if self.config.homeassistant.discovery:
+            subscriptions.append((status_topic(self.config), 1))
+        self._subscribed.clear()
+        self._sub_mid = client.subscribe(subscriptions)[1]
+        client.publish(self.topics["availability"], b"online", qos=1, retain=True)
+        self.publish_discovery()
+        self._connected.set()
+        self._wake.set()
+        logger.info("connected to MQTT broker %s:%d", self.host, self.port)
+
+    def _on_paho_log(self, client: mqtt.Client, userdata: Any, level: int, buf: str) -> None:
+        # paho reports a dropped connection as an error, and again on every retry; we
+        # already say so once (with what happens next), so each of its lines is shown
+        # once per outage, and only a failing callback stays an error.
+        if "Caught exception" in buf:
+            _paho_logger.error("%s", buf)
+        elif level in (mqtt.MQTT_LOG_ERR, mqtt.MQTT_LOG_WARNING):
+            key = buf.split("(")[0][:60]
+            if key in self._paho_said:
+                _paho_logger.debug("%s", buf)
+            else:
+                self._paho_said.add(key)
+                _paho_logger.info("%s (shown once until connected)", buf)
+        else:
+            _paho_logger.debug("%s", buf)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        # paho calls this from inside its ``except OSError``: the cause is at hand.
+        exc = sys.exception()
+        cause = f": {exc}" if exc is not None else ""
+        hint = ("; check mqtt.tls (CA, certificate) and the broker's TLS listener"
+                if isinstance(exc, ssl.SSLError) else
+                "; is the broker running, and are mqtt.host and mqtt.port right?")
+        self._report(f"cannot connect to MQTT broker {self.host}:{self.port}{cause}{hint}")
+
+    def _report(self, message: str) -> None:
+        self.last_error = message
+        # Once per distinct problem: paho retries every few seconds.
+        if message != self._last_logged_error:
+            logger.error("%s (retrying)", message)
+            self._last_logged_error = message
+        else:
+            logger.debug("%s (retrying)", message)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any,
+                       flags: mqtt.DisconnectFlags, reason_code: ReasonCode,
+                       properties: Properties | None) -> None:
+        was_connected = self._connected.is_set()
+        self._connected.clear()
+        self._subscribed.clear()
+        if was_connected and not self._stopping:
+            logger.warning("lost the MQTT connection to %s:%d (%s); reconnecting, readings "
+                           "wait in the outbox", self.host, self.port, reason_code)
+        elif not (self._stopping or self._got_connack
+                  or flags.is_disconnect_packet_from_server):
+            # Closed before any CONNACK: most often plain MQTT sent to a TLS listener.
+            hint = ("; if that port is a TLS listener (often 8883), configure [mqtt.tls]"
+                    if self.config.mqtt.tls is None else
+                    "; does that port expect TLS, and does the broker accept the client "
+                    "certificate?")
+            self._report(f"MQTT broker {self.host}:{self.port} closed the connection before "
+                         f"accepting it ({reason_code}){hint}")
+        self._got_connack = False
+        with self._progress:
+            self._progress.notify_all()
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
+                      reason_codes: list[ReasonCode], properties: Properties | None) -> None:
+        if mid != self._sub_mid:
+            return
+        for code in reason_codes:
+            if code.is_failure:
+                logger.error("the broker refused a subscription (%s): commands on %s or Home "
+                             "Assistant restarts will go unnoticed; check the broker's ACL",
+                             code, self.topics["cmd"])
+        self._subscribed.set()
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
+                    reason_code: ReasonCode, properties: Properties | None) -> None:
+        # paho holds its message lock here: only queue the ack, settle it elsewhere.
+        if reason_code.is_failure:
+            logger.error("the broker refused message %d: %s (check its ACL for %s)",
+                         mid, reason_code, self.config.base_topic)
+        self._acks.put((mid, reason_code.is_failure))
+        self._wake.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any,
+                    message: mqtt.MQTTMessage) -> None:
+        if message.topic == self.topics["cmd"]:
+            self._handle_command(message)
+        elif (message.topic == status_topic(self.config)
+              and message.payload.strip() == b"online"):
+            logger.info("Home Assistant is online: republishing discovery")
+            self.publish_discovery()
+
+    def _refuse_command(self, topic: str, reason: str) -> None:
+        """Answer a bad command on ``<base>/error`` — at most once a second, with a log
+        line at most once a minute — so a flood of them costs neither the broker nor the
+        journal nor the readings anything. The counts say how many were not answered."""
+        now = time.monotonic()
+        self.refused_commands += 1
+        self._refused_unanswered += 1
+        self._refused_unlogged += 1
+        if now - self._refused_logged_at >= BAD_COMMAND_LOG_SECONDS:
+            more = self._refused_unlogged - 1
+            logger.warning("rejected a command on %s: %s%s", topic, reason,
+                           f" ({more} more since the last such line)" if more else "")
+            self._refused_logged_at, self._refused_unlogged = now, 0
+        if now - self._refused_answered_at >= BAD_COMMAND_REPLY_SECONDS:
+            extra = {"unanswered": self._refused_unanswered - 1} \
+                if self._refused_unanswered > 1 else {}
+            self.publish_error(error_payload("bad_command", reason, **extra))
+            self._refused_answered_at, self._refused_unanswered = now, 0
+
+    def _handle_command(self, message: mqtt.MQTTMessage) -> None:
+        try:
+            if message.retain:
+                raise CommandError("retained commands are ignored (they would run again on "
+                                   "every reconnect); publish without the retain flag")
+            command = parse_command(bytes(message.payload), self.config.mqtt.max_command_bytes)
+        except CommandError as exc:
+            self._refuse_command(message.topic, exc.reason)
+            return
+        logger.info("command: %s", command)
+        if self._on_command is None:
+            return
+        try:
+            self._on_command(command)
+        except Exception as exc:
+            logger.exception("command %s failed", command)
+            self.publish_error(error_payload("command_failed", f"{command}: {exc}"))

@@ -1,0 +1,591 @@
+"""``digitd run``: watch a camera, read the digits, publish the readings.
+
+A plain loop: signals only set flags; every blocking call has a timeout; the
+watchdog is pinged from the loop itself, so a hang stops the pings. Camera
+trouble, a lost broker or a bad frame are reported on the stats/error topics and
+never end the daemon; only a configuration error does (exit 78, which the unit
+tells systemd not to restart on).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import logging
+import os
+import queue
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from .. import __version__
+from ..camera.sources import SourceError
+from ..camera.stream import CameraStream, StreamState
+from ..config import ConfigError, DigitdConfig, LocateConfig, load_config
+from ..errors import EXIT_CONFIG, EXIT_OK, ConfigurationError
+from ..mqtt.broker import BrokerError
+from ..mqtt.commands import Command, ReadNow, SetValue
+from ..mqtt.outbox import Outbox, OutboxError
+from ..mqtt.publisher import MqttPublisher, error_payload, state_payload, utc_timestamp
+from ..reading import Reading
+from ..vision.image import ImageError
+from ..vision.reader import Reader, reader_for
+from ..web.live import Frame, LiveView, with_locate_override
+from .collect import CropCollector
+from .decide import Action, Decider, Decision
+from .notify import Notifier, Watchdog
+
+logger = logging.getLogger(__name__)
+
+LAST_VALUE_FILE = "last_value.json"
+ERROR_REPEAT_SECONDS = 60.0  # the same rejection is published at most this often
+# READY=1 comes with the first processed frame; a camera that is not there yet
+# must not make systemd kill the start (TimeoutStartSec=2min) and loop forever,
+# so after this long the daemon reports ready anyway and says why in STATUS=.
+READY_GRACE_SECONDS = 60.0
+
+
+class StateDirError(ConfigurationError):
+    """The state directory cannot be created or written (a configuration problem)."""
+
+
+def prepare_state_dir(path: Path, *, ours: bool) -> None:
+    """Create the state directory private to this user (0700) and check it is writable.
+
+    ``ours``: the directory is not systemd's ``StateDirectory=`` (which sets its own
+    mode); one left group- or world-readable by an earlier version is tightened, with
+    the files in it, because the readings and the outbox are nobody else's business.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StateDirError(
+            f"cannot create the state directory {path}: {exc.strerror or exc}; set "
+            "daemon.state_dir to a writable directory"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        why = "a read-only file system" if _read_only(path) else "no write permission"
+        raise StateDirError(
+            f"the state directory {path} is not writable ({why}); make it writable for the "
+            "user digitd runs as, or set daemon.state_dir to a writable directory"
+        )
+    if not ours:
+        return
+    for item in (path, *path.iterdir()):
+        try:
+            st = item.lstat()
+            if st.st_uid != os.geteuid() or not (st.st_mode & 0o077) or item.is_symlink():
+                continue
+            mode = 0o700 if item.is_dir() else 0o600
+            os.chmod(item, mode)
+            logger.info("%s was readable by others: mode now %o", item, mode)
+        except OSError as exc:
+            logger.warning("%s: cannot make it private (%s)", item, exc)
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def state_dir_for(cfg: DigitdConfig, env: dict[str, str] | os._Environ[str]) -> Path:
+    """The state directory: config, then systemd's $STATE_DIRECTORY, then the user's own."""
+    if cfg.daemon.state_dir:
+        return Path(cfg.daemon.state_dir).expanduser()
+    if env.get("STATE_DIRECTORY"):
+        # systemd may list several, separated by ':'; the first is ours.
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "digitd" / cfg.device.id
+
+
+@dataclass
+class _Counters:
+    started: float = field(default_factory=time.monotonic)
+    frames: int = 0
+    published: int = 0
+    rejected: int = 0
+    errors: int = 0
+    window_frames: int = 0
+    window_start: float = field(default_factory=time.monotonic)
+    window_ms: float = 0.0
+    window_classify_ms: float = 0.0
+
+
+class _Parts:
+    """Everything built from one config; rebuilt as a whole on SIGHUP."""
+
+    def __init__(self, cfg: DigitdConfig, config_path: Path, state_dir: Path,
+                 on_command: Any, outbox: Outbox | None = None) -> None:
+        self.cfg = cfg
+        # The decision step applies the confidence floor and says why.
+        self.reader = reader_for(cfg.model, cfg.locate, min_confidence=0.0)
+        self.state_dir = state_dir
+        self.collector: CropCollector | None = None
+        self.collect_if_asked()
+        self.stream = CameraStream(cfg.camera, base_dir=config_path.parent)
+        self.publisher = MqttPublisher(cfg, state_dir, on_command=on_command, outbox=outbox)
+
+    def collect_if_asked(self) -> None:
+        """Boxes mode with ``[daemon] collect_dir``: keep the crops the model doubted."""
+        d = self.cfg.daemon
+        if self.collector is None and d.collect_dir and self.cfg.locate.mode == "boxes":
+            self.collector = CropCollector(
+                self.state_dir / d.collect_dir, d.collect_below, d.collect_interval,
+                d.collect_max_files, d.collect_max_bytes,
+            )
+            logger.info("collecting doubtful box crops in %s", self.collector.root)
+
+    def use_locate(self, reader: Reader, locate: LocateConfig) -> None:
+        """The set-up page's settings, checked by the web thread: read with them from now."""
+        self.reader = reader
+        self.cfg = self.cfg.model_copy(update={"locate": locate})
+        self.collect_if_asked()
+
+    def start(self) -> None:
+        self.publisher.start()
+        self.stream.start()
+
+    def stop(self, timeout: float = 5.0, *, keep_outbox: bool = False) -> None:
+        self.stream.close()
+        self.publisher.stop(timeout, keep_outbox=keep_outbox)
+
+
+class Daemon:
+    def __init__(self, config_path: str | Path, *, exit_at_end: bool = False,
+                 show_mqtt: bool = False, env: dict[str, str] | None = None) -> None:
+        self.config_path = Path(config_path)
+        self.exit_at_end = exit_at_end
+        self.show_mqtt = show_mqtt
+        self.env = os.environ if env is None else env
+        self._stop = False
+        self._reload = False
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self.notifier = Notifier(self.env.get("NOTIFY_SOCKET") or None)
+        self.watchdog = Watchdog.from_env(self.notifier, self.env)
+        self.counters = _Counters()
+        self._last_error: dict[str, float] = {}
+        self._broker: Any = None
+        self._state_dir = Path()
+        self._live: LiveView | None = None
+        self._web: Any = None  # digitd.edge.web.server.WebServer, imported only when enabled
+        self._parts: _Parts | None = None
+        self._persist_error: str | None = None
+        self._storage_error: str | None = None  # as last reported on <base>/error
+
+    # -- signals ------------------------------------------------------------------------------
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self._reload = True
+        else:
+            self._stop = True
+
+    def request_stop(self) -> None:
+        self._stop = True
+
+    # -- set-up -------------------------------------------------------------------------------
+    def _start_broker(self, cfg: DigitdConfig) -> None:
+        """No broker configured: run one in-process on loopback (demo, single-box setups)."""
+        if cfg.mqtt.host is not None or self._broker is not None:
+            return
+        from ..mqtt.broker import EmbeddedBroker
+
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", cfg.mqtt.port)) == 0:
+                logger.info("mqtt.host unset: using the broker already listening on "
+                            "127.0.0.1:%d", cfg.mqtt.port)
+                return
+        self._broker = EmbeddedBroker("127.0.0.1", cfg.mqtt.port)
+        self._broker.start()
+
+    def _restore(self, decider: Decider, state_dir: Path) -> None:
+        path = state_dir / LAST_VALUE_FILE
+        try:
+            saved = json.loads(path.read_text())
+            decider.set_value(str(saved["value"]), float(saved["time"]))
+            logger.info("last accepted value %s restored from %s", saved["value"], path)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("%s: ignored, cannot be read (%s)", path, exc)
+
+    def _persist(self, value: str, state_dir: Path) -> None:
+        """Keep the last value for the next start; a disk that refuses is reported, not fatal."""
+        path = state_dir / LAST_VALUE_FILE
+        tmp = path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps({"value": value, "time": time.time()}))
+            os.replace(tmp, path)
+        except OSError as exc:
+            self._persist_error = f"cannot write {path}: {exc.strerror or exc}"
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        else:
+            self._persist_error = None
+
+    def _check_storage(self, parts: _Parts) -> None:
+        """A disk that fills up or turns read-only: once on ``<base>/error``, and when it mends."""
+        now = parts.publisher.storage_error or self._persist_error
+        if now == self._storage_error:
+            return
+        if now is not None and self._storage_error is None:
+            if self._persist_error is not None and parts.publisher.storage_error is None:
+                logger.error("%s; the value is still published (free space or make "
+                             "daemon.state_dir writable)", self._persist_error)
+            self._error(parts, "storage_error", now, log=False, state_dir=str(self._state_dir))
+        elif now is None:
+            logger.warning("the state directory %s can be written again", self._state_dir)
+            self._last_error.pop("storage_error", None)
+            self._error(parts, "storage_recovered",
+                        f"the state directory {self._state_dir} can be written again", log=False)
+        self._storage_error = now
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self) -> int:
+        try:
+            cfg = load_config(self.config_path)
+        except ConfigError as exc:
+            for err in exc.errors:
+                logger.error("%s: %s", exc.path, err)
+            return EXIT_CONFIG
+        state_dir = self._state_dir = state_dir_for(cfg, self.env)
+        cfg = with_locate_override(cfg, state_dir)
+        # What the daemon writes (outbox, last value, crops) is for its own user only,
+        # under systemd (UMask=0077) or not.
+        os.umask(0o077)
+        try:
+            prepare_state_dir(state_dir, ours=bool(cfg.daemon.state_dir)
+                              or not self.env.get("STATE_DIRECTORY"))
+            self._start_broker(cfg)
+            parts = self._parts = _Parts(cfg, self.config_path, state_dir, self._commands.put)
+            self._start_web(parts)
+        except BrokerError as exc:
+            logger.error("%s", exc)
+            return 1
+        except (ValueError, SourceError, OSError, OutboxError) as exc:
+            # A model, camera or TLS file that the config names but cannot be used.
+            logger.error("%s", exc)
+            if self._broker is not None:
+                self._broker.stop()
+            return EXIT_CONFIG
+        decider = Decider(cfg.decision)
+        self._restore(decider, state_dir)
+        # The first accepted reading after a start goes out even when it equals the
+        # restored value: the broker may have lost its retained state meanwhile.
+        decider.request_publish()
+        connects_seen = 0
+        camera_seen = StreamState.STARTING
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        watcher = None
+        if self.show_mqtt:
+            from ..mqtt.watch import MqttWatcher
+
+            watcher = MqttWatcher(cfg)
+            watcher.start()
+        parts.start()
+        logger.info("digitd %s reading %s, publishing under %s", __version__,
+                    parts.stream.spec.display, cfg.base_topic)
+        ready = False
+        next_stats = time.monotonic() + cfg.mqtt.stats_interval
+        try:
+            while not self._stop:
+                if self._reload:
+                    self._reload = False
+                    before = parts
+                    parts, decider = self._reloaded(parts, decider, state_dir)
+                    self._parts, cfg = parts, parts.cfg
+                    if parts is not before:  # a new publisher and camera: count afresh
+                        connects_seen, camera_seen = 0, StreamState.STARTING
+                        # The old parts hold sockets (paho's wake-up pair), the model's file
+                        # and the outbox in reference cycles: free them now, not whenever
+                        # the collector gets round to it, so reloads leave nothing open.
+                        del before
+                        gc.collect()
+                self._handle_commands(parts, decider, state_dir)
+                if self._live is not None and (asked := self._live.take_reader()) is not None:
+                    parts.use_locate(*asked)
+                    cfg = parts.cfg
+                    self._live.collect_root = parts.collector.root if parts.collector else None
+                if parts.publisher.connects > connects_seen:
+                    # Back after an outage (or connected for the first time): the next
+                    # accepted reading is published even if it did not change.
+                    connects_seen = parts.publisher.connects
+                    decider.request_publish()
+                frame = parts.stream.read(timeout=0.5)
+                self.watchdog.kick_if_due()
+                now_mono = time.monotonic()
+                camera_now = parts.stream.state
+                if camera_now != camera_seen:
+                    self._camera_changed(parts, camera_seen, camera_now)
+                    camera_seen = camera_now
+                    next_stats = now_mono + cfg.mqtt.stats_interval
+                    self._publish_stats(parts)
+                if now_mono >= next_stats:
+                    next_stats = now_mono + cfg.mqtt.stats_interval
+                    self._publish_stats(parts)
+                if frame is None:
+                    if not ready and now_mono - self.counters.started > READY_GRACE_SECONDS:
+                        ready = True
+                        error = parts.stream.stats().last_error or "no frame yet"
+                        self.notifier.ready(f"waiting for the camera: {error}")
+                    if parts.stream.state == StreamState.ENDED and self.exit_at_end:
+                        logger.info("the video ended; stopping (--exit-at-end)")
+                        break
+                    continue
+                self._process(parts, decider, frame.image, frame.seq, frame.timestamp, state_dir)
+                if not ready:
+                    ready = True
+                    self.notifier.ready(f"reading {parts.stream.spec.display}")
+                if not parts.stream.live:
+                    # A file is read on demand: play it at camera.interval, not flat out.
+                    self._pause(now_mono + cfg.camera.interval)
+        finally:
+            self.notifier.stopping("stopping")
+            self._publish_stats(parts)
+            if self._web is not None:
+                self._web.stop()
+            parts.stop()
+            if watcher is not None:
+                watcher.stop()
+            if self._broker is not None:
+                self._broker.stop()
+            self.notifier.close()
+        logger.info("stopped after %d frames, %d readings published", self.counters.frames,
+                    self.counters.published)
+        return EXIT_OK
+
+    def _pause(self, until: float) -> None:
+        """Sleep until ``until`` (monotonic) in short steps: signals and the watchdog go on."""
+        while not self._stop and not self._reload:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.2))
+            self.watchdog.kick_if_due()
+
+    def _process(self, parts: _Parts, decider: Decider, image: Any, seq: int,
+                 timestamp: float, state_dir: Path) -> None:
+        c = self.counters
+        t0 = time.perf_counter()
+        try:
+            reading = parts.reader.read(image)
+        except ImageError as exc:
+            c.errors += 1
+            self._error(parts, "bad_frame", str(exc), frame=seq)
+            return
+        c.frames += 1
+        c.window_frames += 1
+        c.window_ms += (time.perf_counter() - t0) * 1000.0
+        c.window_classify_ms += reading.timings_ms.get("classify", 0.0)
+        decision = decider.offer(reading, timestamp)
+        located = parts.reader.last_located
+        if self._live is not None:
+            self._live.offer(Frame(image, seq, reading, located, parts.reader.last_inputs,
+                                   parts.reader))
+        if parts.collector is not None and located is not None:
+            parts.collector.offer(located.crops, (*reading.rejected, *reading.digits), seq)
+        if decision.publish:
+            self._publish(parts, decision, reading, seq, timestamp, state_dir)
+        elif decision.action == Action.REJECT and decision.reason is not None:
+            c.rejected += 1
+            r = decision.reason
+            if self._live is not None:
+                self._live.rejected(str(r.code), r.message)
+            self._error(parts, str(r.code), r.message, value=r.value, frame=seq)
+
+    def _publish(self, parts: _Parts, decision: Decision, reading: Reading, seq: int,
+                 timestamp: float, state_dir: Path) -> None:
+        value = decision.value or reading.value
+        from datetime import UTC, datetime
+
+        payload = state_payload(
+            reading,
+            timestamp=datetime.fromtimestamp(timestamp, UTC),
+            frame=seq,
+            heartbeat=decision.action == Action.HEARTBEAT,
+        )
+        payload["value"] = value
+        if decision.recovered:
+            payload["recovered"] = True
+        parts.publisher.publish_state(payload)
+        self.counters.published += 1
+        if self._live is not None:
+            self._live.published(value)
+        self._persist(value, state_dir)
+        self._check_storage(parts)
+        self.notifier.status(f"value {value} at {time.strftime('%H:%M:%S')}")
+        if parts.publisher.connected:
+            logger.info("published %s (frame %d, confidence %.2f)", value, seq,
+                        reading.confidence)
+        else:
+            waiting = parts.publisher.stats()["queued"]
+            logger.info("queued %s (frame %d; broker unreachable, %s waiting)", value, seq,
+                        waiting)
+
+    def _error(self, parts: _Parts, code: str, reason: str, *, log: bool = True,
+               **extra: object) -> None:
+        """Publish a rejection, but the same code at most once a minute: no flood.
+
+        ``log``: False when the problem was logged already where it happened."""
+        now = time.monotonic()
+        if now - self._last_error.get(code, -1e9) < ERROR_REPEAT_SECONDS:
+            return
+        self._last_error[code] = now
+        if log:
+            logger.info("rejected: %s (%s)", reason, code)
+        parts.publisher.publish_error(error_payload(code, reason, **extra))
+
+    def _handle_commands(self, parts: _Parts, decider: Decider, state_dir: Path) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(command, ReadNow):
+                decider.request_publish()
+                logger.info("command: read now")
+            elif isinstance(command, SetValue):
+                decider.set_value(command.value, time.time())
+                parts.publisher.publish_state({
+                    "value": command.value, "digits": [], "confidence": 1.0,
+                    "timestamp": utc_timestamp(), "source": "set_value command",
+                })
+                self._persist(command.value, state_dir)
+                self._check_storage(parts)
+                logger.info("command: meter value set to %s", command.value)
+
+    def _camera_changed(self, parts: _Parts, before: StreamState, now: StreamState) -> None:
+        """Camera trouble and recovery on ``<base>/error``, rate-limited like rejections."""
+        stats = parts.stream.stats()
+        source = stats.source
+        if now == StreamState.REOPENING:
+            reason = stats.last_error or "the camera stopped delivering frames"
+            code = "camera_missing" if before == StreamState.STARTING else "camera_failed"
+            self._error(parts, code, reason, source=source)
+        elif now == StreamState.OK and before == StreamState.REOPENING:
+            self._error(parts, "camera_recovered", f"{source} delivers frames again",
+                        source=source)
+
+    def _publish_stats(self, parts: _Parts) -> None:
+        parts.publisher.publish_stats(self._stats(parts))
+        c = self.counters
+        c.window_frames, c.window_ms, c.window_classify_ms = 0, 0.0, 0.0
+        c.window_start = time.monotonic()
+
+    def _stats(self, parts: _Parts) -> dict[str, object]:
+        """The ``<base>/stats`` figures (rates since the last stats message)."""
+        c = self.counters
+        elapsed = max(1e-6, time.monotonic() - c.window_start)
+        n = max(1, c.window_frames)
+        stream = parts.stream.stats()
+        payload = {
+            "fps": round(c.window_frames / elapsed, 2),
+            "frame_ms": round(c.window_ms / n, 2),
+            "inference_ms": round(c.window_classify_ms / n, 3),
+            "frames": c.frames,
+            "frames_dropped": stream.dropped,
+            "published": c.published,
+            "rejected": c.rejected,
+            "errors": c.errors + stream.errors,
+            "uptime_s": round(time.monotonic() - c.started, 1),
+            "camera": stream.as_json(),
+            "mqtt": parts.publisher.stats(),
+            "storage_error": parts.publisher.storage_error or self._persist_error,
+            "timestamp": utc_timestamp(),
+        }
+        return payload
+
+    def _start_web(self, parts: _Parts) -> None:
+        """``[web] enabled``: the set-up page, on a thread of its own (imported only then)."""
+        cfg = parts.cfg
+        if not cfg.web.enabled:
+            return
+        from ..web.server import WebServer
+
+        self._live = LiveView(
+            locate=cfg.locate,
+            collect_root=parts.collector.root if parts.collector else None,
+            stats=lambda: self._stats(self._parts) if self._parts is not None else {},
+        )
+        self._web = WebServer(cfg.web, self._live, self._state_dir, cfg.model, env=self.env)
+        self._web.start()
+
+    def _reloaded(self, parts: _Parts, decider: Decider,
+                  state_dir: Path) -> tuple[_Parts, Decider]:
+        self.notifier.reloading("reloading the configuration")
+        try:
+            cfg = with_locate_override(load_config(self.config_path), state_dir)
+            # The outbox goes over open: SQLite keeps a closed connection's descriptor
+            # while another connection in the process holds the file, so reopening it on
+            # every reload would leave one behind.
+            new = _Parts(cfg, self.config_path, state_dir, self._commands.put,
+                         outbox=parts.publisher.outbox)
+        except (ValueError, SourceError, OSError, OutboxError) as exc:
+            errors = exc.errors if isinstance(exc, ConfigError) else [str(exc)]
+            for err in errors:
+                logger.error("reload refused, keeping the running configuration: %s", err)
+            self.notifier.ready("reload refused: configuration has errors")
+            return parts, decider
+        parts.stop(keep_outbox=True)
+        if self._live is not None:
+            self._live.locate = cfg.locate
+            self._live.collect_root = new.collector.root if new.collector else None
+        if cfg.web != parts.cfg.web:
+            logger.warning("[web] changed: restart digitd for it to take effect")
+        new_decider = Decider(cfg.decision)
+        if decider.value is not None:
+            new_decider.set_value(decider.value, time.time())
+        new.start()
+        logger.info("configuration reloaded from %s", self.config_path)
+        self.notifier.ready("configuration reloaded")
+        return new, new_decider
+
+
+def run_command(args: Any) -> int:
+    return Daemon(args.config, exit_at_end=args.exit_at_end, show_mqtt=args.show_mqtt).run()
+
+
+def check_config_command(args: Any) -> int:
+    """Validate a config file: every error with its field path, exit 78; or a summary, exit 0."""
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as exc:
+        print(f"{exc.path}: {len(exc.errors)} error(s)")
+        for err in exc.errors:
+            print(f"  {err}")
+        return EXIT_CONFIG
+    problems = []
+    for name in ("path", "meter_path"):
+        value = getattr(cfg.model, name)
+        if value and not Path(value).is_file():
+            problems.append(f"model.{name}: {value} does not exist")
+    for name in ("password_file",):
+        value = getattr(cfg.mqtt, name)
+        if value and not Path(value).is_file():
+            problems.append(f"mqtt.{name}: {value} does not exist")
+    if cfg.mqtt.tls is not None:
+        for name in ("ca", "cert", "key", "key_password_file"):
+            value = getattr(cfg.mqtt.tls, name)
+            if value and not Path(value).is_file():
+                problems.append(f"mqtt.tls.{name}: {value} does not exist")
+    if problems:
+        print(f"{args.file}: {len(problems)} error(s)")
+        for p in problems:
+            print(f"  {p}")
+        return EXIT_CONFIG
+    broker = f"{cfg.mqtt.host}:{cfg.mqtt.port}" if cfg.mqtt.host else "the embedded broker"
+    from ..camera.sources import redact
+
+    print(f"{args.file}: OK — device {cfg.device.id}, camera {redact(cfg.camera.source)}, "
+          f"mode {cfg.locate.mode}, MQTT {broker}, base topic {cfg.base_topic}")
+    return EXIT_OK

@@ -1,0 +1,277 @@
+"""Between a frame's reading and a publish: is this reading good enough, stable, plausible?
+
+Pure logic: no I/O, no clock. The caller passes ``now`` (seconds on one clock,
+``time.time()`` if accepted values are persisted across restarts, else
+``time.monotonic()``) so every rule can be tested with exact times.
+
+Rules, in order, for each :meth:`Decider.offer`:
+
+1. Quality: every region must be read as a digit, each at or above
+   ``min_confidence``, and there must be ``expected_digits`` of them when set. A
+   failing reading is rejected and breaks the run of identical readings.
+2. Stability: the same value ``stable_count`` times in a row before it counts.
+3. Change: a stable value equal to the accepted one is not republished, except
+   for the heartbeat (every ``heartbeat`` s) or when a publish was requested.
+4. Meter (``meter``): no decrease unless ``allow_decrease``; no increase faster
+   than ``max_rate`` units/hour since the accepted value was last confirmed. A
+   value these rules reject is accepted anyway once it has been read
+   ``max(stable_count, recover_after)`` times in a row, so one misread that got
+   through can never freeze the meter. A value one step of its last digit below
+   the accepted one is the last wheel settling (read a tenth early, or jittering
+   at a digit's edge): it is neither published nor a fault, and never "recovered"
+   into a decrease; the meter catches up by itself.
+
+Values are compared as decimal numbers (``"0417"`` and ``"417.0"`` are equal for
+the meter rules) but kept as the read strings, leading zeros included.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from ..config import DecisionConfig
+from ..reading import Reading
+
+logger = logging.getLogger(__name__)
+
+VALUE_PATTERN = re.compile(r"^[0-9]{1,64}(\.[0-9]{1,64})?$")
+MAX_VALUE_CHARS = 64
+
+
+class Action(StrEnum):
+    PUBLISH = "publish"  # a new value (or a forced publish): send it
+    HEARTBEAT = "heartbeat"  # the unchanged value, due again: send it
+    UNCHANGED = "unchanged"  # confirmed, nothing to send
+    WAIT = "wait"  # readable, not yet read stable_count times in a row
+    REJECT = "reject"  # refused: see the reason
+
+
+class Code(StrEnum):
+    NO_DIGITS = "no_digits"
+    NOT_A_DIGIT = "not_a_digit"
+    LOW_CONFIDENCE = "low_confidence"
+    DIGIT_COUNT = "digit_count"
+    DECREASE = "decrease"
+    TOO_FAST = "too_fast"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a reading was refused: a code for machines, a sentence for people."""
+
+    code: Code
+    message: str
+    value: str  # what was read (refused regions left out)
+
+    def as_json(self) -> dict[str, object]:
+        return {"code": str(self.code), "message": self.message, "value": self.value}
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    value: str | None  # publish/heartbeat/unchanged: the accepted value; wait/reject: the read one
+    reading: Reading | None = None  # None for set_value
+    reason: Rejection | None = None  # set for REJECT
+    streak: int = 0  # identical readings in a row so far
+    forced: bool = False  # set_value or request_publish made this publish
+    recovered: bool = False  # accepted despite the meter rules, after agreeing readings
+
+    @property
+    def publish(self) -> bool:
+        return self.action in (Action.PUBLISH, Action.HEARTBEAT)
+
+
+@dataclass
+class _Accepted:
+    value: str
+    number: Decimal
+    confirmed_at: float  # last time a stable reading agreed: the base of the rate rule
+    published_at: float
+
+
+def parse_value(value: str) -> Decimal:
+    """The number a value string stands for; ValueError naming the expected form."""
+    if not VALUE_PATTERN.match(value):
+        raise ValueError(
+            f"value {value[:80]!r}: expected digits with an optional decimal point, "
+            "like 01234.567"
+        )
+    return Decimal(value)
+
+
+class Decider:
+    """Turns per-frame readings into publish decisions. Not thread-safe: one caller."""
+
+    def __init__(self, cfg: DecisionConfig) -> None:
+        self.cfg = cfg
+        self._candidate: str | None = None
+        self._streak = 0
+        self._accepted: _Accepted | None = None
+        self._force = False
+
+    @property
+    def value(self) -> str | None:
+        """The accepted (last published) value, if any."""
+        return self._accepted.value if self._accepted else None
+
+    @property
+    def publish_requested(self) -> bool:
+        return self._force
+
+    def request_publish(self) -> None:
+        """Publish the next stable, accepted value even if it did not change ("read now").
+
+        Stability and meter rules still apply: a forced publish is a fresh reading,
+        never an unconfirmed one.
+        """
+        self._force = True
+
+    def set_value(self, value: str, now: float) -> Decision:
+        """Make ``value`` the accepted one (the "set meter value" command) and publish it.
+
+        Later readings are judged against it; if the display keeps showing
+        something else, the meter rules recover to that after agreeing readings.
+        Also the way to restore a value persisted across a restart (ignore the
+        returned decision then).
+        """
+        number = parse_value(value)
+        self._accepted = _Accepted(value, number, confirmed_at=now, published_at=now)
+        self._candidate, self._streak = None, 0
+        self._force = False
+        return Decision(Action.PUBLISH, value, forced=True)
+
+    def offer(self, reading: Reading, now: float) -> Decision:
+        """Judge one frame's reading at time ``now`` (seconds)."""
+        problem = self._check_quality(reading)
+        if problem is not None:
+            self._candidate, self._streak = None, 0
+            return Decision(Action.REJECT, problem.value, reading, problem)
+        value = reading.value
+        if value == self._candidate:
+            self._streak += 1
+        else:
+            self._candidate, self._streak = value, 1
+        if self._streak < self.cfg.stable_count:
+            return Decision(Action.WAIT, value, reading, streak=self._streak)
+        return self._decide_stable(value, reading, now)
+
+    # ---- rules ---------------------------------------------------------------------------
+
+    def _check_quality(self, reading: Reading) -> Rejection | None:
+        cfg = self.cfg
+        value = reading.value
+        if not reading.digits:
+            return Rejection(Code.NO_DIGITS, "no digits found in the frame", value)
+        refused = [i for i, d in enumerate(reading.digits) if not d.read]
+        if refused:
+            return Rejection(
+                Code.NOT_A_DIGIT,
+                f"{_regions(refused)} of {len(reading.digits)} not read as a digit",
+                value,
+            )
+        low = [
+            i
+            for i, d in enumerate(reading.digits)
+            if not (math.isfinite(d.confidence) and d.confidence >= cfg.min_confidence)
+        ]
+        if low:
+            worst = min(reading.digits[i].confidence for i in low)
+            return Rejection(
+                Code.LOW_CONFIDENCE,
+                f"{_regions(low)} below the confidence floor "
+                f"{cfg.min_confidence:.2f} (lowest {worst:.2f})",
+                value,
+            )
+        if cfg.expected_digits is not None and len(reading.digits) != cfg.expected_digits:
+            return Rejection(
+                Code.DIGIT_COUNT,
+                f"{len(reading.digits)} digits read, {cfg.expected_digits} expected",
+                value,
+            )
+        if not VALUE_PATTERN.match(value):  # only a broken recogniser gets here
+            return Rejection(Code.NOT_A_DIGIT, f"value {value!r} is not a number", value)
+        return None
+
+    def _check_meter(self, value: str, now: float) -> Rejection | None:
+        cfg, acc = self.cfg, self._accepted
+        if not cfg.meter or acc is None:
+            return None
+        number = Decimal(value)
+        if number < acc.number and not cfg.allow_decrease:
+            return Rejection(
+                Code.DECREASE, f"{value} is lower than the accepted {acc.value}", value
+            )
+        if cfg.max_rate is not None and number > acc.number:
+            hours = max(0.0, now - acc.confirmed_at) / 3600.0
+            allowed = Decimal(repr(cfg.max_rate * hours))
+            if number - acc.number > allowed:
+                return Rejection(
+                    Code.TOO_FAST,
+                    f"{value} is {number - acc.number} above the accepted {acc.value} "
+                    f"after {hours * 60:.1f} min; max_rate {cfg.max_rate:g}/h allows "
+                    f"{float(allowed):.6g}",
+                    value,
+                )
+        return None
+
+    def _settling(self, value: str) -> bool:
+        """A meter value one step of its last digit below the accepted one."""
+        acc = self._accepted
+        if not self.cfg.meter or self.cfg.allow_decrease or acc is None:
+            return False
+        number = Decimal(value)
+        exponent = number.as_tuple().exponent
+        step = Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0)
+        return acc.number - step <= number < acc.number
+
+    def _decide_stable(self, value: str, reading: Reading, now: float) -> Decision:
+        acc = self._accepted
+        streak = self._streak
+        if acc is not None and value == acc.value:
+            acc.confirmed_at = max(acc.confirmed_at, now)
+            if self._force:
+                return self._publish(Action.PUBLISH, reading, now, forced=True)
+            if self.cfg.heartbeat > 0 and now - acc.published_at >= self.cfg.heartbeat:
+                return self._publish(Action.HEARTBEAT, reading, now)
+            if now < acc.published_at:  # the clock stepped back: restart the heartbeat
+                acc.published_at = now
+            return Decision(Action.UNCHANGED, value, reading, streak=streak)
+        if acc is not None and self._settling(value):
+            acc.confirmed_at = max(acc.confirmed_at, now)
+            return Decision(Action.UNCHANGED, acc.value, reading, streak=streak)
+        problem = self._check_meter(value, now)
+        recovered = False
+        if problem is not None:
+            if streak < max(self.cfg.stable_count, self.cfg.recover_after):
+                return Decision(Action.REJECT, value, reading, problem, streak=streak)
+            recovered = True
+            logger.warning(
+                "accepting %s after %d agreeing readings although %s", value, streak,
+                problem.message,
+            )
+        self._accepted = _Accepted(value, Decimal(value), confirmed_at=now, published_at=now)
+        forced = self._force
+        self._force = False
+        return Decision(
+            Action.PUBLISH, value, reading, streak=streak, forced=forced, recovered=recovered
+        )
+
+    def _publish(
+        self, action: Action, reading: Reading, now: float, forced: bool = False
+    ) -> Decision:
+        assert self._accepted is not None
+        self._accepted.published_at = now
+        self._force = False
+        return Decision(action, self._accepted.value, reading, streak=self._streak, forced=forced)
+
+
+def _regions(indices: list[int]) -> str:
+    """1-based positions, left to right, as people count digits on a display."""
+    word = "region" if len(indices) == 1 else "regions"
+    return f"{word} " + ", ".join(str(i + 1) for i in indices)

@@ -1,0 +1,1 @@
+"""One-shot commands for people and scripts: recognize, snapshot."""

@@ -1,0 +1,147 @@
+"""``digitd recognize``: read the digits in image files, one line (or JSON object) per image."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..config import LocateConfig, ModelConfig
+from ..errors import UsageError
+from ..reading import Reading
+from ..vision.image import ImageError
+from ..vision.reader import reader_for
+
+logger = logging.getLogger(__name__)
+
+
+def load_image(path: str | Path) -> npt.NDArray[np.generic]:
+    """Read an image as a camera would see it: EXIF orientation applied, alpha and depth kept."""
+    import cv2
+
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: file not found")
+    if not path.is_file():
+        raise ImageError(f"{path}: not a file")
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if data.size == 0:
+        raise ImageError(f"{path}: the file is empty")
+    try:
+        raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # OpenCV refuses (e.g. more pixels than it may decode)
+        limit = os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "")
+        raise ImageError(
+            f"{path}: OpenCV refuses to decode it ({str(exc).strip().splitlines()[-1]}); "
+            f"a picture may have at most {limit} pixels (OPENCV_IO_MAX_IMAGE_PIXELS)"
+        ) from None
+    if raw is None:
+        raise ImageError(f"{path}: not an image OpenCV can read (PNG, JPEG, BMP, TIFF, WebP...)")
+    image = np.asarray(raw)
+    # IMREAD_UNCHANGED keeps alpha and 16 bits but ignores EXIF orientation; a plain
+    # 8-bit photo (a phone JPEG) is decoded again so that its rotation is applied.
+    if image.dtype == np.uint8 and (image.ndim == 2 or image.shape[2] == 3):
+        try:
+            oriented = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        except cv2.error:
+            oriented = None
+        if oriented is not None:
+            image = np.asarray(oriented)
+    if min(image.shape[:2]) < 2:
+        size = f"{image.shape[1]}x{image.shape[0]}"
+        raise ImageError(f"{path}: the image is {size} pixels, too small to hold a digit")
+    return image
+
+
+def reading_json(file: str, reading: Reading) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "file": file,
+        "value": reading.value,
+        "digits": [d.as_json() for d in reading.digits],
+        "rejected": [
+            {**d.as_json(), "not_a_digit": round(d.not_a_digit, 4)} for d in reading.rejected
+        ],
+        "timings_ms": {k: round(v, 3) for k, v in reading.timings_ms.items()},
+    }
+    if reading.extended_value is not None:
+        out["extended_value"] = reading.extended_value
+    return out
+
+
+def _ints(text: str, n: int, what: str) -> list[int]:
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != n or not all(p.lstrip("-").isdigit() for p in parts):
+        raise ValueError(f"{what} {text!r}: expected {n} comma-separated integers")
+    return [int(p) for p in parts]
+
+
+def locate_from_args(args: argparse.Namespace) -> LocateConfig:
+    fields: dict[str, Any] = {
+        "polarity": args.polarity,
+        "decimals": args.decimals,
+        "extended_resolution": args.extended_resolution,
+        "transition_start": args.transition_start,
+    }
+    if args.roi:
+        fields["roi"] = _ints(args.roi, 4, "--roi")
+    if args.warp:
+        fields["warp"] = [_ints(p, 2, "--warp corner") for p in args.warp.split(";")]
+    if args.boxes:
+        fields["mode"] = "boxes"
+        fields["boxes"] = [_ints(b, 4, "--boxes entry") for b in args.boxes.split(";")]
+    from pydantic import ValidationError
+
+    try:
+        return LocateConfig(**fields)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValueError(reasons) from None
+
+
+def recognize_command(args: argparse.Namespace) -> int:
+    from ..vision.draw import annotate, is_folder_name, picture_target, write_picture
+
+    locate = locate_from_args(args)
+    # The model by mode, as the daemon picks it: fixed boxes are meter windows.
+    # (Not validated: --threads has never been bound to the config file's 1..16.)
+    models = ModelConfig.model_construct(
+        path=args.model, meter_path=args.meter_model, threads=args.threads
+    )
+    reader = reader_for(models, locate, args.min_confidence)
+    many = len(args.images) > 1
+    if args.annotate and many and not is_folder_name(args.annotate):
+        raise UsageError(f"--annotate {args.annotate}: with several images give a folder, "
+                         "not a file name")
+    failures = 0
+    for name in args.images:
+        try:
+            image = load_image(name)
+            reading = reader.read(image)
+        except ImageError as exc:
+            failures += 1
+            print(f"digitd recognize: {exc}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(reading_json(name, reading)), flush=True)
+        else:
+            confs = " ".join(d.brief() for d in reading.digits)
+            print(f"{name}: {reading.value or '(no digits)'}  [{confs}]", flush=True)
+        if args.annotate:
+            located = reader.last_located
+            picture = annotate(image, reading, located.region if located else None)
+            write_picture(picture_target(args.annotate, f"{Path(name).stem}.annotated.png"),
+                          picture)
+    return 1 if failures else 0
+

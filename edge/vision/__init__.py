@@ -1,0 +1,3 @@
+"""What the camera sees to digits: image handling, locating, normalising, the models and the
+reader.
+"""

@@ -1,0 +1,61 @@
+"""A counter's value from its wheels' positions, the way the counter itself carries.
+
+A wheel of a mechanical counter turns to its next digit while the wheel to its
+right passes 9 -> 0; before that it shows its digit, maybe a little turned. So a
+wheel that looks half-way between 3 and 4 is a 3 if the wheel to its right is at
+9.5 (the carry is under way) and a 4 if the wheel to its right is already at 0.1.
+Reading right to left, each wheel's digit is the one its position is nearest to
+once the turn its neighbour's carry explains is taken off.
+
+``transition_start`` says where in its neighbour's turn a wheel starts moving:
+9.0 for most counters (it moves while the neighbour goes 9 -> 0), 0 for counters
+whose wheels all turn continuously (each wheel a tenth of its neighbour). LCD
+cells sit at whole digits, so any setting reads them.
+
+Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..reading import Composed
+
+DEFAULT_TRANSITION_START = 9.0
+
+
+def _nearest(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def expected_turn(right: float, transition_start: float = DEFAULT_TRANSITION_START) -> float:
+    """How far (0..1) a wheel has turned towards its next digit when its right
+    neighbour stands at ``right`` (0 <= right < 10)."""
+    if transition_start >= 10.0:
+        return 0.0
+    return min(1.0, max(0.0, (right - transition_start) / (10.0 - transition_start)))
+
+
+def compose(
+    positions: Sequence[float], transition_start: float = DEFAULT_TRANSITION_START
+) -> Composed:
+    """The digits a counter shows, from each wheel's position (0 <= p < 10), left to right.
+
+    The last wheel's digit is the one it has reached (3.9 is still a 3, its tenth
+    9); positions are taken to the tenth first, so 3.96 is a 4.
+    """
+    if not positions:
+        return Composed((), 0)
+    tenths = _nearest(positions[-1] * 10.0) % 100
+    digits = [0] * len(positions)
+    digits[-1] = tenths // 10
+    right = tenths / 10.0  # where the wheel to the right stands, continuously
+    for i in range(len(positions) - 2, -1, -1):
+        turn = expected_turn(right, transition_start)
+        digit = _nearest(positions[i] - turn) % 10
+        # Where this wheel stands past its digit, for its own left neighbour.
+        past = ((positions[i] - digit + 5.0) % 10.0) - 5.0
+        digits[i] = digit
+        right = digit + min(max(past, 0.0), 0.99)
+    return Composed(tuple(digits), tenths % 10)

@@ -1,0 +1,254 @@
+"""From a frame to a :class:`~digitd.edge.reading.Reading`: locate, normalise, classify.
+
+The one pipeline behind ``digitd recognize``, ``digitd snapshot`` and the daemon.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ..config import LocateConfig, ModelConfig
+from ..reading import BoxXYWH, DigitRead, Reading
+from .classifier import Classifier, Prediction, WindowClassifier
+from .compose import compose
+from .locate import Located, Locator
+from .normalise import ink_contrast, normalise_digit
+from .wheel import WheelEstimate, wheel_digit
+from .window import window_batch
+
+DEFAULT_MIN_CONFIDENCE = 0.5
+# With fixed boxes, a box whose ink is this much fainter than the row's digits is
+# an empty cell, whatever its faint shape looks like once scaled up.
+DIM_CELL_FRACTION = 0.45
+
+
+class Reader:
+    """Reads the digits in frames with one classifier and one locating setup."""
+
+    def __init__(
+        self,
+        classifier: Classifier | None,
+        locate: LocateConfig | None = None,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        window: WindowClassifier | None = None,
+    ) -> None:
+        """``classifier`` reads normalised digits (auto mode); ``window``, when given,
+        reads whole fixed boxes as wheel positions (boxes mode)."""
+        self.classifier = classifier
+        self.window = window
+        self.locate_cfg = locate or LocateConfig()
+        self.locator = Locator(self.locate_cfg)
+        self.min_confidence = min_confidence
+        self.last_located: Located | None = None
+        self.last_inputs: npt.NDArray[np.uint8] = np.zeros((0, 28, 28), np.uint8)
+
+    def read(self, frame: npt.NDArray[np.generic]) -> Reading:
+        t0 = time.perf_counter()
+        if self.locate_cfg.mode == "boxes" and self.window is not None:
+            # The meter-window model reads the box as it is, in either polarity: telling
+            # the locator one (any) spares it judging the polarity on every frame.
+            located = self.locator.locate(frame, dark_ink=False)
+            return self._read_windows(located, self.window, t0, time.perf_counter())
+        located = self.locator.locate(frame)
+        t1 = time.perf_counter()
+        if self.classifier is None:
+            raise ValueError("this reader has no digit model; auto mode needs one")
+        reading = self._read_digits(located, self.classifier, t0, t1)
+        if not located.polarity_sure:
+            # Two judges of the polarity disagreed: read it the other way too and
+            # keep the reading the model is surer of.
+            other = self.locator.locate(frame, dark_ink=not located.photo_dark_ink)
+            kept = self.last_located, self.last_inputs
+            second = self._read_digits(other, self.classifier, t0, time.perf_counter())
+            if _joint_score(second) > _joint_score(reading):
+                return second
+            self.last_located, self.last_inputs = kept
+        return reading
+
+    def _read_digits(
+        self, located: Located, classifier: Classifier, t0: float, t1: float
+    ) -> Reading:
+        # The wholes and every candidate piece go to the model in one batch.
+        crops = list(located.crops)
+        piece_at: dict[int, list[int]] = {}
+        for i, (pieces, _) in located.splits.items():
+            piece_at[i] = list(range(len(crops), len(crops) + len(pieces)))
+            crops.extend(pieces)
+        join_at: dict[int, int] = {}
+        for i, (joined, _, _) in located.joins.items():
+            join_at[i] = len(crops)
+            crops.append(joined)
+        if crops:
+            inputs = np.stack([normalise_digit(c, located.dark_ink) for c in crops])
+        else:
+            inputs = np.zeros((0, 28, 28), np.uint8)
+        t2 = time.perf_counter()
+        predictions = classifier.classify(inputs)
+        t3 = time.perf_counter()
+        self.last_located, self.last_inputs = located, inputs
+
+        chosen: list[tuple[Prediction, BoxXYWH]] = []
+        taken: set[int] = set()
+        for i, box in enumerate(located.boxes):
+            if i in taken:
+                continue
+            whole = predictions[i]
+            if i in join_at:
+                _, join_box, partner = located.joins[i]
+                partner_pred = predictions[partner] if partner >= 0 else None
+                if _join_wins(predictions[join_at[i]], whole, partner_pred):
+                    chosen.append((predictions[join_at[i]], join_box))
+                    if partner >= 0:
+                        taken.add(partner)
+                    continue
+            parts = [predictions[k] for k in piece_at.get(i, [])]
+            if parts and _pieces_win(whole, parts):
+                chosen.extend(zip(parts, located.splits[i][1], strict=True))
+            else:
+                chosen.append((whole, box))
+        dim = _dim_cells(located) if self.locate_cfg.mode == "boxes" else set()
+        reads = [
+            DigitRead(
+                digit=p.digit if p.confidence >= self.min_confidence and i not in dim else None,
+                confidence=p.confidence,
+                box=box,
+                scores=p.scores,
+                not_a_digit=p.not_a_digit,
+                alternatives=p.alternatives,
+            )
+            for i, (p, box) in enumerate(chosen)
+        ]
+        # In auto mode a region the model calls "not a digit" is simply not one of the
+        # digits; with fixed boxes every box must hold a digit, so it stays a gap.
+        if self.locate_cfg.mode == "auto":
+            pairs = [(r, p) for r, (p, _) in zip(reads, chosen, strict=True)]
+            rejected = tuple(r for r, p in pairs if p.digit is None)
+            digits = tuple(r for r, p in pairs if p.digit is not None)
+        else:
+            rejected, digits = (), tuple(reads)
+        timings = _timings(t0, t1, t2, t3)
+        return Reading(
+            digits, decimals=self.locate_cfg.decimals, rejected=rejected, timings_ms=timings
+        )
+
+
+    def _read_windows(
+        self, located: Located, window: WindowClassifier, t0: float, t1: float
+    ) -> Reading:
+        """Boxes mode with the meter-window model: each whole box to a wheel position."""
+        inputs = window_batch(located.crops)
+        t2 = time.perf_counter()
+        estimates = window.estimate(inputs)
+        t3 = time.perf_counter()
+        self.last_located, self.last_inputs = located, inputs
+        timings = _timings(t0, t1, t2, t3)
+        return wheel_reading(
+            estimates, located.boxes, self.locate_cfg, self.min_confidence, timings
+        )
+
+
+def wheel_reading(
+    estimates: Sequence[WheelEstimate],
+    boxes: Sequence[BoxXYWH],
+    locate: LocateConfig,
+    min_confidence: float,
+    timings: dict[str, float] | None = None,
+) -> Reading:
+    """One frame's reading from the meter-window model's estimate for each box."""
+    reads: list[DigitRead] = []
+    for est, box in zip(estimates, boxes, strict=True):
+        digit, _ = wheel_digit(est, min_confidence)
+        empty = est.not_a_digit >= max(est.digit_scores)
+        reads.append(
+            DigitRead(
+                digit=digit,
+                confidence=est.not_a_digit if empty else est.confidence,
+                box=box,
+                scores=tuple(round(s, 4) for s in est.digit_scores),
+                not_a_digit=est.not_a_digit,
+                position=None if empty else est.position,
+            )
+        )
+    # Empty cells left of the first digit are an LCD's unlit leading places: not
+    # digits, not a fault. An empty box between digits is (the reading is refused).
+    first = next((i for i, r in enumerate(reads) if r.position is not None), len(reads))
+    digits = tuple(reads[first:])
+    composed = None
+    if digits and all(r.position is not None for r in digits):
+        composed = compose(
+            [float(r.position) for r in digits if r.position is not None],
+            locate.transition_start,
+        )
+    return Reading(
+        digits,
+        decimals=locate.decimals,
+        rejected=tuple(reads[:first]),
+        timings_ms=timings or {},
+        composed=composed,
+        extended=locate.extended_resolution,
+    )
+
+
+def reader_for(model: ModelConfig, locate: LocateConfig, min_confidence: float) -> Reader:
+    """The reader a config asks for: fixed boxes read by the meter-window model
+    (``[model] meter_path``), the automatic search by the digit model (``[model] path``)."""
+    if locate.mode == "boxes":
+        window = WindowClassifier(model.meter_path, num_threads=model.threads)
+        return Reader(None, locate, min_confidence, window=window)
+    return Reader(Classifier(model.path, num_threads=model.threads), locate, min_confidence)
+
+
+def _timings(t0: float, t1: float, t2: float, t3: float) -> dict[str, float]:
+    """Milliseconds of each stage from the four perf_counter() stamps around them."""
+    return {
+        "locate": (t1 - t0) * 1000.0,
+        "normalise": (t2 - t1) * 1000.0,
+        "classify": (t3 - t2) * 1000.0,
+    }
+
+
+def _dim_cells(located: Located) -> set[int]:
+    """Boxes whose ink contrast is far below the row's: unlit cells, empty wheels.
+
+    An LCD shows its unlit segments faintly; scaled to full strength, an empty
+    cell is a perfect "8". The row's upper quartile is the reference, so glare on
+    one box or a few empty leading cells do not move it.
+    """
+    if len(located.crops) < 2:
+        return set()
+    contrast = np.array([ink_contrast(c, located.dark_ink) for c in located.crops])
+    reference = float(np.percentile(contrast, 75))
+    return {i for i, c in enumerate(contrast) if c < DIM_CELL_FRACTION * reference}
+
+
+def _joint_score(reading: Reading) -> float:
+    """How sure the model is of a whole reading: confidence per region found, refused
+    regions counting zero (the holes of an "8" read as two "0"s score below the "8")."""
+    regions = len(reading.digits) + len(reading.rejected)
+    accepted = sum(d.confidence for d in reading.digits if d.digit is not None)
+    return accepted / regions if regions else 0.0
+
+
+def _join_wins(joined: Prediction, alone: Prediction, partner: Prediction | None) -> bool:
+    """A digit in strokes that do not touch: trust the joined crop when it is a clear
+    digit and reads better than the strokes alone. A lone upright stroke beside a
+    refused one is a warning sign, not a "1"."""
+    if joined.digit is None or joined.confidence < 0.6:
+        return False
+    if partner is None:
+        return alone.digit is None or joined.confidence >= alone.confidence - 0.05
+    if alone.digit is None or partner.digit is None:
+        return True
+    return joined.confidence > max(alone.confidence, partner.confidence)
+
+
+def _pieces_win(whole: Prediction, pieces: list[Prediction]) -> bool:
+    """Touching digits: trust the cut only when every piece is a clearer digit than the whole."""
+    if any(p.digit is None for p in pieces):
+        return False
+    weakest = min(p.confidence for p in pieces)
+    return weakest > (whole.confidence if whole.digit is not None else 0.5)

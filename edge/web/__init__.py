@@ -1,0 +1,1 @@
+"""The set-up page: a small HTTP server and the live view it shows."""

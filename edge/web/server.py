@@ -1,0 +1,467 @@
+"""The set-up page: the live frame, the boxes to draw, the reading, crops to label.
+
+Imported only when ``[web] enabled``. The standard library's threading HTTP server:
+one small page and a few JSON calls need nothing more, and a dependency on the device
+would cost memory and updates for every user, including those who never open it.
+
+Security (the page changes how the meter is read):
+
+* It listens on loopback unless ``[web] listen`` says otherwise, and any other address
+  needs a password (``web.password_file`` or the credential ``web-password``): HTTP
+  basic auth, which sends it readable on the network, so the log says so. Without one
+  the daemon refuses to start.
+* Changes only by POST carrying a token that the page got when it was loaded (a page
+  of another site cannot read it), as JSON, at most :data:`MAX_BODY` bytes.
+* Nothing is written outside the state directory: the locate override file and labelled
+  crops, whose names are checked against what the collector wrote.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from ..config import LocateConfig, ModelConfig, WebConfig, locate_toml
+from ..errors import ConfigurationError, DigitdError
+from ..mqtt.credentials import credential_path, read_secret
+from ..vision.image import to_gray
+from ..vision.reader import Reader, reader_for
+from .live import OVERRIDE_FILE, LiveView
+
+logger = logging.getLogger(__name__)
+
+PASSWORD_CREDENTIAL = "web-password"
+MAX_BODY = 64 * 1024
+MAX_CONNECTIONS = 16
+TOKENS_KEPT = 32  # page loads whose token is still accepted
+COLLECTED_SHOWN = 60
+_CROP_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,200}\.png$")
+_GUESS = re.compile(r"_guess-([0-9.]+|not_a_digit)\.png$")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def page_password(cfg: WebConfig, env: Mapping[str, str]) -> str | None:
+    """The page's password; :class:`ConfigurationError` when a non-loopback address has none."""
+    path = credential_path(cfg.password_file, PASSWORD_CREDENTIAL, env)
+    password = (read_secret(path, "web page password", "fix web.password_file")
+                if path is not None else None)
+    if password is None and not is_loopback(cfg.host):
+        raise ConfigurationError(
+            f"web.listen {cfg.listen} is reachable from other machines but no password is "
+            "set: put one in a file named by web.password_file (or the systemd credential "
+            "web-password), or listen on 127.0.0.1 and reach it through an SSH tunnel"
+        )
+    return password
+
+
+def label_folder(label: str) -> str:
+    """The folder a label is filed in (``3.0``, ``3.5``, ``not_a_digit``); ValueError else."""
+    label = label.strip().lower().replace(" ", "_")
+    if label in ("not_a_digit", "not-a-digit", "none"):
+        return "not_a_digit"
+    value = float(label)
+    if not 0.0 <= value < 10.0 or round(value, 1) != value:
+        raise ValueError("a wheel position from 0 to 9.9 in tenths, or 'not a digit'")
+    return f"{value:.1f}"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    app: WebServer
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Bounded: a client opening connections without end gets them closed.
+        if not self.app.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.app.slots.release()
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class WebServer:
+    """The page and its JSON calls, on a thread of its own."""
+
+    def __init__(self, cfg: WebConfig, live: LiveView, state_dir: Path, model: ModelConfig,
+                 env: Mapping[str, str] | None = None) -> None:
+        self.cfg = cfg
+        self.live = live
+        self.state_dir = state_dir
+        self.model = model
+        self.password = page_password(cfg, os.environ if env is None else env)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.tokens: deque[str] = deque(maxlen=TOKENS_KEPT)
+        self._tokens_lock = threading.Lock()
+        server_class = _Server6 if ":" in cfg.host else _Server
+        try:
+            self.httpd = server_class((cfg.host, cfg.port), _Handler, bind_and_activate=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot serve the set-up page on {cfg.listen}: {exc.strerror or exc}; set "
+                "[web] listen to a free port on an address of this machine"
+            ) from None
+        self.httpd.app = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{name}]" if ":" in name else name
+        return f"http://{shown}:{port}/"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={
+            "poll_interval": 0.5}, name="digitd-web", daemon=True)
+        self._thread.start()
+        if self.password is not None and not is_loopback(self.cfg.host):
+            logger.warning("the set-up page on %s uses HTTP basic auth: its password crosses "
+                           "the network readable by anyone on the way; prefer 127.0.0.1 with "
+                           "an SSH tunnel", self.url)
+        logger.info("set-up page on %s", self.url)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    # -- what the handlers use ---------------------------------------------------------------
+
+    def new_token(self) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._tokens_lock:
+            self.tokens.append(token)
+        return token
+
+    def token_ok(self, token: str) -> bool:
+        with self._tokens_lock:
+            known = list(self.tokens)
+        return any(hmac.compare_digest(token, t) for t in known)
+
+    def auth_ok(self, header: str | None) -> bool:
+        if self.password is None:
+            return True
+        if not header or not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return hmac.compare_digest(user.encode(), self.cfg.username.encode()) & \
+            hmac.compare_digest(password.encode(), self.password.encode())
+
+    @property
+    def collect_root(self) -> Path | None:
+        root = self.live.collect_root
+        return Path(root) if root is not None else None
+
+    def state(self) -> dict[str, object]:
+        frame, published, rejection = self.live.snapshot()
+        locate = self.live.pending_locate()
+        out: dict[str, object] = {
+            "locate": locate.model_dump(),
+            "toml": locate_toml(locate),
+            "stats": self.live.stats(),
+            "published": None if published is None else {
+                "value": published.value, "time": _iso(published.when)},
+            "rejection": None if rejection is None else {
+                "error": rejection.code, "reason": rejection.reason,
+                "time": _iso(rejection.when)},
+            "collecting": self.collect_root is not None,
+            "override": (self.state_dir / OVERRIDE_FILE).is_file(),
+        }
+        if frame is not None:
+            h, w = frame.image.shape[:2]
+            reading = frame.reading
+            out["frame"] = {"seq": frame.seq, "width": w, "height": h}
+            out["reading"] = {
+                "value": reading.value,
+                "extended_value": reading.extended_value,
+                "digits": [d.as_json() for d in reading.digits],
+                "rejected": [d.as_json() for d in reading.rejected],
+            }
+            out["crops"] = [_png_uri(c) for c in frame.inputs]
+            if frame.located is not None:
+                outline = frame.located.region
+                out["region"] = {"outline": np.round(outline, 1).tolist()}
+        return out
+
+    def frame_jpeg(self, region: bool) -> bytes | None:
+        import cv2
+
+        frame, _, _ = self.live.snapshot()
+        if frame is None:
+            return None
+        image = frame.image
+        if region:
+            image, _ = frame.reader.locator.region(to_gray(image))
+        ok, data = cv2.imencode(".jpg", np.ascontiguousarray(image),
+                                [cv2.IMWRITE_JPEG_QUALITY, 85])
+        return bytes(data) if ok else None
+
+    def apply_locate(self, changes: object, save: bool) -> dict[str, object]:
+        """Check the page's settings by reading the last frame with them; then hand the
+        reader to the daemon, and save the override file when asked."""
+        if not isinstance(changes, dict):
+            raise ValueError("'locate' must be an object of [locate] settings")
+        merged = {**self.live.pending_locate().model_dump(), **changes}
+        try:
+            locate = LocateConfig.model_validate(merged)
+        except ValidationError as exc:
+            raise ValueError("; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'locate'}: "
+                f"{str(e['msg']).removeprefix('Value error, ')}"
+                for e in exc.errors())) from None
+        frame, _, _ = self.live.snapshot()
+        current = frame.reader if frame is not None else None
+        needed = current is not None and (
+            current.window if locate.mode == "boxes" else current.classifier) is not None
+        if current is not None and needed:
+            # The loaded models go on with the new settings; only the daemon's thread ever
+            # runs them (an interpreter is not to be shared between threads).
+            reader = Reader(current.classifier, locate, 0.0, window=current.window)
+        else:
+            reader = reader_for(self.model, locate, 0.0)
+        if frame is not None:
+            # Where the boxes fall on the last frame: an ROI off the picture, a warp with
+            # no area, boxes outside the region are refused here, in one line.
+            reader.locator.locate(frame.image, dark_ink=True)
+        self.live.request_reader(reader, locate)
+        saved = None
+        if save:
+            saved = self._save_override(locate)
+        logger.info("locate settings changed from the set-up page%s",
+                    f", saved in {saved}" if saved else "")
+        return {"ok": True, "toml": locate_toml(locate), "saved": str(saved) if saved else None}
+
+    def _save_override(self, locate: LocateConfig) -> Path:
+        path = self.state_dir / OVERRIDE_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("# Saved from the set-up page; read after the config file, whose\n"
+                       "# [locate] it replaces. Delete this file to use the config's again.\n"
+                       + locate_toml(locate))
+        os.replace(tmp, path)
+        return path
+
+    def collected(self) -> list[dict[str, object]]:
+        root = self.collect_root
+        if root is None or not (root / "unsorted").is_dir():
+            return []
+        files = sorted((p for p in (root / "unsorted").iterdir() if _CROP_NAME.match(p.name)),
+                       key=lambda p: p.stat().st_mtime, reverse=True)[:COLLECTED_SHOWN]
+        out = []
+        for p in files:
+            guess = _GUESS.search(p.name)
+            out.append({"name": p.name, "guess": guess.group(1) if guess else None})
+        return out
+
+    def collected_file(self, name: str) -> Path | None:
+        root = self.collect_root
+        if root is None or not _CROP_NAME.match(name):
+            return None
+        path = root / "unsorted" / name
+        return path if path.is_file() else None
+
+    def label(self, name: object, label: object) -> dict[str, object]:
+        if not isinstance(name, str) or not isinstance(label, str):
+            raise ValueError("'name' and 'label' must be strings")
+        source = self.collected_file(name)
+        root = self.collect_root
+        if source is None or root is None:
+            raise LookupError(f"no collected crop named {name!r}")
+        try:
+            folder = label_folder(label)
+        except ValueError as exc:
+            raise ValueError(f"label {label!r}: {exc}") from None
+        target = root / "labelled" / folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        logger.info("labelled %s as %s", name, folder)
+        return {"ok": True, "path": str(target.relative_to(root))}
+
+
+def _iso(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds")
+
+
+def _png_uri(image: np.ndarray) -> str:
+    import cv2
+
+    ok, data = cv2.imencode(".png", np.ascontiguousarray(image))
+    return "data:image/png;base64," + base64.b64encode(bytes(data)).decode() if ok else ""
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("digitd.edge.web").joinpath(name).read_bytes()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "digitd"
+    sys_version = ""
+    timeout = 10  # a client that stops sending frees its thread
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    @property
+    def app(self) -> WebServer:
+        return self.server.app
+
+    # -- replies --------------------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes, content_type: str,
+              extra: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Security-Policy",
+                         "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                         "script-src 'self'; frame-ancestors 'none'")
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, payload: object) -> None:
+        self._send(status, json.dumps(payload, allow_nan=False).encode(), "application/json")
+
+    def _error(self, status: HTTPStatus, message: str) -> None:
+        self._json(status, {"ok": False, "error": message})
+
+    def _authorised(self) -> bool:
+        if self.app.auth_ok(self.headers.get("Authorization")):
+            return True
+        self._send(HTTPStatus.UNAUTHORIZED, b"password needed\n", "text/plain",
+                   {"WWW-Authenticate": 'Basic realm="digitd", charset="UTF-8"'})
+        return False
+
+    # -- GET ------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        if not self._authorised():
+            return
+        path = self.path.split("?", 1)[0]
+        if path == "/":
+            token = self.app.new_token()
+            page = _asset("page.html").replace(b"{{TOKEN}}", token.encode())
+            self._send(HTTPStatus.OK, page, "text/html; charset=utf-8")
+        elif path == "/page.js":
+            self._send(HTTPStatus.OK, _asset("page.js"), "text/javascript; charset=utf-8")
+        elif path == "/page.css":
+            self._send(HTTPStatus.OK, _asset("page.css"), "text/css; charset=utf-8")
+        elif path == "/api/state":
+            self._json(HTTPStatus.OK, self.app.state())
+        elif path in ("/frame.jpg", "/region.jpg"):
+            data = self.app.frame_jpeg(region=path == "/region.jpg")
+            if data is None:
+                self._error(HTTPStatus.SERVICE_UNAVAILABLE, "no frame yet")
+            else:
+                self._send(HTTPStatus.OK, data, "image/jpeg")
+        elif path == "/api/collected":
+            self._json(HTTPStatus.OK, {"crops": self.app.collected()})
+        elif path.startswith("/collected/"):
+            found = self.app.collected_file(path.removeprefix("/collected/"))
+            if found is None:
+                self._error(HTTPStatus.NOT_FOUND, "no such crop")
+            else:
+                self._send(HTTPStatus.OK, found.read_bytes(), "image/png")
+        else:
+            self._error(HTTPStatus.NOT_FOUND, f"nothing at {path}")
+
+    # -- POST -----------------------------------------------------------------------------
+
+    def do_POST(self) -> None:
+        if not self._authorised():
+            return
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            self.close_connection = True
+            self._error(HTTPStatus.LENGTH_REQUIRED, "Content-Length needed")
+            return
+        if int(length) > MAX_BODY:
+            # Not read: the connection is closed with the answer.
+            self.close_connection = True
+            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                        f"at most {MAX_BODY} bytes, not {length}")
+            return
+        body = self.rfile.read(int(length))
+        if not self.app.token_ok(self.headers.get("X-Digitd-Token", "")):
+            self._error(HTTPStatus.FORBIDDEN, "missing or stale page token: reload the page")
+            return
+        if self.headers.get_content_type() != "application/json":
+            self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send JSON")
+            return
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("send a JSON object")
+        except ValueError as exc:
+            self._error(HTTPStatus.BAD_REQUEST, f"not JSON: {exc}")
+            return
+        path = self.path.split("?", 1)[0]
+        started = time.perf_counter()
+        try:
+            if path == "/api/locate":
+                result = self.app.apply_locate(data.get("locate", {}), bool(data.get("save")))
+            elif path == "/api/label":
+                result = self.app.label(data.get("name"), data.get("label"))
+            else:
+                self._error(HTTPStatus.NOT_FOUND, f"nothing at {path}")
+                return
+        except LookupError as exc:
+            self._error(HTTPStatus.NOT_FOUND, str(exc))
+            return
+        except (ValueError, DigitdError) as exc:
+            self._error(HTTPStatus.BAD_REQUEST, str(exc))
+            return
+        except OSError as exc:
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR,
+                        f"cannot write in the state directory: {exc.strerror or exc}")
+            return
+        logger.debug("%s took %.0f ms", path, (time.perf_counter() - started) * 1000)
+        self._json(HTTPStatus.OK, result)

@@ -1,0 +1,1 @@
+"""``digitd install-service``: the systemd installer (standard library only)."""

@@ -1,0 +1,112 @@
+"""The house: folders that show the pipeline, and imports that only go one way.
+
+Read from the source with ``ast`` (nothing is imported): every ``digitd`` import, at the top
+or inside a function, relative or absolute, is an edge from one module to another.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = {"digitd.edge": ROOT / "edge", "digitd.install": ROOT / "install"}
+BASE = {"digitd.edge", "digitd.edge.config", "digitd.edge.errors", "digitd.edge.reading"}
+# What each part of the device may use besides the base and itself (one way: the CLI on
+# top, then the service, the page and the tools, then camera, vision and MQTT).
+MAY_USE = {
+    "camera": set(),
+    "vision": set(),
+    "mqtt": set(),
+    "web": {"camera", "vision", "mqtt"},
+    "tools": {"camera", "vision", "mqtt"},
+    "service": {"camera", "vision", "mqtt", "web"},
+}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for name, folder in PACKAGES.items():
+        for path in folder.rglob("*.py"):
+            parts = [*name.split("."), *path.relative_to(folder).with_suffix("").parts]
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join(parts)] = path
+    return found
+
+
+def imports(module: str, path: Path, known: set[str]) -> set[str]:
+    """The digitd modules ``module`` imports (resolving relative imports)."""
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            else:
+                target = node.module or ""
+            names = [f"{target}.{a.name}" for a in node.names]
+            for candidate in (*names, target):
+                if candidate in known:
+                    out.add(candidate)
+                    break
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name in known)
+    out.discard(module)
+    return out
+
+
+GRAPH = {m: imports(m, p, set(modules())) for m, p in modules().items()}
+
+
+def part(module: str) -> str:
+    parts = module.split(".")
+    return parts[2] if parts[:2] == ["digitd", "edge"] and len(parts) > 3 else ""
+
+
+def test_no_import_cycles() -> None:
+    seen: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(m: str, path: list[str]) -> None:
+        seen[m] = 1
+        for n in sorted(GRAPH[m]):
+            if seen.get(n) == 1:
+                raise AssertionError("import cycle: " + " -> ".join([*path, m, n]))
+            if n not in seen:
+                visit(n, [*path, m])
+        seen[m] = 2
+
+    for m in sorted(GRAPH):
+        if m not in seen:
+            visit(m, [])
+
+
+def test_imports_go_one_way() -> None:
+    wrong = []
+    for m, targets in GRAPH.items():
+        for t in targets:
+            if t == "digitd.edge.cli":
+                wrong.append(f"{m} imports the CLI")
+            elif m in BASE and t not in BASE:
+                wrong.append(f"{m} (base data types) imports {t}")
+            elif part(m) in MAY_USE and t not in BASE and part(t) != part(m) \
+                    and part(t) not in MAY_USE[part(m)]:
+                wrong.append(f"{m} ({part(m)}) imports {t} ({part(t) or 'top'})")
+            elif m.startswith("digitd.install") and not t.startswith("digitd.install"):
+                wrong.append(f"{m} (the installer, standard library only) imports {t}")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_the_folders_are_the_pipeline() -> None:
+    parts = {p.name for p in (ROOT / "edge").iterdir() if (p / "__init__.py").is_file()}
+    assert parts == set(MAY_USE)
+    loose = {p.stem for p in (ROOT / "edge").glob("*.py")}
+    assert loose == {"__init__", "cli", "config", "errors", "reading"}
+
+
+def test_the_readme_layout_names_every_folder() -> None:
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    for name in (*MAY_USE, "install"):
+        assert f"{name}/" in layout, name
