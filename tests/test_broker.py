@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from digitd.edge.mqtt.broker import Backend, BrokerError, EmbeddedBroker, free_port
+from digitd.edge.mqtt.payloads import State
 from digitd.edge.mqtt.publisher import MqttPublisher
 from tests.mqtt_broker import MOSQUITTO, Subscriber, make_config
 
@@ -39,15 +40,15 @@ def test_publisher_with_the_embedded_broker(broker: EmbeddedBroker, tmp_path: Pa
         pub = MqttPublisher(cfg, tmp_path / "state")
         pub.start()
         assert pub.wait_connected(10)
-        pub.publish_state({"value": "0042"})
+        pub.publish_state(State("0042", (), 1.0))
         (state,) = sub.wait_count(f"{base}/state", 1)
-        assert json.loads(state.payload) == {"value": "0042"} and state.qos == 1
+        assert json.loads(state.payload)["value"] == "0042" and state.qos == 1
         pub.stop()
         avail = sub.wait_count(f"{base}/availability", 2)
         assert [m.payload for m in avail] == [b"online", b"offline"]
     with Subscriber(broker, [f"{base}/state"]) as late:
         kept = late.wait_count(f"{base}/state", 1)[0]
-        assert kept.retain and json.loads(kept.payload) == {"value": "0042"}
+        assert kept.retain and json.loads(kept.payload)["value"] == "0042"
 
 
 def test_stop_closes_the_port(broker: EmbeddedBroker) -> None:

@@ -14,13 +14,8 @@ from typing import Any
 
 import pytest
 
-from digitd.edge.mqtt.publisher import (
-    WINDOW,
-    MqttPublisher,
-    MqttSetupError,
-    error_payload,
-    state_payload,
-)
+from digitd.edge.mqtt.payloads import Error, State, Stats
+from digitd.edge.mqtt.publisher import WINDOW, MqttPublisher, MqttSetupError
 from digitd.edge.reading import DigitRead, Reading
 from tests.mqtt_broker import (  # noqa: F401  (fixtures, used by name)
     Mosquitto,
@@ -37,8 +32,18 @@ from tests.mqtt_broker import (  # noqa: F401  (fixtures, used by name)
 FAST = (1, 1)  # reconnect delay in tests: retry every second
 
 
+def numbered(i: int) -> State:
+    """A state message that says its place in the sequence (as ``frame``)."""
+    return State(str(i), (), 1.0, frame=i)
+
+
+def stats(fps: float) -> Stats:
+    return Stats(fps=fps, frame_ms=0.0, inference_ms=0.0, frames=0, frames_dropped=0,
+                 published=0, rejected=0, errors=0, uptime_s=10.0, camera={}, mqtt={})
+
+
 def seqs(messages: list[bytes]) -> list[int]:
-    return [json.loads(p)["seq"] for p in messages]
+    return [json.loads(p)["frame"] for p in messages]
 
 
 @pytest.fixture
@@ -60,7 +65,7 @@ def test_state_is_retained_qos1_and_availability_follows(mosquitto: Mosquitto,
         pub = started(MqttPublisher(cfg, state_dir, reconnect_delay=FAST))
         reading = Reading(digits=(DigitRead(1, 0.99, (0, 0, 5, 9), (0.0,) * 10),
                                   DigitRead(7, 0.93, (6, 0, 5, 9), (0.0,) * 10)), decimals=1)
-        pub.publish_state(state_payload(reading, frame=12))
+        pub.publish_state(State.of_reading(reading, frame=12))
         (msg,) = live.wait_count(f"{base}/state", 1)
         assert msg.qos == 1
         state = json.loads(msg.payload)
@@ -94,20 +99,20 @@ def test_stats_and_error_topics(mosquitto: Mosquitto, state_dir: Path) -> None:
     base = cfg.base_topic
     with Subscriber(mosquitto, [f"{base}/stats", f"{base}/error"]) as sub:
         pub = started(MqttPublisher(cfg, state_dir))
-        assert pub.publish_stats({"fps": 2.5, "uptime": 10})
-        assert pub.publish_error(error_payload("low_confidence", "digit 3 below 0.6"))
+        assert pub.publish_stats(stats(2.5))
+        assert pub.publish_error(Error("low_confidence", "digit 3 below 0.6"))
         assert json.loads(sub.wait_count(f"{base}/stats", 1)[0].payload)["fps"] == 2.5
         (err,) = sub.wait_count(f"{base}/error", 1)
         body = json.loads(err.payload)
         assert err.qos == 1 and body["error"] == "low_confidence" and "timestamp" in body
         pub.stop()
-    assert not pub.publish_stats({"fps": 1})  # offline: skipped, not queued
+    assert not pub.publish_stats(stats(1.0))  # offline: skipped, not queued
 
 
 def test_state_payload_must_be_plain_json(mosquitto: Mosquitto, state_dir: Path) -> None:
     pub = MqttPublisher(make_config(mosquitto), state_dir)
     with pytest.raises(ValueError, match="not plain JSON"):
-        pub.publish_state({"value": float("nan")})
+        pub.publish_state(State("1", (), float("nan")))
     pub.stop()
 
 
@@ -165,7 +170,7 @@ def test_tls_with_client_certificate(mosquitto_tls: Mosquitto, tls_files: TlsFil
     cfg = make_config(mosquitto_tls, mqtt={"tls": tls_config(mosquitto_tls, tls_files, tmp_path)})
     with Subscriber(mosquitto_tls, [f"{cfg.base_topic}/state"]) as sub:
         pub = started(MqttPublisher(cfg, state_dir))
-        pub.publish_state({"value": "42"})
+        pub.publish_state(State("42", (), 1.0))
         assert json.loads(sub.wait_count(f"{cfg.base_topic}/state", 1)[0].payload)["value"] == "42"
         pub.stop()
 
@@ -211,7 +216,7 @@ def test_refused_credentials_give_a_clear_error(mosquitto_auth: Mosquitto, tmp_p
         assert wait_until(lambda: pub.last_error is not None)
         assert not pub.connected
         assert not pub.wait_connected(1.5)  # it retries, and is refused again
-        pub.publish_state({"value": "1"})  # kept for later, not lost
+        pub.publish_state(State("1", (), 1.0))  # kept for later, not lost
         pub.stop()
     error = pub.last_error or ""
     assert "refused" in error and "Not authorized" in error
@@ -253,17 +258,17 @@ def test_broker_and_daemon_restarts_lose_nothing(mosquitto: Mosquitto, state_dir
     sub = Subscriber(mosquitto, [state], client_id="collector", clean=False)
     pub = started(MqttPublisher(cfg, state_dir, reconnect_delay=FAST))
     for i in range(30):
-        pub.publish_state({"value": str(i), "seq": i})
+        pub.publish_state(numbered(i))
     sub.wait_count(state, 5)
     mosquitto.stop()  # mid-run: some readings are still in flight
     for i in range(30, 50):
-        pub.publish_state({"value": str(i), "seq": i})
+        pub.publish_state(numbered(i))
     pub.stop(timeout=1.0)
 
     pub = MqttPublisher(cfg, state_dir, reconnect_delay=FAST)  # the daemon restarted
     pub.start()
     for i in range(50, 70):
-        pub.publish_state({"value": str(i), "seq": i})
+        pub.publish_state(numbered(i))
     assert pub.stats()["queued"] >= 40
     mosquitto.start()
     assert pub.wait_connected(15)
@@ -288,7 +293,7 @@ def test_outbox_bound_keeps_the_newest(mosquitto: Mosquitto, state_dir: Path) ->
     pub = MqttPublisher(cfg, state_dir, reconnect_delay=FAST)
     pub.start()
     for i in range(25):
-        pub.publish_state({"value": str(i), "seq": i})
+        pub.publish_state(numbered(i))
     assert pub.stats()["dropped"] == 15 and pub.stats()["queued"] == 10
     pub.stop(timeout=0.5)
 

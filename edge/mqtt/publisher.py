@@ -5,7 +5,7 @@ Topics (``<base>`` is ``mqtt.base_topic``, default ``digitd/<device id>``):
 ==========================  ============================================  ================
 ``<base>/availability``     ``online`` on every connect, ``offline`` on    retained, QoS 1
                             clean stop and as the last will
-``<base>/state``            a reading (:func:`state_payload`)              retained, QoS 1
+``<base>/state``            a reading (:class:`~.payloads.State`)          retained, QoS 1
 ``<base>/stats``            periodic figures, only while connected        QoS 0
 ``<base>/error``            why a reading or a command was rejected       QoS 1
 ``<base>/cmd``              commands in (:mod:`digitd.edge.mqtt.commands`)      subscribed
@@ -26,7 +26,6 @@ mid -> outbox id map, so no lock is ever held while calling into paho.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -35,7 +34,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +45,11 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from ..config import DigitdConfig, MqttConfig, TlsConfig
 from ..errors import ConfigurationError
-from ..reading import Reading
 from .commands import Command, CommandError, parse_command
 from .credentials import credential_path, read_secret
 from .discovery import DiscoveryMessage, discovery_messages, migration_messages, status_topic
 from .outbox import OUTBOX_FILE, Outbox
+from .payloads import Error, State, Stats, encode
 
 logger = logging.getLogger(__name__)
 
@@ -78,41 +76,6 @@ _REFUSAL_ADVICE = {
 
 class MqttSetupError(ConfigurationError):
     """A problem in the MQTT settings or the files they name, found before connecting."""
-
-
-def utc_timestamp(when: datetime | None = None) -> str:
-    """ISO 8601 UTC with milliseconds, e.g. ``2025-01-31T12:00:00.123+00:00``."""
-    return (when or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="milliseconds")
-
-
-def state_payload(
-    reading: Reading, *, timestamp: datetime | None = None, **extra: object
-) -> dict[str, object]:
-    """The ``<base>/state`` JSON for a reading (the contract, plus ``extra`` fields).
-
-    Counter wheels add each digit's ``position`` and the ``extended_value`` (the last
-    wheel's tenth as one more decimal).
-    """
-    digits: list[dict[str, object]] = []
-    for d in reading.digits:
-        item: dict[str, object] = {"digit": d.digit, "confidence": round(d.confidence, 4)}
-        if d.position is not None:
-            item["position"] = round(d.position, 2)
-        digits.append(item)
-    payload: dict[str, object] = {
-        "value": reading.value,
-        "digits": digits,
-        "confidence": round(reading.confidence, 4),
-        "timestamp": utc_timestamp(timestamp),
-    }
-    if reading.extended_value is not None:
-        payload["extended_value"] = reading.extended_value
-    return {**payload, **extra}
-
-
-def error_payload(error: str, reason: str, **extra: object) -> dict[str, object]:
-    """The ``<base>/error`` JSON: a short ``error`` code, a readable ``reason``, a timestamp."""
-    return {"error": error, "reason": reason, "timestamp": utc_timestamp(), **extra}
 
 
 def read_password(config: MqttConfig, env: Mapping[str, str] | None = None) -> str | None:
@@ -160,14 +123,6 @@ def tls_context(tls: TlsConfig, env: Mapping[str, str] | None = None) -> ssl.SSL
 
 
 _paho_logger = logging.getLogger(f"{__name__}.paho")
-
-
-def _encode(payload: Mapping[str, object], what: str) -> bytes:
-    try:
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} payload is not plain JSON: {exc}") from None
-    return text.encode("utf-8")
 
 
 class MqttPublisher:
@@ -365,29 +320,29 @@ class MqttPublisher:
         return self._connected.wait(timeout) and self._subscribed.wait(
             max(0.0, deadline - time.monotonic())) and self._connected.is_set()
 
-    def publish_state(self, payload: Mapping[str, object]) -> None:
+    def publish_state(self, payload: State) -> None:
         """Queue a reading for ``<base>/state`` (retained, QoS 1).
 
         It goes to the on-disk outbox first, so it survives outages and restarts.
         """
         if self._closed:
             raise RuntimeError("publish_state() after stop()")
-        self._outbox.put(self.topics["state"], _encode(payload, "state"), qos=1, retain=True)
+        self._outbox.put(self.topics["state"], encode(payload), qos=1, retain=True)
         self._wake.set()
 
-    def publish_stats(self, payload: Mapping[str, object]) -> bool:
+    def publish_stats(self, payload: Stats) -> bool:
         """Publish ``<base>/stats`` (QoS 0); skipped while offline (the next ones are fresher)."""
         if not self._connected.is_set():
             return False
-        info = self._client.publish(self.topics["stats"], _encode(payload, "stats"), qos=0)
+        info = self._client.publish(self.topics["stats"], encode(payload), qos=0)
         return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
 
-    def publish_error(self, payload: Mapping[str, object]) -> bool:
+    def publish_error(self, payload: Error) -> bool:
         """Publish ``<base>/error`` (QoS 1); kept in memory (bounded) while offline.
 
-        Build the payload with :func:`error_payload`.
+        See :mod:`~digitd.edge.mqtt.payloads` for the contract.
         """
-        info = self._client.publish(self.topics["error"], _encode(payload, "error"), qos=1)
+        info = self._client.publish(self.topics["error"], encode(payload), qos=1)
         if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
             logger.debug("error message not queued: too many messages waiting")
             return False
@@ -606,7 +561,7 @@ class MqttPublisher:
         if now - self._refused_answered_at >= BAD_COMMAND_REPLY_SECONDS:
             extra = {"unanswered": self._refused_unanswered - 1} \
                 if self._refused_unanswered > 1 else {}
-            self.publish_error(error_payload("bad_command", reason, **extra))
+            self.publish_error(Error("bad_command", reason, extra))
             self._refused_answered_at, self._refused_unanswered = now, 0
 
     def _handle_command(self, message: mqtt.MQTTMessage) -> None:
@@ -625,4 +580,4 @@ class MqttPublisher:
             self._on_command(command)
         except Exception as exc:
             logger.exception("command %s failed", command)
-            self.publish_error(error_payload("command_failed", f"{command}: {exc}"))
+            self.publish_error(Error("command_failed", f"{command}: {exc}"))

@@ -19,6 +19,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -31,7 +32,8 @@ from ..errors import EXIT_CONFIG, EXIT_OK, ConfigurationError
 from ..mqtt.broker import BrokerError
 from ..mqtt.commands import Command, ReadNow, SetValue
 from ..mqtt.outbox import Outbox, OutboxError
-from ..mqtt.publisher import MqttPublisher, error_payload, state_payload, utc_timestamp
+from ..mqtt.payloads import Error, State, Stats
+from ..mqtt.publisher import MqttPublisher
 from ..reading import Reading
 from ..vision.image import ImageError
 from ..vision.reader import Reader, reader_for
@@ -406,18 +408,10 @@ class Daemon:
     def _publish(self, parts: _Parts, decision: Decision, reading: Reading, seq: int,
                  timestamp: float, state_dir: Path) -> None:
         value = decision.value or reading.value
-        from datetime import UTC, datetime
-
-        payload = state_payload(
-            reading,
-            timestamp=datetime.fromtimestamp(timestamp, UTC),
-            frame=seq,
-            heartbeat=decision.action == Action.HEARTBEAT,
-        )
-        payload["value"] = value
-        if decision.recovered:
-            payload["recovered"] = True
-        parts.publisher.publish_state(payload)
+        parts.publisher.publish_state(State.of_reading(
+            reading, value=value, timestamp=datetime.fromtimestamp(timestamp, UTC), frame=seq,
+            heartbeat=decision.action == Action.HEARTBEAT, recovered=decision.recovered,
+        ))
         self.counters.published += 1
         if self._live is not None:
             self._live.published(value)
@@ -443,7 +437,7 @@ class Daemon:
         self._last_error[code] = now
         if log:
             logger.info("rejected: %s (%s)", reason, code)
-        parts.publisher.publish_error(error_payload(code, reason, **extra))
+        parts.publisher.publish_error(Error(code, reason, extra))
 
     def _handle_commands(self, parts: _Parts, decider: Decider, state_dir: Path) -> None:
         while True:
@@ -456,10 +450,7 @@ class Daemon:
                 logger.info("command: read now")
             elif isinstance(command, SetValue):
                 decider.set_value(command.value, time.time())
-                parts.publisher.publish_state({
-                    "value": command.value, "digits": [], "confidence": 1.0,
-                    "timestamp": utc_timestamp(), "source": "set_value command",
-                })
+                parts.publisher.publish_state(State.set_by_command(command.value))
                 self._persist(command.value, state_dir)
                 self._check_storage(parts)
                 logger.info("command: meter value set to %s", command.value)
@@ -482,28 +473,26 @@ class Daemon:
         c.window_frames, c.window_ms, c.window_classify_ms = 0, 0.0, 0.0
         c.window_start = time.monotonic()
 
-    def _stats(self, parts: _Parts) -> dict[str, object]:
+    def _stats(self, parts: _Parts) -> Stats:
         """The ``<base>/stats`` figures (rates since the last stats message)."""
         c = self.counters
         elapsed = max(1e-6, time.monotonic() - c.window_start)
         n = max(1, c.window_frames)
         stream = parts.stream.stats()
-        payload = {
-            "fps": round(c.window_frames / elapsed, 2),
-            "frame_ms": round(c.window_ms / n, 2),
-            "inference_ms": round(c.window_classify_ms / n, 3),
-            "frames": c.frames,
-            "frames_dropped": stream.dropped,
-            "published": c.published,
-            "rejected": c.rejected,
-            "errors": c.errors + stream.errors,
-            "uptime_s": round(time.monotonic() - c.started, 1),
-            "camera": stream.as_json(),
-            "mqtt": parts.publisher.stats(),
-            "storage_error": parts.publisher.storage_error or self._persist_error,
-            "timestamp": utc_timestamp(),
-        }
-        return payload
+        return Stats(
+            fps=c.window_frames / elapsed,
+            frame_ms=c.window_ms / n,
+            inference_ms=c.window_classify_ms / n,
+            frames=c.frames,
+            frames_dropped=stream.dropped,
+            published=c.published,
+            rejected=c.rejected,
+            errors=c.errors + stream.errors,
+            uptime_s=time.monotonic() - c.started,
+            camera=stream.as_json(),
+            mqtt=parts.publisher.stats(),
+            storage_error=parts.publisher.storage_error or self._persist_error,
+        )
 
     def _start_web(self, parts: _Parts) -> None:
         """``[web] enabled``: the set-up page, on a thread of its own (imported only then)."""
@@ -515,7 +504,7 @@ class Daemon:
         self._live = LiveView(
             locate=cfg.locate,
             collect_root=parts.collector.root if parts.collector else None,
-            stats=lambda: self._stats(self._parts) if self._parts is not None else {},
+            stats=lambda: self._stats(self._parts).as_json() if self._parts else {},
         )
         self._web = WebServer(cfg.web, self._live, self._state_dir, cfg.model, env=self.env)
         self._web.start()
