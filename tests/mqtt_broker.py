@@ -1,9 +1,8 @@
 """A real Mosquitto for the MQTT tests: plain, password-protected and TLS variants.
 
-Each fixture starts ``mosquitto -c FILE`` on a free loopback port in a temporary
-directory, waits until it accepts connections and kills it after the test. Test
-modules import them by their function names (``mosquitto_fixture`` provides
-``mosquitto``, likewise ``mosquitto_auth``, ``mosquitto_tls``, ``tls_files``).
+The fixtures (in ``conftest.py``: ``mosquitto``, ``mosquitto_auth``, ``mosquitto_tls``,
+``tls_files``) start ``mosquitto -c FILE`` on a free loopback port in a temporary
+directory, wait until it accepts connections and kill it after the test.
 :class:`Subscriber` is a plain paho client that records what it receives.
 """
 
@@ -97,7 +96,7 @@ class Mosquitto:
             self.proc.wait()
 
 
-def _broker(tmp_path: Path, **kwargs: Any) -> Iterator[Mosquitto]:
+def run_broker(tmp_path: Path, **kwargs: Any) -> Iterator[Mosquitto]:
     if MOSQUITTO is None:
         # scripts/test.sh installs it; in CI a missing broker is a failure, not a skip.
         if os.environ.get("CI"):
@@ -113,36 +112,18 @@ def _broker(tmp_path: Path, **kwargs: Any) -> Iterator[Mosquitto]:
         broker.kill()
 
 
-@pytest.fixture(name="mosquitto")
-def mosquitto_fixture(tmp_path: Path) -> Iterator[Mosquitto]:
-    """An anonymous broker."""
-    yield from _broker(tmp_path, conf="allow_anonymous true\n")
-
-
-@pytest.fixture(name="mosquitto_auth")
-def mosquitto_auth_fixture(tmp_path: Path) -> Iterator[Mosquitto]:
-    """A broker that wants user ``digitd`` with password ``s3cret``."""
-    if MOSQUITTO_PASSWD is None:
-        pytest.skip("mosquitto_passwd not installed")
-    passwd = tmp_path / "passwd"
-    subprocess.run([MOSQUITTO_PASSWD, "-b", "-c", str(passwd), "digitd", "s3cret"],
-                   check=True, capture_output=True)
-    yield from _broker(tmp_path, conf=f"allow_anonymous false\npassword_file {passwd}\n",
-                       username="digitd", password="s3cret")
-
-
 def _openssl(*args: str, cwd: Path) -> None:
     assert OPENSSL is not None
     subprocess.run([OPENSSL, *args], cwd=cwd, check=True, capture_output=True)
 
 
-def _make_ca(d: Path, name: str) -> None:
+def make_ca(d: Path, name: str) -> None:
     _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
              "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2",
              "-subj", f"/CN={name}", cwd=d)
 
 
-def _make_cert(d: Path, name: str, san: str | None, key_password: str | None = None) -> None:
+def make_cert(d: Path, name: str, san: str | None, key_password: str | None = None) -> None:
     key_args = ["-passout", f"pass:{key_password}"] if key_password else ["-nodes"]
     _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", *key_args,
              "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
@@ -151,29 +132,6 @@ def _make_cert(d: Path, name: str, san: str | None, key_password: str | None = N
     _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
              "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", ext.name,
              cwd=d)
-
-
-@pytest.fixture(name="tls_files", scope="session")
-def tls_files_fixture(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    """A test CA, a server certificate for 127.0.0.1/localhost and a client certificate."""
-    if OPENSSL is None:
-        pytest.skip("openssl not installed")
-    d = tmp_path_factory.mktemp("tls")
-    _make_ca(d, "ca")
-    _make_ca(d, "other-ca")
-    _make_cert(d, "server", "IP:127.0.0.1,DNS:localhost")
-    _make_cert(d, "client", None, key_password="keypass")
-    return TlsFiles(ca=d / "ca.crt", server_cert=d / "server.crt", server_key=d / "server.key",
-                    client_cert=d / "client.crt", client_key=d / "client.key",
-                    key_password="keypass", other_ca=d / "other-ca.crt")
-
-
-@pytest.fixture(name="mosquitto_tls")
-def mosquitto_tls_fixture(tmp_path: Path, tls_files: TlsFiles) -> Iterator[Mosquitto]:
-    """A TLS-only broker that requires a client certificate signed by the test CA."""
-    conf = (f"allow_anonymous true\ncafile {tls_files.ca}\ncertfile {tls_files.server_cert}\n"
-            f"keyfile {tls_files.server_key}\nrequire_certificate true\n")
-    yield from _broker(tmp_path, conf=conf, tls=tls_files)
 
 
 def make_config(broker: Mosquitto | EmbeddedBroker | None = None, *, port: int | None = None,

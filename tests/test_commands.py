@@ -14,13 +14,7 @@ from hypothesis import strategies as st
 from digitd.edge.config import DigitdConfig
 from digitd.edge.mqtt.commands import Command, CommandError, ReadNow, SetValue, parse_command
 from digitd.edge.mqtt.publisher import MqttPublisher
-from tests.mqtt_broker import (
-    Mosquitto,
-    Subscriber,
-    make_config,
-    mosquitto_fixture,  # noqa: F401  (a fixture, used by name)
-    wait_until,
-)
+from tests.mqtt_broker import Mosquitto, Subscriber, make_config, wait_until
 
 LIMIT = 1024
 

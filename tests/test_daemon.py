@@ -10,17 +10,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.mqtt_broker import (  # noqa: F401  (fixtures)
-    Mosquitto,
-    Subscriber,
-    mosquitto_fixture,
-    wait_until,
-)
+from tests.daemon_proc import Daemon
+from tests.mqtt_broker import Mosquitto, Subscriber, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "demo" / "digits.avi"
@@ -65,14 +61,22 @@ def notify_socket(tmp_path: Path) -> Iterator[socket.socket]:
     sock.close()
 
 
-def _drain(sock: socket.socket, until: float) -> list[tuple[float, str]]:
-    got = []
-    while time.monotonic() < until:
+def _drain(sock: socket.socket, until: float,
+           enough: Callable[[list[str]], bool] = lambda _: False) -> list[tuple[float, str]]:
+    """The notify messages until ``until`` (monotonic), or until ``enough`` of them came."""
+    got: list[tuple[float, str]] = []
+    while time.monotonic() < until and not enough([m for _, m in got]):
         try:
             got.append((time.monotonic(), sock.recv(4096).decode()))
         except TimeoutError:
             continue
     return got
+
+
+def _ready_and_pings(n: int) -> Callable[[list[str]], bool]:
+    return lambda texts: (any("READY=1" in m for m in texts)
+                          and any(m.startswith("STATUS=") for m in texts)
+                          and texts.count("WATCHDOG=1") >= n)
 
 
 def test_every_number_in_the_video_is_published_in_order(tmp_path: Path,
@@ -108,7 +112,7 @@ def test_sd_notify_ready_watchdog_and_clean_sigterm(tmp_path: Path, mosquitto: M
     with Subscriber(mosquitto, ["digitd/meter1/#"]) as sub:
         proc = _daemon(config, env=env)
         try:
-            messages = _drain(notify_socket, time.monotonic() + 8)
+            messages = _drain(notify_socket, time.monotonic() + 20, _ready_and_pings(6))
             texts = [m for _, m in messages]
             assert any("READY=1" in m for m in texts), texts
             pings = [t for t, m in messages if m == "WATCHDOG=1"]
@@ -159,7 +163,8 @@ def test_commands_and_sighup_reload(tmp_path: Path, mosquitto: Mosquitto) -> Non
     config = _config(tmp_path, mosquitto, loop=True, interval=0.25,
                      extra="[decision]\nmeter = true\nallow_decrease = true\n")
     with Subscriber(mosquitto, ["digitd/#", "meters/#"]) as sub:
-        proc = _daemon(config)
+        daemon = Daemon(config)
+        proc = daemon.proc
         try:
             sub.wait_count("digitd/meter1/state", 1, timeout=30)
             sub.publish("digitd/meter1/cmd", json.dumps({"command": "set_value",
@@ -177,15 +182,11 @@ def test_commands_and_sighup_reload(tmp_path: Path, mosquitto: Mosquitto) -> Non
             # A broken config on reload is refused; the daemon keeps running.
             config.write_text(text + "\n[nonsense]\nx = 1\n")
             proc.send_signal(signal.SIGHUP)
-            time.sleep(2)
+            daemon.wait_log("reload refused.*nonsense")
             assert proc.poll() is None
-            proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=30)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert proc.returncode == 0
-        assert "reload refused" in out and "nonsense" in out
+            code = daemon.stop()
+        assert code == 0, daemon.log()
 
 
 def test_started_the_way_the_unit_starts_it(tmp_path: Path, mosquitto: Mosquitto,
@@ -205,7 +206,8 @@ def test_started_the_way_the_unit_starts_it(tmp_path: Path, mosquitto: Mosquitto
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     try:
-        messages = [m for _, m in _drain(notify_socket, time.monotonic() + 6)]
+        messages = [m for _, m in _drain(notify_socket, time.monotonic() + 20,
+                                          _ready_and_pings(3))]
         assert any("READY=1" in m for m in messages), messages
         assert messages.count("WATCHDOG=1") >= 3, messages
         proc.send_signal(signal.SIGTERM)

@@ -12,12 +12,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from tests.mqtt_broker import (  # noqa: F401  (fixtures)
-    Mosquitto,
-    Subscriber,
-    mosquitto_fixture,
-    wait_until,
-)
+from tests.mqtt_broker import Mosquitto, Subscriber
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "demo" / "digits.avi"

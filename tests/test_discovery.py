@@ -11,12 +11,7 @@ from digitd.edge import __version__
 from digitd.edge.mqtt.commands import ReadNow, parse_command
 from digitd.edge.mqtt.discovery import discovery_messages, legacy_topics
 from digitd.edge.mqtt.publisher import MqttPublisher
-from tests.mqtt_broker import (
-    Mosquitto,
-    Subscriber,
-    make_config,
-    mosquitto_fixture,  # noqa: F401  (a fixture, used by name)
-)
+from tests.mqtt_broker import Mosquitto, Subscriber, make_config
 
 # Home Assistant's documented keys (MQTT integration, device-based discovery): the
 # top level of a device config, and what each component may carry here.

@@ -24,15 +24,7 @@ from digitd.edge.camera.sources import ImageFolderSource, SourceError, parse_sou
 from digitd.edge.config import CameraConfig
 from digitd.edge.mqtt.publisher import MqttPublisher
 from tests.daemon_proc import Daemon
-from tests.mqtt_broker import (  # noqa: F401  (fixtures)
-    Mosquitto,
-    Subscriber,
-    make_config,
-    mosquitto_fixture,
-    mosquitto_tls_fixture,
-    tls_files_fixture,
-    wait_until,
-)
+from tests.mqtt_broker import Mosquitto, Subscriber, make_config, wait_until
 from tests.storage import small_disk
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,17 +17,7 @@ import pytest
 from digitd.edge.mqtt.payloads import Error, State, Stats
 from digitd.edge.mqtt.publisher import WINDOW, MqttPublisher, MqttSetupError
 from digitd.edge.reading import DigitRead, Reading
-from tests.mqtt_broker import (  # noqa: F401  (fixtures, used by name)
-    Mosquitto,
-    Subscriber,
-    TlsFiles,
-    make_config,
-    mosquitto_auth_fixture,
-    mosquitto_fixture,
-    mosquitto_tls_fixture,
-    tls_files_fixture,
-    wait_until,
-)
+from tests.mqtt_broker import Mosquitto, Subscriber, TlsFiles, make_config, wait_until
 
 FAST = (1, 1)  # reconnect delay in tests: retry every second
 

@@ -32,7 +32,7 @@ from tests.meter_strips import (
     pick,
     strip,
 )
-from tests.mqtt_broker import Mosquitto, Subscriber, mosquitto_fixture  # noqa: F401
+from tests.mqtt_broker import Mosquitto, Subscriber
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / "meter.tflite"

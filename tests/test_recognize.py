@@ -89,8 +89,8 @@ def test_light_digits_on_a_dark_display(reader: Reader, mnist_test: Digits) -> N
     images, labels = mnist_test
     rng = np.random.default_rng(7)
     scene = make_scene(images, labels, 4, rng, SceneStyle(light_on_dark=True))
-    assert reader.read(scene.image).value == scene.number
-    assert reader.last_located is not None and not reader.last_located.photo_dark_ink
+    seen = reader.see(scene.image)
+    assert seen.reading.value == scene.number and not seen.located.photo_dark_ink
 
 
 def test_roi_limits_the_search(reader: Reader, mnist_test: Digits) -> None:
@@ -233,8 +233,8 @@ def test_bad_models_are_clear_errors(tmp_path: Path, photo: tuple[Path, str]) ->
 
 @pytest.mark.slow
 def test_model_with_the_wrong_input_is_refused(tmp_path: Path, photo: tuple[Path, str]) -> None:
-    import keras
-    import tensorflow as tf
+    keras = pytest.importorskip("keras", reason="needs the train extra (TensorFlow)")
+    tf = pytest.importorskip("tensorflow", reason="needs the train extra (TensorFlow)")
 
     from digitd.edge.vision.model_card import write_card
     from digitd.edge.vision.normalise import PREPROCESSING_VERSION

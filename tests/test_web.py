@@ -25,7 +25,7 @@ import pytest
 
 from digitd.edge.mqtt.broker import free_port
 from tests.daemon_proc import Daemon
-from tests.mqtt_broker import Mosquitto, mosquitto_fixture  # noqa: F401  (fixture)
+from tests.mqtt_broker import Mosquitto, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "demo" / "digits.avi"
@@ -179,6 +179,8 @@ def test_the_server_refuses_what_it_must(tmp_path: Path, mosquitto: Mosquitto,
     status, page = _request(port, "GET", "/")
     assert status == 200
     token = _token(page)
+    # Settings are checked against the last frame: wait for the first one.
+    assert wait_until(lambda: b'"frame"' in _request(port, "GET", "/api/state")[1], 30)
     good = {"Content-Type": "application/json", "X-Digitd-Token": token}
     body = json.dumps({"locate": {"decimals": 1}}).encode()
 

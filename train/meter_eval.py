@@ -81,9 +81,10 @@ def evaluate_blank_cells(classifier: Classifier, meters: int = 60,
         locate = LocateConfig(mode="boxes", boxes=boxes,
                               polarity="dark_on_light", decimals=3)
         reader = Reader(classifier, locate)
-        reads = reader.read(image).digits
+        seen = reader.see(image)
+        reads = seen.reading.digits
         model_alone = [p.digit if p.confidence >= DEFAULT_MIN_CONFIDENCE else None
-                       for p in classifier.classify(reader.last_inputs)]
+                       for p in classifier.classify(seen.inputs)]
         blank += lead
         right += sum(r.digit is None for r in reads[:lead])
         alone += sum(d is None for d in model_alone[:lead])

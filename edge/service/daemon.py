@@ -380,21 +380,20 @@ class Daemon:
         c = self.counters
         t0 = time.perf_counter()
         try:
-            reading = parts.reader.read(image)
+            seen = parts.reader.see(image)
         except ImageError as exc:
             c.errors += 1
             self._error(parts, "bad_frame", str(exc), frame=seq)
             return
+        reading, located = seen.reading, seen.located
         c.frames += 1
         c.window_frames += 1
         c.window_ms += (time.perf_counter() - t0) * 1000.0
         c.window_classify_ms += reading.timings_ms.get("classify", 0.0)
         decision = decider.offer(reading, timestamp)
-        located = parts.reader.last_located
         if self._live is not None:
-            self._live.offer(Frame(image, seq, reading, located, parts.reader.last_inputs,
-                                   parts.reader))
-        if parts.collector is not None and located is not None:
+            self._live.offer(Frame(image, seq, seen, parts.reader))
+        if parts.collector is not None:
             parts.collector.offer(located.crops, (*reading.rejected, *reading.digits), seq)
         if decision.publish:
             self._publish(parts, decision, reading, seq, timestamp, state_dir)

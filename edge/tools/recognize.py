@@ -128,19 +128,19 @@ def recognize_command(args: argparse.Namespace) -> int:
     for name in args.images:
         try:
             image = load_image(name)
-            reading = reader.read(image)
+            seen = reader.see(image)
         except ImageError as exc:
             failures += 1
             print(f"digitd recognize: {exc}", file=sys.stderr)
             continue
+        reading = seen.reading
         if args.json:
             print(json.dumps(reading_json(name, reading)), flush=True)
         else:
             confs = " ".join(d.brief() for d in reading.digits)
             print(f"{name}: {reading.value or '(no digits)'}  [{confs}]", flush=True)
         if args.annotate:
-            located = reader.last_located
-            picture = annotate(image, reading, located.region if located else None)
+            picture = annotate(image, reading, seen.located.region)
             write_picture(picture_target(args.annotate, f"{Path(name).stem}.annotated.png"),
                           picture)
     return 1 if failures else 0

@@ -49,9 +49,9 @@ def snapshot_command(args: argparse.Namespace) -> int:
         print(f"digitd snapshot: no frame from {stats.source} within {args.timeout:.0f} s"
               + (f" ({stats.last_error})" if stats.last_error else ""), file=sys.stderr)
         return 1
-    reading = reader.read(frame.image)
-    located = reader.last_located
-    picture = annotate(frame.image, reading, located.region if located else None)
+    seen = reader.see(frame.image)
+    reading = seen.reading
+    picture = annotate(frame.image, reading, seen.located.region)
     write_picture(out, picture)
     h, w = frame.image.shape[:2]
     confs = " ".join(d.brief() for d in reading.digits)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -26,8 +27,21 @@ DEFAULT_MIN_CONFIDENCE = 0.5
 DIM_CELL_FRACTION = 0.45
 
 
+@dataclass(frozen=True)
+class Seen:
+    """One frame read: the reading, where its regions are, and what the model was given."""
+
+    reading: Reading
+    located: Located
+    inputs: npt.NDArray[np.uint8]  # the regions as the model saw them, in order
+
+
 class Reader:
-    """Reads the digits in frames with one classifier and one locating setup."""
+    """Reads the digits in frames with one classifier and one locating setup.
+
+    :meth:`read` gives the reading; :meth:`see` gives it with the located regions and the
+    model's inputs, for whoever draws or shows them. A reader keeps nothing between frames.
+    """
 
     def __init__(
         self,
@@ -43,10 +57,11 @@ class Reader:
         self.locate_cfg = locate or LocateConfig()
         self.locator = Locator(self.locate_cfg)
         self.min_confidence = min_confidence
-        self.last_located: Located | None = None
-        self.last_inputs: npt.NDArray[np.uint8] = np.zeros((0, 28, 28), np.uint8)
 
     def read(self, frame: npt.NDArray[np.generic]) -> Reading:
+        return self.see(frame).reading
+
+    def see(self, frame: npt.NDArray[np.generic]) -> Seen:
         t0 = time.perf_counter()
         if self.locate_cfg.mode == "boxes" and self.window is not None:
             # The meter-window model reads the box as it is, in either polarity: telling
@@ -57,21 +72,19 @@ class Reader:
         t1 = time.perf_counter()
         if self.classifier is None:
             raise ValueError("this reader has no digit model; auto mode needs one")
-        reading = self._read_digits(located, self.classifier, t0, t1)
+        seen = self._read_digits(located, self.classifier, t0, t1)
         if not located.polarity_sure:
             # Two judges of the polarity disagreed: read it the other way too and
             # keep the reading the model is surer of.
             other = self.locator.locate(frame, dark_ink=not located.photo_dark_ink)
-            kept = self.last_located, self.last_inputs
             second = self._read_digits(other, self.classifier, t0, time.perf_counter())
-            if _joint_score(second) > _joint_score(reading):
+            if _joint_score(second.reading) > _joint_score(seen.reading):
                 return second
-            self.last_located, self.last_inputs = kept
-        return reading
+        return seen
 
     def _read_digits(
         self, located: Located, classifier: Classifier, t0: float, t1: float
-    ) -> Reading:
+    ) -> Seen:
         # The wholes and every candidate piece go to the model in one batch.
         crops = list(located.crops)
         piece_at: dict[int, list[int]] = {}
@@ -89,7 +102,6 @@ class Reader:
         t2 = time.perf_counter()
         predictions = classifier.classify(inputs)
         t3 = time.perf_counter()
-        self.last_located, self.last_inputs = located, inputs
 
         chosen: list[tuple[Prediction, BoxXYWH]] = []
         taken: set[int] = set()
@@ -131,24 +143,25 @@ class Reader:
         else:
             rejected, digits = (), tuple(reads)
         timings = _timings(t0, t1, t2, t3)
-        return Reading(
+        reading = Reading(
             digits, decimals=self.locate_cfg.decimals, rejected=rejected, timings_ms=timings
         )
+        return Seen(reading, located, inputs)
 
 
     def _read_windows(
         self, located: Located, window: WindowClassifier, t0: float, t1: float
-    ) -> Reading:
+    ) -> Seen:
         """Boxes mode with the meter-window model: each whole box to a wheel position."""
         inputs = window_batch(located.crops)
         t2 = time.perf_counter()
         estimates = window.estimate(inputs)
         t3 = time.perf_counter()
-        self.last_located, self.last_inputs = located, inputs
         timings = _timings(t0, t1, t2, t3)
-        return wheel_reading(
+        reading = wheel_reading(
             estimates, located.boxes, self.locate_cfg, self.min_confidence, timings
         )
+        return Seen(reading, located, inputs)
 
 
 def wheel_reading(

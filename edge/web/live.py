@@ -22,9 +22,7 @@ import numpy.typing as npt
 from pydantic import ValidationError
 
 from ..config import DigitdConfig, LocateConfig
-from ..reading import Reading
-from ..vision.locate import Located
-from ..vision.reader import Reader
+from ..vision.reader import Reader, Seen
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +33,7 @@ class Frame:
 
     image: npt.NDArray[np.generic]
     seq: int
-    reading: Reading
-    located: Located | None
-    inputs: npt.NDArray[np.uint8]  # the boxes as the model saw them
+    seen: Seen  # the reading, the located regions, the model's inputs
     reader: Reader  # the reader that read it (its locator gives the region)
 
 

@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -110,6 +111,15 @@ class _Server(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self.app.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser that closes a tab mid-answer is no error of ours; anything else is.
+        exc = sys.exception()
+        if isinstance(exc, ConnectionError | TimeoutError):
+            logger.debug("set-up page: %s went away (%s)", client_address[0], exc)
+        else:
+            logger.error("set-up page: error while answering %s", client_address[0],
+                         exc_info=exc)
 
 
 class _Server6(_Server):
@@ -210,7 +220,7 @@ class WebServer:
         }
         if frame is not None:
             h, w = frame.image.shape[:2]
-            reading = frame.reading
+            reading = frame.seen.reading
             out["frame"] = {"seq": frame.seq, "width": w, "height": h}
             out["reading"] = {
                 "value": reading.value,
@@ -218,10 +228,8 @@ class WebServer:
                 "digits": [d.as_json() for d in reading.digits],
                 "rejected": [d.as_json() for d in reading.rejected],
             }
-            out["crops"] = [_png_uri(c) for c in frame.inputs]
-            if frame.located is not None:
-                outline = frame.located.region
-                out["region"] = {"outline": np.round(outline, 1).tolist()}
+            out["crops"] = [_png_uri(c) for c in frame.seen.inputs]
+            out["region"] = {"outline": np.round(frame.seen.located.region, 1).tolist()}
         return out
 
     def frame_jpeg(self, region: bool) -> bytes | None:
