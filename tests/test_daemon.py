@@ -121,6 +121,7 @@ def test_sd_notify_ready_watchdog_and_clean_sigterm(tmp_path: Path, mosquitto: M
             gaps = [b - a for a, b in itertools.pairwise(pings)]
             assert max(gaps) < 1.0
             assert any(m.startswith("STATUS=") for m in texts)
+            assert sub.wait_for(lambda: len(_states(sub, "digitd/meter1")) >= 3, 30)
             proc.send_signal(signal.SIGTERM)
             out, _ = proc.communicate(timeout=30)
         finally:

@@ -486,8 +486,8 @@ def test_a_hung_read_is_abandoned_and_the_camera_reopened() -> None:
     release = threading.Event()
     hung = _ScriptedSource([], hang=release)
     sources = iter([hung, _ScriptedSource([])])
-    stream = CameraStream(camera("0", read_timeout=0.2), opener=lambda: next(sources))
-    stream.HUNG_GRACE = 0.1
+    stream = CameraStream(camera("0", read_timeout=0.2), opener=lambda: next(sources),
+                          hung_grace=0.1)
     try:
         frame = read_until_frame(stream)
         assert frame.image.shape == (4, 4, 3)
