@@ -209,7 +209,7 @@ def _add_daemon(sub: Any) -> None:
 
     p = sub.add_parser("check-config", help="validate a configuration file (exit 0 or 78)")
     p.add_argument("file", help="the TOML configuration file")
-    p.set_defaults(func=_late("digitd.edge.service.daemon", "check_config_command", "edge",
+    p.set_defaults(func=_late("digitd.edge.service.check_config", "check_config_command", "edge",
                               ("pydantic",)))
 
     p = sub.add_parser("snapshot", help="grab one frame and draw ROI, boxes, digits")

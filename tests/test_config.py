@@ -67,7 +67,7 @@ def test_file_problems(tmp_path: Path) -> None:
 
 
 def test_state_dir_follows_config_then_systemd_then_home() -> None:
-    from digitd.edge.service.daemon import state_dir_for
+    from digitd.edge.service.statedir import state_dir_for
 
     cfg = parse_config({"camera": {"source": "0"}, "device": {"id": "m1"},
                         "daemon": {"state_dir": "/x/y"}})

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from digitd.edge.mqtt.payloads import Error, State, Stats
-from digitd.edge.mqtt.publisher import WINDOW, MqttPublisher, MqttSetupError
+from digitd.edge.mqtt.publisher import WINDOW, MqttPublisher
+from digitd.edge.mqtt.security import MqttSetupError
 from digitd.edge.reading import DigitRead, Reading
 from tests.mqtt_broker import Mosquitto, Subscriber, TlsFiles, make_config, wait_until
 

@@ -27,13 +27,12 @@ mid -> outbox id map, so no lock is ever held while calling into paho.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,23 +42,19 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ..config import DigitdConfig, MqttConfig, TlsConfig
-from ..errors import ConfigurationError
-from .commands import Command, CommandError, parse_command
-from .credentials import credential_path, read_secret
+from ..config import DigitdConfig
+from .commands import Command
 from .discovery import DiscoveryMessage, discovery_messages, migration_messages, status_topic
+from .inbox import CommandInbox
 from .outbox import OUTBOX_FILE, Outbox
 from .payloads import Error, State, Stats, encode
+from .security import read_password, tls_context
 
 logger = logging.getLogger(__name__)
 
 MIGRATED_MARKER = "discovery-device-based"
-BAD_COMMAND_REPLY_SECONDS = 1.0
-BAD_COMMAND_LOG_SECONDS = 60.0
 
 WINDOW = 20  # outbox messages handed to paho at once
-PASSWORD_CREDENTIAL = "mqtt-password"  # systemd LoadCredential=mqtt-password:...
-KEY_PASSWORD_CREDENTIAL = "mqtt-key-password"
 
 # What to do about a refused connection, by CONNACK reason code.
 _REFUSAL_ADVICE = {
@@ -72,54 +67,6 @@ _REFUSAL_ADVICE = {
          "$CREDENTIALS_DIRECTORY/mqtt-password) and the broker's ACL",
     136: "the broker is not accepting connections now; see the broker's log",
 }
-
-
-class MqttSetupError(ConfigurationError):
-    """A problem in the MQTT settings or the files they name, found before connecting."""
-
-
-def read_password(config: MqttConfig, env: Mapping[str, str] | None = None) -> str | None:
-    """The broker password: ``mqtt.password_file``, else the systemd credential
-    ``$CREDENTIALS_DIRECTORY/mqtt-password``; None when neither exists."""
-    path = credential_path(config.password_file, PASSWORD_CREDENTIAL,
-                       os.environ if env is None else env)
-    if path is None:
-        return None
-    return read_secret(path, "MQTT password", "fix mqtt.password_file or LoadCredential=",
-                       MqttSetupError)
-
-
-def tls_context(tls: TlsConfig, env: Mapping[str, str] | None = None) -> ssl.SSLContext:
-    """An SSL context for the broker connection, with every file problem named up front."""
-    for field in ("ca", "cert", "key", "key_password_file"):
-        name = getattr(tls, field)
-        if name is not None and not Path(name).is_file():
-            raise MqttSetupError(f"mqtt.tls.{field}: {name} is not a readable file")
-    if tls.key and not tls.cert:
-        raise MqttSetupError("mqtt.tls.key is set without mqtt.tls.cert; set both or neither")
-    try:
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca)
-    except ssl.SSLError as exc:
-        raise MqttSetupError(f"mqtt.tls.ca: {tls.ca} is not a PEM CA certificate ({exc})") \
-            from None
-    if tls.cert:
-        key_password = None
-        key_password_path = credential_path(tls.key_password_file, KEY_PASSWORD_CREDENTIAL,
-                                        os.environ if env is None else env)
-        if key_password_path is not None:
-            key_password = read_secret(key_password_path, "TLS key passphrase",
-                                       "fix mqtt.tls.key_password_file", MqttSetupError)
-        try:
-            context.load_cert_chain(tls.cert, tls.key, password=key_password)
-        except ssl.SSLError as exc:
-            raise MqttSetupError(
-                f"cannot load the client certificate {tls.cert} / key {tls.key or tls.cert} "
-                f"({exc.reason or exc}): is the key passphrase (mqtt.tls.key_password_file) "
-                "right, and does the key belong to the certificate?"
-            ) from None
-    if tls.insecure:
-        context.check_hostname = False
-    return context
 
 
 _paho_logger = logging.getLogger(f"{__name__}.paho")
@@ -154,7 +101,6 @@ class MqttPublisher:
         base = config.base_topic
         self.topics = {name: f"{base}/{name}"
                        for name in ("availability", "state", "stats", "error", "cmd")}
-        self._on_command = on_command
         # The embedded broker (amqtt) speaks 3.1.1 only; it listens on loopback.
         self.v5 = config.mqtt.protocol == "5" and config.mqtt.host is not None
         self._client = self._make_client(reconnect_delay)
@@ -183,9 +129,8 @@ class MqttPublisher:
         self._paho_said: set[str] = set()  # paho's warnings shown in this outage
 
         # Bad commands: when they were last answered and logged, and how many since.
-        self._refused_answered_at = self._refused_logged_at = -1e18
-        self._refused_unanswered = self._refused_unlogged = 0
-        self.refused_commands = 0
+        self._inbox = CommandInbox(config.mqtt.max_command_bytes, on_command,
+                                   self.publish_error)
         self.delivered = 0
         self.rejected = 0
         self.connects = 0
@@ -263,6 +208,11 @@ class MqttPublisher:
     def max_packet_bytes(self) -> int:
         # Room for the topic, MQTT 5 properties a sender may add, and the headers.
         return self.config.mqtt.max_command_bytes + 2048
+
+    @property
+    def refused_commands(self) -> int:
+        """Bad commands received (answered or not) since the start."""
+        return self._inbox.refused
 
     @property
     def outbox(self) -> Outbox:
@@ -539,45 +489,8 @@ class MqttPublisher:
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
         if message.topic == self.topics["cmd"]:
-            self._handle_command(message)
+            self._inbox.receive(message.topic, bytes(message.payload), message.retain)
         elif (message.topic == status_topic(self.config)
               and message.payload.strip() == b"online"):
             logger.info("Home Assistant is online: republishing discovery")
             self.publish_discovery()
-
-    def _refuse_command(self, topic: str, reason: str) -> None:
-        """Answer a bad command on ``<base>/error`` — at most once a second, with a log
-        line at most once a minute — so a flood of them costs neither the broker nor the
-        journal nor the readings anything. The counts say how many were not answered."""
-        now = time.monotonic()
-        self.refused_commands += 1
-        self._refused_unanswered += 1
-        self._refused_unlogged += 1
-        if now - self._refused_logged_at >= BAD_COMMAND_LOG_SECONDS:
-            more = self._refused_unlogged - 1
-            logger.warning("rejected a command on %s: %s%s", topic, reason,
-                           f" ({more} more since the last such line)" if more else "")
-            self._refused_logged_at, self._refused_unlogged = now, 0
-        if now - self._refused_answered_at >= BAD_COMMAND_REPLY_SECONDS:
-            extra = {"unanswered": self._refused_unanswered - 1} \
-                if self._refused_unanswered > 1 else {}
-            self.publish_error(Error("bad_command", reason, extra))
-            self._refused_answered_at, self._refused_unanswered = now, 0
-
-    def _handle_command(self, message: mqtt.MQTTMessage) -> None:
-        try:
-            if message.retain:
-                raise CommandError("retained commands are ignored (they would run again on "
-                                   "every reconnect); publish without the retain flag")
-            command = parse_command(bytes(message.payload), self.config.mqtt.max_command_bytes)
-        except CommandError as exc:
-            self._refuse_command(message.topic, exc.reason)
-            return
-        logger.info("command: %s", command)
-        if self._on_command is None:
-            return
-        try:
-            self._on_command(command)
-        except Exception as exc:
-            logger.exception("command %s failed", command)
-            self.publish_error(Error("command_failed", f"{command}: {exc}"))

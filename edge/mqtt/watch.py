@@ -20,7 +20,7 @@ class MqttWatcher:
 
         self.cfg = cfg
         self.out = out or sys.stdout
-        from .publisher import read_password, tls_context
+        from .security import read_password, tls_context
 
         self.topics = [f"{cfg.base_topic}/#",
                        f"{cfg.homeassistant.prefix}/device/{cfg.device.id}/#"]

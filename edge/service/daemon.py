@@ -26,21 +26,20 @@ from typing import Any
 
 from .. import __version__
 from ..camera.sources import SourceError
-from ..camera.stream import CameraStream, StreamState
-from ..config import ConfigError, DigitdConfig, LocateConfig, load_config
-from ..errors import EXIT_CONFIG, EXIT_OK, ConfigurationError
+from ..camera.stream import StreamState
+from ..config import ConfigError, DigitdConfig, load_config
+from ..errors import EXIT_CONFIG, EXIT_OK
 from ..mqtt.broker import BrokerError
 from ..mqtt.commands import Command, ReadNow, SetValue
-from ..mqtt.outbox import Outbox, OutboxError
+from ..mqtt.outbox import OutboxError
 from ..mqtt.payloads import Error, State, Stats
-from ..mqtt.publisher import MqttPublisher
 from ..reading import Reading
 from ..vision.image import ImageError
-from ..vision.reader import Reader, reader_for
 from ..web.live import Frame, LiveView, with_locate_override
-from .collect import CropCollector
 from .decide import Action, Decider, Decision
 from .notify import Notifier, Watchdog
+from .parts import Parts
+from .statedir import prepare_state_dir, state_dir_for
 
 logger = logging.getLogger(__name__)
 
@@ -50,62 +49,6 @@ ERROR_REPEAT_SECONDS = 60.0  # the same rejection is published at most this ofte
 # must not make systemd kill the start (TimeoutStartSec=2min) and loop forever,
 # so after this long the daemon reports ready anyway and says why in STATUS=.
 READY_GRACE_SECONDS = 60.0
-
-
-class StateDirError(ConfigurationError):
-    """The state directory cannot be created or written (a configuration problem)."""
-
-
-def prepare_state_dir(path: Path, *, ours: bool) -> None:
-    """Create the state directory private to this user (0700) and check it is writable.
-
-    ``ours``: the directory is not systemd's ``StateDirectory=`` (which sets its own
-    mode); one left group- or world-readable by an earlier version is tightened, with
-    the files in it, because the readings and the outbox are nobody else's business.
-    """
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise StateDirError(
-            f"cannot create the state directory {path}: {exc.strerror or exc}; set "
-            "daemon.state_dir to a writable directory"
-        ) from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        why = "a read-only file system" if _read_only(path) else "no write permission"
-        raise StateDirError(
-            f"the state directory {path} is not writable ({why}); make it writable for the "
-            "user digitd runs as, or set daemon.state_dir to a writable directory"
-        )
-    if not ours:
-        return
-    for item in (path, *path.iterdir()):
-        try:
-            st = item.lstat()
-            if st.st_uid != os.geteuid() or not (st.st_mode & 0o077) or item.is_symlink():
-                continue
-            mode = 0o700 if item.is_dir() else 0o600
-            os.chmod(item, mode)
-            logger.info("%s was readable by others: mode now %o", item, mode)
-        except OSError as exc:
-            logger.warning("%s: cannot make it private (%s)", item, exc)
-
-
-def _read_only(path: Path) -> bool:
-    try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
-
-
-def state_dir_for(cfg: DigitdConfig, env: dict[str, str] | os._Environ[str]) -> Path:
-    """The state directory: config, then systemd's $STATE_DIRECTORY, then the user's own."""
-    if cfg.daemon.state_dir:
-        return Path(cfg.daemon.state_dir).expanduser()
-    if env.get("STATE_DIRECTORY"):
-        # systemd may list several, separated by ':'; the first is ours.
-        return Path(env["STATE_DIRECTORY"].split(":")[0])
-    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "digitd" / cfg.device.id
 
 
 @dataclass
@@ -119,45 +62,6 @@ class _Counters:
     window_start: float = field(default_factory=time.monotonic)
     window_ms: float = 0.0
     window_classify_ms: float = 0.0
-
-
-class _Parts:
-    """Everything built from one config; rebuilt as a whole on SIGHUP."""
-
-    def __init__(self, cfg: DigitdConfig, config_path: Path, state_dir: Path,
-                 on_command: Any, outbox: Outbox | None = None) -> None:
-        self.cfg = cfg
-        # The decision step applies the confidence floor and says why.
-        self.reader = reader_for(cfg.model, cfg.locate, min_confidence=0.0)
-        self.state_dir = state_dir
-        self.collector: CropCollector | None = None
-        self.collect_if_asked()
-        self.stream = CameraStream(cfg.camera, base_dir=config_path.parent)
-        self.publisher = MqttPublisher(cfg, state_dir, on_command=on_command, outbox=outbox)
-
-    def collect_if_asked(self) -> None:
-        """Boxes mode with ``[daemon] collect_dir``: keep the crops the model doubted."""
-        d = self.cfg.daemon
-        if self.collector is None and d.collect_dir and self.cfg.locate.mode == "boxes":
-            self.collector = CropCollector(
-                self.state_dir / d.collect_dir, d.collect_below, d.collect_interval,
-                d.collect_max_files, d.collect_max_bytes,
-            )
-            logger.info("collecting doubtful box crops in %s", self.collector.root)
-
-    def use_locate(self, reader: Reader, locate: LocateConfig) -> None:
-        """The set-up page's settings, checked by the web thread: read with them from now."""
-        self.reader = reader
-        self.cfg = self.cfg.model_copy(update={"locate": locate})
-        self.collect_if_asked()
-
-    def start(self) -> None:
-        self.publisher.start()
-        self.stream.start()
-
-    def stop(self, timeout: float = 5.0, *, keep_outbox: bool = False) -> None:
-        self.stream.close()
-        self.publisher.stop(timeout, keep_outbox=keep_outbox)
 
 
 class Daemon:
@@ -178,7 +82,7 @@ class Daemon:
         self._state_dir = Path()
         self._live: LiveView | None = None
         self._web: Any = None  # digitd.edge.web.server.WebServer, imported only when enabled
-        self._parts: _Parts | None = None
+        self._parts: Parts | None = None
         self._persist_error: str | None = None
         self._storage_error: str | None = None  # as last reported on <base>/error
 
@@ -233,7 +137,7 @@ class Daemon:
         else:
             self._persist_error = None
 
-    def _check_storage(self, parts: _Parts) -> None:
+    def _check_storage(self, parts: Parts) -> None:
         """A disk that fills up or turns read-only: once on ``<base>/error``, and when it mends."""
         now = parts.publisher.storage_error or self._persist_error
         if now == self._storage_error:
@@ -267,7 +171,7 @@ class Daemon:
             prepare_state_dir(state_dir, ours=bool(cfg.daemon.state_dir)
                               or not self.env.get("STATE_DIRECTORY"))
             self._start_broker(cfg)
-            parts = self._parts = _Parts(cfg, self.config_path, state_dir, self._commands.put)
+            parts = self._parts = Parts(cfg, self.config_path, state_dir, self._commands.put)
             self._start_web(parts)
         except BrokerError as exc:
             logger.error("%s", exc)
@@ -375,7 +279,7 @@ class Daemon:
             time.sleep(min(left, 0.2))
             self.watchdog.kick_if_due()
 
-    def _process(self, parts: _Parts, decider: Decider, image: Any, seq: int,
+    def _process(self, parts: Parts, decider: Decider, image: Any, seq: int,
                  timestamp: float, state_dir: Path) -> None:
         c = self.counters
         t0 = time.perf_counter()
@@ -404,7 +308,7 @@ class Daemon:
                 self._live.rejected(str(r.code), r.message)
             self._error(parts, str(r.code), r.message, value=r.value, frame=seq)
 
-    def _publish(self, parts: _Parts, decision: Decision, reading: Reading, seq: int,
+    def _publish(self, parts: Parts, decision: Decision, reading: Reading, seq: int,
                  timestamp: float, state_dir: Path) -> None:
         value = decision.value or reading.value
         parts.publisher.publish_state(State.of_reading(
@@ -425,7 +329,7 @@ class Daemon:
             logger.info("queued %s (frame %d; broker unreachable, %s waiting)", value, seq,
                         waiting)
 
-    def _error(self, parts: _Parts, code: str, reason: str, *, log: bool = True,
+    def _error(self, parts: Parts, code: str, reason: str, *, log: bool = True,
                **extra: object) -> None:
         """Publish a rejection, but the same code at most once a minute: no flood.
 
@@ -438,7 +342,7 @@ class Daemon:
             logger.info("rejected: %s (%s)", reason, code)
         parts.publisher.publish_error(Error(code, reason, extra))
 
-    def _handle_commands(self, parts: _Parts, decider: Decider, state_dir: Path) -> None:
+    def _handle_commands(self, parts: Parts, decider: Decider, state_dir: Path) -> None:
         while True:
             try:
                 command = self._commands.get_nowait()
@@ -454,7 +358,7 @@ class Daemon:
                 self._check_storage(parts)
                 logger.info("command: meter value set to %s", command.value)
 
-    def _camera_changed(self, parts: _Parts, before: StreamState, now: StreamState) -> None:
+    def _camera_changed(self, parts: Parts, before: StreamState, now: StreamState) -> None:
         """Camera trouble and recovery on ``<base>/error``, rate-limited like rejections."""
         stats = parts.stream.stats()
         source = stats.source
@@ -466,13 +370,13 @@ class Daemon:
             self._error(parts, "camera_recovered", f"{source} delivers frames again",
                         source=source)
 
-    def _publish_stats(self, parts: _Parts) -> None:
+    def _publish_stats(self, parts: Parts) -> None:
         parts.publisher.publish_stats(self._stats(parts))
         c = self.counters
         c.window_frames, c.window_ms, c.window_classify_ms = 0, 0.0, 0.0
         c.window_start = time.monotonic()
 
-    def _stats(self, parts: _Parts) -> Stats:
+    def _stats(self, parts: Parts) -> Stats:
         """The ``<base>/stats`` figures (rates since the last stats message)."""
         c = self.counters
         elapsed = max(1e-6, time.monotonic() - c.window_start)
@@ -493,7 +397,7 @@ class Daemon:
             storage_error=parts.publisher.storage_error or self._persist_error,
         )
 
-    def _start_web(self, parts: _Parts) -> None:
+    def _start_web(self, parts: Parts) -> None:
         """``[web] enabled``: the set-up page, on a thread of its own (imported only then)."""
         cfg = parts.cfg
         if not cfg.web.enabled:
@@ -508,15 +412,15 @@ class Daemon:
         self._web = WebServer(cfg.web, self._live, self._state_dir, cfg.model, env=self.env)
         self._web.start()
 
-    def _reloaded(self, parts: _Parts, decider: Decider,
-                  state_dir: Path) -> tuple[_Parts, Decider]:
+    def _reloaded(self, parts: Parts, decider: Decider,
+                  state_dir: Path) -> tuple[Parts, Decider]:
         self.notifier.reloading("reloading the configuration")
         try:
             cfg = with_locate_override(load_config(self.config_path), state_dir)
             # The outbox goes over open: SQLite keeps a closed connection's descriptor
             # while another connection in the process holds the file, so reopening it on
             # every reload would leave one behind.
-            new = _Parts(cfg, self.config_path, state_dir, self._commands.put,
+            new = Parts(cfg, self.config_path, state_dir, self._commands.put,
                          outbox=parts.publisher.outbox)
         except (ValueError, SourceError, OSError, OutboxError) as exc:
             errors = exc.errors if isinstance(exc, ConfigError) else [str(exc)]
@@ -541,39 +445,3 @@ class Daemon:
 
 def run_command(args: Any) -> int:
     return Daemon(args.config, exit_at_end=args.exit_at_end, show_mqtt=args.show_mqtt).run()
-
-
-def check_config_command(args: Any) -> int:
-    """Validate a config file: every error with its field path, exit 78; or a summary, exit 0."""
-    try:
-        cfg = load_config(args.file)
-    except ConfigError as exc:
-        print(f"{exc.path}: {len(exc.errors)} error(s)")
-        for err in exc.errors:
-            print(f"  {err}")
-        return EXIT_CONFIG
-    problems = []
-    for name in ("path", "meter_path"):
-        value = getattr(cfg.model, name)
-        if value and not Path(value).is_file():
-            problems.append(f"model.{name}: {value} does not exist")
-    for name in ("password_file",):
-        value = getattr(cfg.mqtt, name)
-        if value and not Path(value).is_file():
-            problems.append(f"mqtt.{name}: {value} does not exist")
-    if cfg.mqtt.tls is not None:
-        for name in ("ca", "cert", "key", "key_password_file"):
-            value = getattr(cfg.mqtt.tls, name)
-            if value and not Path(value).is_file():
-                problems.append(f"mqtt.tls.{name}: {value} does not exist")
-    if problems:
-        print(f"{args.file}: {len(problems)} error(s)")
-        for p in problems:
-            print(f"  {p}")
-        return EXIT_CONFIG
-    broker = f"{cfg.mqtt.host}:{cfg.mqtt.port}" if cfg.mqtt.host else "the embedded broker"
-    from ..camera.sources import redact
-
-    print(f"{args.file}: OK — device {cfg.device.id}, camera {redact(cfg.camera.source)}, "
-          f"mode {cfg.locate.mode}, MQTT {broker}, base topic {cfg.base_topic}")
-    return EXIT_OK

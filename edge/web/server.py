@@ -25,7 +25,6 @@ import ipaddress
 import json
 import logging
 import os
-import re
 import secrets
 import socket
 import sys
@@ -33,22 +32,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from pydantic import ValidationError
-
-from ..config import LocateConfig, ModelConfig, WebConfig, locate_toml
+from ..config import ModelConfig, WebConfig
 from ..errors import ConfigurationError, DigitdError
 from ..mqtt.credentials import credential_path, read_secret
-from ..vision.image import to_gray
-from ..vision.reader import Reader, reader_for
-from .live import OVERRIDE_FILE, LiveView
+from .actions import SetupPage
+from .live import LiveView
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +50,6 @@ PASSWORD_CREDENTIAL = "web-password"
 MAX_BODY = 64 * 1024
 MAX_CONNECTIONS = 16
 TOKENS_KEPT = 32  # page loads whose token is still accepted
-COLLECTED_SHOWN = 60
-_CROP_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,200}\.png$")
-_GUESS = re.compile(r"_guess-([0-9.]+|not_a_digit)\.png$")
 
 
 def is_loopback(host: str) -> bool:
@@ -82,17 +73,6 @@ def page_password(cfg: WebConfig, env: Mapping[str, str]) -> str | None:
             "web-password), or listen on 127.0.0.1 and reach it through an SSH tunnel"
         )
     return password
-
-
-def label_folder(label: str) -> str:
-    """The folder a label is filed in (``3.0``, ``3.5``, ``not_a_digit``); ValueError else."""
-    label = label.strip().lower().replace(" ", "_")
-    if label in ("not_a_digit", "not-a-digit", "none"):
-        return "not_a_digit"
-    value = float(label)
-    if not 0.0 <= value < 10.0 or round(value, 1) != value:
-        raise ValueError("a wheel position from 0 to 9.9 in tenths, or 'not a digit'")
-    return f"{value:.1f}"
 
 
 class _Server(ThreadingHTTPServer):
@@ -132,9 +112,7 @@ class WebServer:
     def __init__(self, cfg: WebConfig, live: LiveView, state_dir: Path, model: ModelConfig,
                  env: Mapping[str, str] | None = None) -> None:
         self.cfg = cfg
-        self.live = live
-        self.state_dir = state_dir
-        self.model = model
+        self.page = SetupPage(live, state_dir, model)
         self.password = page_password(cfg, os.environ if env is None else env)
         self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self.tokens: deque[str] = deque(maxlen=TOKENS_KEPT)
@@ -197,144 +175,6 @@ class WebServer:
             return False
         return hmac.compare_digest(user.encode(), self.cfg.username.encode()) & \
             hmac.compare_digest(password.encode(), self.password.encode())
-
-    @property
-    def collect_root(self) -> Path | None:
-        root = self.live.collect_root
-        return Path(root) if root is not None else None
-
-    def state(self) -> dict[str, object]:
-        frame, published, rejection = self.live.snapshot()
-        locate = self.live.pending_locate()
-        out: dict[str, object] = {
-            "locate": locate.model_dump(),
-            "toml": locate_toml(locate),
-            "stats": self.live.stats(),
-            "published": None if published is None else {
-                "value": published.value, "time": _iso(published.when)},
-            "rejection": None if rejection is None else {
-                "error": rejection.code, "reason": rejection.reason,
-                "time": _iso(rejection.when)},
-            "collecting": self.collect_root is not None,
-            "override": (self.state_dir / OVERRIDE_FILE).is_file(),
-        }
-        if frame is not None:
-            h, w = frame.image.shape[:2]
-            reading = frame.seen.reading
-            out["frame"] = {"seq": frame.seq, "width": w, "height": h}
-            out["reading"] = {
-                "value": reading.value,
-                "extended_value": reading.extended_value,
-                "digits": [d.as_json() for d in reading.digits],
-                "rejected": [d.as_json() for d in reading.rejected],
-            }
-            out["crops"] = [_png_uri(c) for c in frame.seen.inputs]
-            out["region"] = {"outline": np.round(frame.seen.located.region, 1).tolist()}
-        return out
-
-    def frame_jpeg(self, region: bool) -> bytes | None:
-        import cv2
-
-        frame, _, _ = self.live.snapshot()
-        if frame is None:
-            return None
-        image = frame.image
-        if region:
-            image, _ = frame.reader.locator.region(to_gray(image))
-        ok, data = cv2.imencode(".jpg", np.ascontiguousarray(image),
-                                [cv2.IMWRITE_JPEG_QUALITY, 85])
-        return bytes(data) if ok else None
-
-    def apply_locate(self, changes: object, save: bool) -> dict[str, object]:
-        """Check the page's settings by reading the last frame with them; then hand the
-        reader to the daemon, and save the override file when asked."""
-        if not isinstance(changes, dict):
-            raise ValueError("'locate' must be an object of [locate] settings")
-        merged = {**self.live.pending_locate().model_dump(), **changes}
-        try:
-            locate = LocateConfig.model_validate(merged)
-        except ValidationError as exc:
-            raise ValueError("; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'locate'}: "
-                f"{str(e['msg']).removeprefix('Value error, ')}"
-                for e in exc.errors())) from None
-        frame, _, _ = self.live.snapshot()
-        current = frame.reader if frame is not None else None
-        needed = current is not None and (
-            current.window if locate.mode == "boxes" else current.classifier) is not None
-        if current is not None and needed:
-            # The loaded models go on with the new settings; only the daemon's thread ever
-            # runs them (an interpreter is not to be shared between threads).
-            reader = Reader(current.classifier, locate, 0.0, window=current.window)
-        else:
-            reader = reader_for(self.model, locate, 0.0)
-        if frame is not None:
-            # Where the boxes fall on the last frame: an ROI off the picture, a warp with
-            # no area, boxes outside the region are refused here, in one line.
-            reader.locator.locate(frame.image, dark_ink=True)
-        self.live.request_reader(reader, locate)
-        saved = None
-        if save:
-            saved = self._save_override(locate)
-        logger.info("locate settings changed from the set-up page%s",
-                    f", saved in {saved}" if saved else "")
-        return {"ok": True, "toml": locate_toml(locate), "saved": str(saved) if saved else None}
-
-    def _save_override(self, locate: LocateConfig) -> Path:
-        path = self.state_dir / OVERRIDE_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("# Saved from the set-up page; read after the config file, whose\n"
-                       "# [locate] it replaces. Delete this file to use the config's again.\n"
-                       + locate_toml(locate))
-        os.replace(tmp, path)
-        return path
-
-    def collected(self) -> list[dict[str, object]]:
-        root = self.collect_root
-        if root is None or not (root / "unsorted").is_dir():
-            return []
-        files = sorted((p for p in (root / "unsorted").iterdir() if _CROP_NAME.match(p.name)),
-                       key=lambda p: p.stat().st_mtime, reverse=True)[:COLLECTED_SHOWN]
-        out = []
-        for p in files:
-            guess = _GUESS.search(p.name)
-            out.append({"name": p.name, "guess": guess.group(1) if guess else None})
-        return out
-
-    def collected_file(self, name: str) -> Path | None:
-        root = self.collect_root
-        if root is None or not _CROP_NAME.match(name):
-            return None
-        path = root / "unsorted" / name
-        return path if path.is_file() else None
-
-    def label(self, name: object, label: object) -> dict[str, object]:
-        if not isinstance(name, str) or not isinstance(label, str):
-            raise ValueError("'name' and 'label' must be strings")
-        source = self.collected_file(name)
-        root = self.collect_root
-        if source is None or root is None:
-            raise LookupError(f"no collected crop named {name!r}")
-        try:
-            folder = label_folder(label)
-        except ValueError as exc:
-            raise ValueError(f"label {label!r}: {exc}") from None
-        target = root / "labelled" / folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-        logger.info("labelled %s as %s", name, folder)
-        return {"ok": True, "path": str(target.relative_to(root))}
-
-
-def _iso(when: float) -> str:
-    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds")
-
-
-def _png_uri(image: np.ndarray) -> str:
-    import cv2
-
-    ok, data = cv2.imencode(".png", np.ascontiguousarray(image))
-    return "data:image/png;base64," + base64.b64encode(bytes(data)).decode() if ok else ""
 
 
 def _asset(name: str) -> bytes:
@@ -403,17 +243,17 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/page.css":
             self._send(HTTPStatus.OK, _asset("page.css"), "text/css; charset=utf-8")
         elif path == "/api/state":
-            self._json(HTTPStatus.OK, self.app.state())
+            self._json(HTTPStatus.OK, self.app.page.state())
         elif path in ("/frame.jpg", "/region.jpg"):
-            data = self.app.frame_jpeg(region=path == "/region.jpg")
+            data = self.app.page.frame_jpeg(region=path == "/region.jpg")
             if data is None:
                 self._error(HTTPStatus.SERVICE_UNAVAILABLE, "no frame yet")
             else:
                 self._send(HTTPStatus.OK, data, "image/jpeg")
         elif path == "/api/collected":
-            self._json(HTTPStatus.OK, {"crops": self.app.collected()})
+            self._json(HTTPStatus.OK, {"crops": self.app.page.collected()})
         elif path.startswith("/collected/"):
-            found = self.app.collected_file(path.removeprefix("/collected/"))
+            found = self.app.page.collected_file(path.removeprefix("/collected/"))
             if found is None:
                 self._error(HTTPStatus.NOT_FOUND, "no such crop")
             else:
@@ -455,9 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         try:
             if path == "/api/locate":
-                result = self.app.apply_locate(data.get("locate", {}), bool(data.get("save")))
+                result = self.app.page.apply_locate(data.get("locate", {}), bool(data.get("save")))
             elif path == "/api/label":
-                result = self.app.label(data.get("name"), data.get("label"))
+                result = self.app.page.label(data.get("name"), data.get("label"))
             else:
                 self._error(HTTPStatus.NOT_FOUND, f"nothing at {path}")
                 return
