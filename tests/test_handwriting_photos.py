@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pytest
 
 from digitd.edge.vision.classifier import Classifier
-from digitd.edge.vision.locate import line_mask
+from digitd.edge.vision.ink import line_mask
 from digitd.edge.vision.reader import Reader
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]

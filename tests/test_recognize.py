@@ -275,7 +275,7 @@ def test_a_decompression_bomb_is_refused_and_the_next_file_read(tmp_path: Path) 
 
 
 def test_a_folder_source_skips_a_bomb_and_counts_it(tmp_path: Path) -> None:
-    from digitd.edge.camera.sources import open_source
+    from digitd.edge.camera.backends import open_source
     from digitd.edge.config import CameraConfig
 
     _png_declaring(tmp_path / "1.png", 20000, 20000)

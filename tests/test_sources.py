@@ -26,12 +26,12 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from digitd.edge.camera.backends import open_source
 from digitd.edge.camera.sources import (
     PICAMERA2_MISSING,
     Frame,
     FrameSource,
     SourceError,
-    open_source,
     parse_source,
     redact,
     rotate_image,

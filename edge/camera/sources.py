@@ -38,6 +38,11 @@ STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "http", "https"})
 # A decoder refuses a damaged frame and then carries on with the next one, so a
 # failed read is only "the end" (file) or "the camera is gone" (live) after a run.
 MAX_FAILED_READS = 8
+PICAMERA2_MISSING = (
+    "picamera2 is not installed for this Python — it comes with Raspberry Pi OS, not PyPI: "
+    "run `sudo apt install python3-picamera2` and create the venv with "
+    "`python3 -m venv --system-site-packages`. Off a Pi, use a USB camera (/dev/video0) instead."
+)
 
 
 class SourceError(DigitdError):
@@ -349,72 +354,6 @@ def _natural_key(path: Path) -> list[tuple[int, int | str]]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in parts]
 
 
-class Picamera2Source(FrameSource):
-    """The Raspberry Pi camera through picamera2 (which only Raspberry Pi OS provides)."""
-
-    live = True
-
-    def __init__(self, camera: CameraConfig) -> None:
-        super().__init__("picamera2", camera.rotate)
-        self.camera = camera
-        self._cam: Any = None
-
-    def open(self) -> None:
-        try:
-            from picamera2 import Picamera2
-        except ImportError as exc:
-            raise SourceError(PICAMERA2_MISSING) from exc
-        try:
-            cam = Picamera2()
-        except (IndexError, RuntimeError) as exc:
-            raise SourceError(
-                "Camera not found — is the ribbon cable seated and the camera detected? "
-                f"(`rpicam-hello --list-cameras` lists cameras) [{exc}]"
-            ) from exc
-        try:
-            size = (self.camera.width or 640, self.camera.height or 480)
-            controls: dict[str, Any] = {}
-            if self.camera.fps:
-                controls["FrameRate"] = float(self.camera.fps)
-            # libcamera's "RGB888" is laid out B, G, R in memory: exactly OpenCV's order.
-            config = cam.create_video_configuration(
-                main={"size": size, "format": "RGB888"}, controls=controls
-            )
-            cam.configure(config)
-            cam.start()
-        except Exception as exc:
-            cam.close()
-            raise SourceError(f"picamera2 could not start the camera: {exc}") from exc
-        self._cam = cam
-
-    def close(self) -> None:
-        if self._cam is not None:
-            try:
-                self._cam.stop()
-            finally:
-                self._cam.close()
-                self._cam = None
-
-    def _grab(self) -> Any:
-        if self._cam is None:
-            raise SourceError("picamera2: read before open")
-        try:
-            with self._cam.captured_request(wait=self.camera.read_timeout) as request:
-                # make_array copies, so the buffer goes back to libcamera as the block ends.
-                return request.make_array("main")
-        except TimeoutError as exc:
-            raise SourceError(
-                f"picamera2 delivered no frame in {self.camera.read_timeout:.0f} s"
-            ) from exc
-
-
-PICAMERA2_MISSING = (
-    "picamera2 is not installed for this Python — it comes with Raspberry Pi OS, not PyPI: "
-    "run `sudo apt install python3-picamera2` and create the venv with "
-    "`python3 -m venv --system-site-packages`. Off a Pi, use a USB camera (/dev/video0) instead."
-)
-
-
 def _missing_path_message(spec: SourceSpec) -> str:
     if spec.kind == "device":
         return (
@@ -442,22 +381,3 @@ def _cannot_open_message(spec: SourceSpec) -> str:
         f"Cannot open video file {spec.display} — not a video OpenCV can decode "
         "(truncated, or a codec this build lacks?)"
     )
-
-
-def make_source(camera: CameraConfig, base_dir: Path | str | None = None) -> FrameSource:
-    """The backend ``camera.source`` names, not opened yet."""
-    spec = parse_source(camera.source, base_dir)
-    if spec.kind == "picamera2":
-        return Picamera2Source(camera)
-    if spec.kind == "path":
-        path = Path(str(spec.target))
-        if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-            return ImageFolderSource(spec, camera)
-    return OpenCVSource(spec, camera)
-
-
-def open_source(camera: CameraConfig, base_dir: Path | str | None = None) -> FrameSource:
-    """Open the source ``camera.source`` names; raise :class:`SourceError` saying how to fix it."""
-    source = make_source(camera, base_dir)
-    source.open()
-    return source

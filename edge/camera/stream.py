@@ -15,10 +15,11 @@ from pathlib import Path
 from types import TracebackType
 
 from ..config import CameraConfig
+from .backends import open_source
 from .core import Opener, StreamCore, StreamState, StreamStats
 from .grabber import HUNG_GRACE, LiveGrabber
 from .player import FilePlayer
-from .sources import PICAMERA2_MISSING, Frame, SourceError, open_source, parse_source
+from .sources import PICAMERA2_MISSING, Frame, SourceError, parse_source
 
 logger = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from ..config import LocateConfig
 from ..reading import BoxXYWH
 from .image import Gray, ImageError, to_gray
+from .ink import background_of, dark_ink_of, dark_ink_of_whole, line_mask, paper_without_ink
 
 logger = logging.getLogger(__name__)
 
@@ -69,105 +70,6 @@ class _Group:
         self.x1, self.y1 = max(self.x1, other.x1), max(self.y1, other.y1)
         self.labels |= other.labels
         self.area += other.area
-
-
-def reduce(image: Gray, factor: int) -> Gray:
-    """``image`` shrunk by a whole ``factor`` (block means), the size :func:`background_of`
-    and friends work at. The edge rows and columns beyond a whole block are left out, so
-    OpenCV takes its fast integer path (a fractional scale costs several times as much)."""
-    import cv2
-
-    if factor <= 1:
-        return image
-    h, w = image.shape[:2]
-    sh, sw = max(1, h // factor), max(1, w // factor)
-    whole = image[: sh * factor, : sw * factor]
-    return np.asarray(cv2.resize(whole, (sw, sh), interpolation=cv2.INTER_AREA), image.dtype)
-
-
-def background_of(gray: Gray) -> Gray:
-    """The paper (or display) without its ink: a wide median filter on a small copy.
-
-    A median ignores thin strokes, whichever their polarity, but follows shadows,
-    uneven light and their edges; subtracting it leaves the ink.
-    """
-    import cv2
-
-    h, w = gray.shape
-    factor = max(1, min(h, w) // 120)
-    small = reduce(gray, factor)
-    k = max(5, (min(small.shape) // 5) | 1)
-    bg = cv2.medianBlur(small, k)
-    if factor == 1:
-        return np.asarray(bg, np.uint8)
-    return np.asarray(cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
-
-
-def paper_without_ink(gray: Gray, mask: Gray, background: Gray, dark_ink: bool) -> Gray:
-    """The background again, as the local mean of the pixels ``mask`` does not call ink.
-
-    Never on the ink's side of the first estimate: ink only takes light away from
-    the paper (or adds it to a dark display), so the paper is at least as bright
-    as any estimate that ink pulled down.
-    """
-    import cv2
-
-    h, w = gray.shape
-    factor = max(1, min(h, w) // 120)
-    small = reduce(gray, factor).astype(np.float32)
-    grown = np.asarray(cv2.dilate(mask, np.ones((3, 3), np.uint8)), np.uint8)
-    clear = (reduce(grown, factor) < 8).astype(np.float32)
-    k = max(5, (min(small.shape) // 5) | 1)
-    count = cv2.boxFilter(clear, -1, (k, k), normalize=False)
-    if float(count.min()) >= 0.75 * k * k:
-        # Ink fills no window much: the median was not dragged anywhere (the usual
-        # frame of a few digits), so it stands, and the second pass is skipped.
-        return background
-    total = cv2.boxFilter(small * clear, -1, (k, k), normalize=False)
-    first = reduce(background, factor).astype(np.float32)
-    mean = np.where(count >= 3.0, total / np.maximum(count, 1.0), first)
-    paper = np.maximum(mean, first) if dark_ink else np.minimum(mean, first)
-    paper8 = np.clip(np.round(paper), 0, 255).astype(np.uint8)
-    if factor == 1:
-        return paper8
-    return np.asarray(cv2.resize(paper8, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
-
-
-def dark_ink_of(gray: Gray, background: Gray | None = None) -> bool:
-    """True when the ink is darker than its background (pencil on paper, not an LED display).
-
-    Compared with the background, ink is the strong tail on one side: a dark digit
-    leaves deep negative residuals, a light one strong positive ones.
-    """
-    import cv2
-
-    bg = background_of(gray) if background is None else background
-    step = max(1, min(gray.shape) // 160)
-    g, b = gray[::step, ::step], bg[::step, ::step]
-    return _darker_tail_wins(
-        np.asarray(cv2.subtract(b, g)).ravel(), np.asarray(cv2.subtract(g, b)).ravel()
-    )
-
-
-def dark_ink_of_whole(gray: Gray) -> bool:
-    """The polarity seen against the region's median level instead of a local background.
-
-    Around a bold marker stroke a local median is dragged towards the ink, and the
-    paper inside an "8" then looks like light ink on a dark ground; the median of
-    the whole region does not move. It is fooled by shadows instead, so the two
-    are asked together: where they disagree, the reader lets the model decide.
-    """
-    step = max(1, min(gray.shape) // 160)
-    g = gray[::step, ::step].astype(np.int16)
-    level = int(np.median(g))
-    return _darker_tail_wins(np.clip(level - g, 0, 255).ravel(), np.clip(g - level, 0, 255).ravel())
-
-
-def _darker_tail_wins(darker: npt.NDArray[np.generic], lighter: npt.NDArray[np.generic]) -> bool:
-    """Ink is the strong tail on one side of the background: compare the residuals one
-    pixel in 300 reaches each way (a partition, not a sort: that one value is all we need)."""
-    k = darker.size - max(1, darker.size // 300)
-    return bool(np.partition(darker, k)[k] >= np.partition(lighter, k)[k])
 
 
 class Locator:
@@ -393,68 +295,6 @@ def _join_candidates(
             joins[i] = (_crop(joined, ink, labels), (joined.x0, joined.y0, joined.w, joined.h),
                         partner)
     return joins
-
-
-def _line_pixels(mask: Gray, horizontal: bool) -> Gray | None:
-    """Ink that belongs to straight lines running (nearly) across the whole region."""
-    import cv2
-
-    h, w = mask.shape
-    span = w if horizontal else h
-    # A line on real paper drifts by a pixel or two: thicken across it first.
-    drift = np.ones((5, 1) if horizontal else (1, 5), np.uint8)
-    thick_mask = np.asarray(cv2.dilate(mask, drift), np.uint8)
-    # A line across the region then leaves a row (column) mostly inked; without one
-    # there is nothing to find, and nothing to pay for.
-    counts = np.count_nonzero(thick_mask, axis=1 if horizontal else 0)
-    if int(counts.max(initial=0)) < 0.3 * span:
-        return None
-    across = h if horizontal else w
-    length = max(12, int(0.4 * span))
-    kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
-    runs = np.asarray(cv2.morphologyEx(thick_mask, cv2.MORPH_OPEN, kernel), np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        runs, connectivity=8, ltype=cv2.CV_32S
-    )
-    keep = np.zeros(count, bool)
-    for i in range(1, count):
-        x, y, bw, bh = (int(v) for v in stats[i, :4])
-        extent, thick = (bw, bh) if horizontal else (bh, bw)
-        start, size = (y, h) if horizontal else (x, w)
-        # Only lines that cross the region (a digit's own bar never spans it), or
-        # run along its edge for half of it (a cell's frame, cut at a corner).
-        at_edge = start <= 0.04 * size or start + thick >= 0.96 * size
-        keep[i] = thick <= max(8, 0.15 * across) and (
-            extent >= 0.85 * span or (at_edge and extent >= 0.5 * span)
-        )
-    if not keep.any():
-        return None
-    lines = np.asarray(keep[labels], np.uint8) * 255
-    return np.asarray(cv2.dilate(lines, np.ones((3, 3), np.uint8)), np.uint8)
-
-
-def line_mask(mask: Gray) -> npt.NDArray[np.bool_] | None:
-    """Where ruled lines, grid lines, box frames and table borders are (None: nowhere).
-
-    Such lines are long, thin and straight and run across the region; a digit
-    touching one would otherwise be glued to it, and a line on its own read as a "1".
-    """
-    import cv2
-
-    # Lines are long: they are found on a reduced copy (any ink in a block counts),
-    # then only the ink under them at full size is taken away.
-    h, w = mask.shape
-    factor = max(1, min(h, w) // 120)
-    small = mask
-    if factor > 1:
-        small = np.asarray(reduce(mask, factor) > 0, np.uint8) * 255
-    found = [p for p in (_line_pixels(small, True), _line_pixels(small, False)) if p is not None]
-    if not found:
-        return None
-    lines = found[0] if len(found) == 1 else np.maximum(found[0], found[1])
-    if factor > 1:
-        lines = np.asarray(cv2.resize(lines, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)
-    return lines > 0
 
 
 def _crop(g: _Group, ink: Gray, labels: npt.NDArray[np.int32]) -> Gray:
