@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_install(sub: Any) -> None:
     # The installer is standard library only, so a bare checkout can run it; it never
     # imports the CLI back.
-    from digitd.install.installer import DEFAULT_VENV, EXTRA
+    from digitd.install.layout import DEFAULT_VENV, EXTRA
 
     p = sub.add_parser(
         "install-service",
@@ -270,7 +270,7 @@ def _add_install(sub: Any) -> None:
                    help="install below DIR instead of into this system (for tests and images)")
     p.add_argument("-n", "--dry-run", action="store_true",
                    help="print every step it would take and change nothing")
-    p.set_defaults(func=_late("digitd.install.installer", "install_command", EXTRA))
+    p.set_defaults(func=_late("digitd.install.plan", "install_command", EXTRA))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,12 +12,13 @@ import pytest
 
 from digitd.edge import cli
 from digitd.edge.config import load_config
-from digitd.install import installer as install
-from digitd.install.installer import InstallError, package_from
+from digitd.install import layout, packaging, plan, steps
+from digitd.install.layout import InstallError
+from digitd.install.packaging import package_from
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMD = ROOT / "systemd"
-REAL_IS_RASPBERRY_PI = install.is_raspberry_pi
+REAL_IS_RASPBERRY_PI = plan.is_raspberry_pi
 
 Snapshot = dict[str, tuple[int, bytes, int]]
 
@@ -50,7 +51,7 @@ def at(root: Path, path: str) -> Path:
 @pytest.fixture(autouse=True)
 def not_a_pi(monkeypatch: pytest.MonkeyPatch) -> None:
     # The tests must not depend on the machine they run on.
-    monkeypatch.setattr(install, "is_raspberry_pi", lambda *_: False)
+    monkeypatch.setattr(plan, "is_raspberry_pi", lambda *_: False)
 
 
 def test_dry_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -252,11 +253,11 @@ def test_uninstall_dry_run_changes_nothing(
 def test_without_root_it_says_to_use_sudo(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def must_not_plan(*_: object) -> list[install.Step]:
+    def must_not_plan(*_: object) -> list[steps.Step]:
         raise AssertionError("planned an installation into the real system")
 
-    monkeypatch.setattr(install, "install_steps", must_not_plan)
-    monkeypatch.setattr(install.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(plan, "install_steps", must_not_plan)
+    monkeypatch.setattr(plan.os, "geteuid", lambda: 1000)
     assert cli.main(["install-service", "--no-venv"]) == 1
     assert "run with sudo" in capsys.readouterr().err
 
@@ -300,7 +301,7 @@ def test_system_user_is_created_in_the_video_group(
 def test_a_missing_video_group_is_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(install.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(plan.os, "geteuid", lambda: 0)
     etc = at(tmp_path, "/etc")
     etc.mkdir()
     (etc / "passwd").write_text(SEED["passwd"])
@@ -342,7 +343,7 @@ def test_raspberry_pi_detection(tmp_path: Path) -> None:
 def test_on_a_pi_the_venv_sees_the_os_packages(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(install, "is_raspberry_pi", lambda *_: True)
+    monkeypatch.setattr(plan, "is_raspberry_pi", lambda *_: True)
     code, out, _ = run(capsys, tmp_path, "--dry-run")
     assert code == 0
     assert "sees the OS's Python packages (python3-picamera2)" in out
@@ -350,17 +351,17 @@ def test_on_a_pi_the_venv_sees_the_os_packages(
 
 @pytest.mark.slow
 def test_venv_step_creates_and_then_switches_system_site_packages(tmp_path: Path) -> None:
-    target = install.Target(tmp_path, PurePosixPath("/opt/digitd/venv"))
-    step = install.CreateVenv(target, system_site_packages=True)
+    target = layout.Target(tmp_path, PurePosixPath("/opt/digitd/venv"))
+    step = steps.CreateVenv(target, system_site_packages=True)
     assert not step.is_done()
     step.apply()
     assert step.is_done()
     cfg = at(tmp_path, "/opt/digitd/venv/pyvenv.cfg").read_text()
     assert "include-system-site-packages = true" in cfg
-    assert install.PipInstall(target, package_from(None), reinstall=False).installed_version() \
+    assert steps.PipInstall(target, package_from(None), reinstall=False).installed_version() \
         is None
 
-    without = install.CreateVenv(target, system_site_packages=False)
+    without = steps.CreateVenv(target, system_site_packages=False)
     assert not without.is_done()
     without.apply()  # --upgrade: the packages in it stay
     assert without.is_done()
@@ -370,9 +371,9 @@ def test_venv_step_creates_and_then_switches_system_site_packages(tmp_path: Path
 def test_the_checkout_is_copied_before_pip_builds_it(tmp_path: Path) -> None:
     # pip builds a folder in place; as root, in the user's checkout, that would
     # leave root-owned build/ and *.egg-info behind.
-    copy = install.copy_for_build(ROOT, tmp_path / "digitd")
+    copy = packaging.copy_for_build(ROOT, tmp_path / "digitd")
     assert (copy / "pyproject.toml").read_bytes() == (ROOT / "pyproject.toml").read_bytes()
-    assert (copy / "install" / "installer.py").is_file()
+    assert (copy / "install" / "plan.py").is_file()
     assert (copy / "models").is_dir()
     assert not (copy / ".venv").exists() and not (copy / "tests").exists()
     assert not list(copy.rglob("__pycache__"))

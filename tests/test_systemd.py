@@ -20,7 +20,7 @@ import pytest
 from pydantic import BaseModel
 
 from digitd.edge.config import DigitdConfig, load_config, parse_config
-from digitd.install.installer import CONFIG, DEFAULT_VENV, PASSWORD, UNITS
+from digitd.install.layout import CONFIG, DEFAULT_VENV, PASSWORD, UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMD = ROOT / "systemd"
