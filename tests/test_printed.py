@@ -7,18 +7,16 @@ import pytest
 
 from digitd.edge.vision.labels import NOT_A_DIGIT
 from digitd.edge.vision.normalise import normalise_digit
-from digitd.train.meters import meter_image
-from digitd.train.printed import (
+from digitd.train.fonts import (
     FAMILIES,
     FONT_FAMILIES_HELDOUT,
     FONT_FAMILIES_TRAIN,
     font_files,
     load_glyphs,
-    printed_digits,
-    printed_examples,
-    render_digit_crop,
-    wheel_label,
 )
+from digitd.train.meter_render import wheel_label
+from digitd.train.meters import meter_image
+from digitd.train.printed import printed_digits, printed_examples, render_digit_crop
 
 
 @pytest.fixture(scope="module")

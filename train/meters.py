@@ -17,7 +17,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from digitd.train.printed import font_pool, segment_ink, wheel_window
+from digitd.train.fonts import font_pool
+from digitd.train.meter_render import segment_ink, wheel_window
 
 logger = logging.getLogger(__name__)
 

@@ -146,7 +146,8 @@ _SYNTHETIC_KINDS = {"wheel": 0.45, "segment": 0.3, "blank_cell": 0.1, "blank_whe
 
 
 def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str) -> WindowSet:
-    from digitd.train.printed import CropSpec, font_pool, render_crop
+    from digitd.train.fonts import font_pool
+    from digitd.train.printed import CropSpec, render_crop
 
     rng = np.random.default_rng(seed)
     pool = font_pool(fonts)
