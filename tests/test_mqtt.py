@@ -171,7 +171,7 @@ def test_tls_unknown_server_ca_is_a_clear_error(mosquitto_tls: Mosquitto, tls_fi
                                                 caplog: pytest.LogCaptureFixture) -> None:
     tls = tls_config(mosquitto_tls, tls_files, tmp_path, ca=tls_files.other_ca)
     pub = MqttPublisher(make_config(mosquitto_tls, mqtt={"tls": tls}), state_dir)
-    with caplog.at_level(logging.ERROR, logger="digitd.edge.mqtt.publisher"):
+    with caplog.at_level(logging.ERROR, logger="digitd.edge.mqtt.health"):
         pub.start()
         assert wait_until(lambda: pub.last_error is not None)
         assert not pub.wait_connected(0.5)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import sys
 import threading
 import time
@@ -45,6 +44,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from ..config import DigitdConfig
 from .commands import Command
 from .discovery import DiscoveryMessage, discovery_messages, migration_messages, status_topic
+from .health import ConnectionHealth
 from .inbox import CommandInbox
 from .outbox import OUTBOX_FILE, Outbox
 from .payloads import Error, State, Stats, encode
@@ -55,22 +55,6 @@ logger = logging.getLogger(__name__)
 MIGRATED_MARKER = "discovery-device-based"
 
 WINDOW = 20  # outbox messages handed to paho at once
-
-# What to do about a refused connection, by CONNACK reason code.
-_REFUSAL_ADVICE = {
-    132: "the broker does not accept this MQTT version; set mqtt.protocol = \"3.1.1\" for "
-         "a broker without MQTT 5, or upgrade the broker",
-    133: "the broker rejected the client id; set another mqtt.client_id",
-    134: "check mqtt.username and the password (mqtt.password_file or "
-         "$CREDENTIALS_DIRECTORY/mqtt-password)",
-    135: "check mqtt.username and the password (mqtt.password_file or "
-         "$CREDENTIALS_DIRECTORY/mqtt-password) and the broker's ACL",
-    136: "the broker is not accepting connections now; see the broker's log",
-}
-
-
-_paho_logger = logging.getLogger(f"{__name__}.paho")
-
 
 class MqttPublisher:
     """The daemon's MQTT side: state through the outbox, availability, discovery, commands.
@@ -125,8 +109,6 @@ class MqttPublisher:
         self._epoch = 0
         self._thread: threading.Thread | None = None
         self._started = self._stopping = self._closed = False
-        self._got_connack = False
-        self._paho_said: set[str] = set()  # paho's warnings shown in this outage
 
         # Bad commands: when they were last answered and logged, and how many since.
         self._inbox = CommandInbox(config.mqtt.max_command_bytes, on_command,
@@ -134,8 +116,7 @@ class MqttPublisher:
         self.delivered = 0
         self.rejected = 0
         self.connects = 0
-        self.last_error: str | None = None
-        self._last_logged_error: str | None = None
+        self._health = ConnectionHealth(self.host, self.port, tls=config.mqtt.tls is not None)
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -208,6 +189,11 @@ class MqttPublisher:
     def max_packet_bytes(self) -> int:
         # Room for the topic, MQTT 5 properties a sender may add, and the headers.
         return self.config.mqtt.max_command_bytes + 2048
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the broker cannot be reached now (None while connected)."""
+        return self._health.last_error
 
     @property
     def refused_commands(self) -> int:
@@ -325,7 +311,7 @@ class MqttPublisher:
             "storage_error": self.storage_error,
             "rejected": self.rejected,
             "connects": self.connects,
-            "last_error": self.last_error,
+            "last_error": self._health.last_error,
         }
 
     # -- delivery thread ------------------------------------------------------------------
@@ -389,16 +375,12 @@ class MqttPublisher:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
                     reason_code: ReasonCode, properties: Properties | None) -> None:
-        self._got_connack = True  # this attempt's answer, refused or not
         if reason_code.is_failure:
-            advice = _REFUSAL_ADVICE.get(reason_code.value, "see the broker's log")
-            self._report(f"MQTT broker {self.host}:{self.port} refused the connection: "
-                         f"{reason_code}; {advice}")
+            self._health.refused(reason_code)
             return
+        self._health.connected()
         self._epoch += 1
         self.connects += 1
-        self._paho_said.clear()
-        self.last_error = self._last_logged_error = None
         subscriptions = [(self.topics["cmd"], 1)]
         if self.config.homeassistant.discovery:
             subscriptions.append((status_topic(self.config), 1))
@@ -411,38 +393,11 @@ class MqttPublisher:
         logger.info("connected to MQTT broker %s:%d", self.host, self.port)
 
     def _on_paho_log(self, client: mqtt.Client, userdata: Any, level: int, buf: str) -> None:
-        # paho reports a dropped connection as an error, and again on every retry; we
-        # already say so once (with what happens next), so each of its lines is shown
-        # once per outage, and only a failing callback stays an error.
-        if "Caught exception" in buf:
-            _paho_logger.error("%s", buf)
-        elif level in (mqtt.MQTT_LOG_ERR, mqtt.MQTT_LOG_WARNING):
-            key = buf.split("(")[0][:60]
-            if key in self._paho_said:
-                _paho_logger.debug("%s", buf)
-            else:
-                self._paho_said.add(key)
-                _paho_logger.info("%s (shown once until connected)", buf)
-        else:
-            _paho_logger.debug("%s", buf)
+        self._health.paho_said(level, buf)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         # paho calls this from inside its ``except OSError``: the cause is at hand.
-        exc = sys.exception()
-        cause = f": {exc}" if exc is not None else ""
-        hint = ("; check mqtt.tls (CA, certificate) and the broker's TLS listener"
-                if isinstance(exc, ssl.SSLError) else
-                "; is the broker running, and are mqtt.host and mqtt.port right?")
-        self._report(f"cannot connect to MQTT broker {self.host}:{self.port}{cause}{hint}")
-
-    def _report(self, message: str) -> None:
-        self.last_error = message
-        # Once per distinct problem: paho retries every few seconds.
-        if message != self._last_logged_error:
-            logger.error("%s (retrying)", message)
-            self._last_logged_error = message
-        else:
-            logger.debug("%s (retrying)", message)
+        self._health.cannot_connect(sys.exception())
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any,
                        flags: mqtt.DisconnectFlags, reason_code: ReasonCode,
@@ -453,16 +408,9 @@ class MqttPublisher:
         if was_connected and not self._stopping:
             logger.warning("lost the MQTT connection to %s:%d (%s); reconnecting, readings "
                            "wait in the outbox", self.host, self.port, reason_code)
-        elif not (self._stopping or self._got_connack
-                  or flags.is_disconnect_packet_from_server):
-            # Closed before any CONNACK: most often plain MQTT sent to a TLS listener.
-            hint = ("; if that port is a TLS listener (often 8883), configure [mqtt.tls]"
-                    if self.config.mqtt.tls is None else
-                    "; does that port expect TLS, and does the broker accept the client "
-                    "certificate?")
-            self._report(f"MQTT broker {self.host}:{self.port} closed the connection before "
-                         f"accepting it ({reason_code}){hint}")
-        self._got_connack = False
+        elif not (self._stopping or flags.is_disconnect_packet_from_server):
+            self._health.closed_before_connack(reason_code)
+        self._health.attempt_over()
         with self._progress:
             self._progress.notify_all()
 

@@ -9,9 +9,7 @@ tells systemd not to restart on).
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import json
 import logging
 import os
 import queue
@@ -39,11 +37,10 @@ from ..web.live import Frame, LiveView, with_locate_override
 from .decide import Action, Decider, Decision
 from .notify import Notifier, Watchdog
 from .parts import Parts
-from .statedir import prepare_state_dir, state_dir_for
+from .statedir import load_last_value, prepare_state_dir, save_last_value, state_dir_for
 
 logger = logging.getLogger(__name__)
 
-LAST_VALUE_FILE = "last_value.json"
 ERROR_REPEAT_SECONDS = 60.0  # the same rejection is published at most this often
 # READY=1 comes with the first processed frame; a camera that is not there yet
 # must not make systemd kill the start (TimeoutStartSec=2min) and loop forever,
@@ -113,29 +110,13 @@ class Daemon:
         self._broker.start()
 
     def _restore(self, decider: Decider, state_dir: Path) -> None:
-        path = state_dir / LAST_VALUE_FILE
-        try:
-            saved = json.loads(path.read_text())
-            decider.set_value(str(saved["value"]), float(saved["time"]))
-            logger.info("last accepted value %s restored from %s", saved["value"], path)
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("%s: ignored, cannot be read (%s)", path, exc)
+        saved = load_last_value(state_dir)
+        if saved is not None:
+            decider.set_value(*saved)
 
     def _persist(self, value: str, state_dir: Path) -> None:
         """Keep the last value for the next start; a disk that refuses is reported, not fatal."""
-        path = state_dir / LAST_VALUE_FILE
-        tmp = path.with_suffix(".tmp")
-        try:
-            tmp.write_text(json.dumps({"value": value, "time": time.time()}))
-            os.replace(tmp, path)
-        except OSError as exc:
-            self._persist_error = f"cannot write {path}: {exc.strerror or exc}"
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-        else:
-            self._persist_error = None
+        self._persist_error = save_last_value(state_dir, value)
 
     def _check_storage(self, parts: Parts) -> None:
         """A disk that fills up or turns read-only: once on ``<base>/error``, and when it mends."""

@@ -1,15 +1,21 @@
-"""The state directory: where it is, made private and checked writable before anything."""
+"""The state directory: where it is, made private and checked writable before anything;
+the last accepted value kept there for the next start."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
+import time
 from pathlib import Path
 
 from ..config import DigitdConfig
 from ..errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
+
+LAST_VALUE_FILE = "last_value.json"
 
 
 class StateDirError(ConfigurationError):
@@ -66,3 +72,32 @@ def state_dir_for(cfg: DigitdConfig, env: dict[str, str] | os._Environ[str]) -> 
         return Path(env["STATE_DIRECTORY"].split(":")[0])
     base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "digitd" / cfg.device.id
+
+
+def load_last_value(state_dir: Path) -> tuple[str, float] | None:
+    """The value accepted last before a stop, and when; None when there is none to trust."""
+    path = state_dir / LAST_VALUE_FILE
+    try:
+        saved = json.loads(path.read_text())
+        value, when = str(saved["value"]), float(saved["time"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("%s: ignored, cannot be read (%s)", path, exc)
+        return None
+    logger.info("last accepted value %s restored from %s", value, path)
+    return value, when
+
+
+def save_last_value(state_dir: Path, value: str) -> str | None:
+    """Write the value (beside, then renamed); the reason when the disk refuses, else None."""
+    path = state_dir / LAST_VALUE_FILE
+    tmp = path.with_suffix(".tmp")
+    try:
+        tmp.write_text(json.dumps({"value": value, "time": time.time()}))
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return f"cannot write {path}: {exc.strerror or exc}"
+    return None
