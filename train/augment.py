@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digitd.edge.vision.normalise import normalise_digit
+from digitd.train import camera
 
 Float = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
@@ -70,7 +71,6 @@ def _loose_box(ink: Float, rng: np.random.Generator, height: float) -> Float:
 
 def photograph(ink: Float, rng: np.random.Generator, light_on_dark: bool | None = None) -> U8:
     """Turn an ink map (0..1, any size) into a grey camera crop: paper, light, blur, noise, JPEG."""
-    import cv2
 
     h, w = ink.shape
     if light_on_dark is None:
@@ -83,31 +83,16 @@ def photograph(ink: Float, rng: np.random.Generator, light_on_dark: bool | None 
         background = rng.uniform(100, 250)
         contrast = rng.uniform(60, background)
         img = background - contrast * ink
-    # Uneven light: a linear ramp across the crop in a random direction.
     if rng.random() < 0.5:
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        theta = rng.uniform(0, 2 * math.pi)
-        ramp = (xx * math.cos(theta) + yy * math.sin(theta)) / max(h, w)
-        img = img * (1.0 + rng.uniform(-0.3, 0.3) * ramp)
+        img = camera.light_ramp(img, rng, 0.3)
     if rng.random() < 0.5:
-        sigma = rng.uniform(0.3, 0.025 * max(h, w) + 0.5)
-        img = np.asarray(cv2.GaussianBlur(img.astype(np.float32), (0, 0), sigma), np.float64)
+        img = camera.blur(img.astype(np.float32), rng, 0.025 * max(h, w) + 0.5).astype(np.float64)
     if rng.random() < 0.6:
-        img = img + rng.normal(0, rng.uniform(1, 12), img.shape)
-    out = np.clip(np.round(img), 0, 255).astype(np.uint8)
+        img = camera.sensor_noise(img, rng, 12.0)
+    out = camera.to_u8(img)
     if rng.random() < 0.3:
-        out = jpeg_roundtrip(out, int(rng.integers(25, 90)))
+        out = camera.jpeg(out, rng, 25, 90)
     return out
-
-
-def jpeg_roundtrip(image: U8, quality: int) -> U8:
-    """The image as it comes back from a JPEG at ``quality`` (grey stays grey, BGR stays BGR)."""
-    import cv2
-
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    flag = cv2.IMREAD_GRAYSCALE if image.ndim == 2 else cv2.IMREAD_COLOR
-    decoded = cv2.imdecode(buf, flag) if ok else None
-    return image if decoded is None else np.asarray(decoded, np.uint8)
 
 
 def render_crop(

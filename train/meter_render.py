@@ -10,7 +10,7 @@ import numpy as np
 
 from digitd.edge.vision.image import to_gray
 from digitd.edge.vision.labels import NOT_A_DIGIT
-from digitd.train.augment import jpeg_roundtrip
+from digitd.train import camera
 from digitd.train.fonts import U8, Float, Glyphs, Style
 
 logger = logging.getLogger(__name__)
@@ -223,7 +223,6 @@ def shoot(
     glare: float = 0.0,
 ) -> U8:
     """Grey camera crop of an ink map: light, glare, blur, low resolution, noise, JPEG."""
-    import cv2
 
     h, w = ink.shape
     img = bg + (fg - bg) * ink
@@ -232,25 +231,15 @@ def shoot(
     if glare:
         img = img + glare * glare_blob(h, w, rng)
     if rng.random() < 0.5:
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        theta = rng.uniform(0, 2 * math.pi)
-        ramp = (xx * math.cos(theta) + yy * math.sin(theta)) / max(h, w)
-        img = img * (1.0 + rng.uniform(-0.25, 0.25) * ramp)
+        img = camera.light_ramp(img, rng, 0.25)
     img = img.astype(np.float32)
     if rng.random() < 0.6:
-        img = np.asarray(
-            cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 0.02 * max(h, w) + 0.6)), np.float32
-        )
+        img = camera.blur(img, rng, 0.02 * max(h, w) + 0.6)
     if rng.random() < 0.15 and min(h, w) >= 12:
-        # A low-resolution camera, or a frame scaled down and back up.
-        f = rng.uniform(2.0, 4.0)
-        small = cv2.resize(img, (max(2, round(w / f)), max(2, round(h / f))),
-                           interpolation=cv2.INTER_AREA)
-        interp = cv2.INTER_NEAREST if rng.random() < 0.3 else cv2.INTER_LINEAR
-        img = np.asarray(cv2.resize(small, (w, h), interpolation=interp), np.float32)
+        img = camera.low_resolution(img, rng)
     if rng.random() < 0.7:
-        img = img + rng.normal(0, rng.uniform(1, 7), img.shape).astype(np.float32)
-    out = np.clip(np.round(img), 0, 255).astype(np.uint8)
+        img = camera.sensor_noise(img, rng, 7.0, dtype=np.float32)
+    out = camera.to_u8(img)
     if rng.random() < 0.35:
-        out = jpeg_roundtrip(out, int(rng.integers(30, 90)))
+        out = camera.jpeg(out, rng, 30, 90)
     return out

@@ -6,13 +6,12 @@ demo media. No TensorFlow: only numpy and OpenCV.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from digitd.train.augment import jpeg_roundtrip
+from digitd.train import camera
 
 U8 = npt.NDArray[np.uint8]
 
@@ -97,10 +96,7 @@ def photograph_scene(
     texture = cv2.GaussianBlur(rng.normal(0, 4, (h, w)).astype(np.float32), (0, 0), 2.0)
     grey = grey + texture
     if style.uneven_light:
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        theta = rng.uniform(0, 2 * math.pi)
-        ramp = ((xx - w / 2) * math.cos(theta) + (yy - h / 2) * math.sin(theta)) / max(h, w)
-        grey = grey * (1.0 + style.uneven_light * ramp)
+        grey = camera.fixed_light_ramp(grey, rng, style.uneven_light)
     if style.shadow:
         mask = np.zeros((h, w), np.float32)
         pts = np.array(
@@ -120,12 +116,12 @@ def photograph_scene(
         persp = cv2.getPerspectiveTransform(src, (rotated + jitter).astype(np.float32))
         bgr = cv2.warpPerspective(bgr, persp, (w, h), borderMode=cv2.BORDER_REPLICATE)
     if style.blur:
-        bgr = cv2.GaussianBlur(bgr, (0, 0), rng.uniform(0.3, style.blur))
+        bgr = camera.blur(bgr, rng, style.blur)
     if style.noise:
-        bgr = bgr + rng.normal(0, rng.uniform(0.5, style.noise), bgr.shape)
-    out = np.clip(np.round(bgr), 0, 255).astype(np.uint8)
+        bgr = camera.sensor_noise(bgr, rng, style.noise, 0.5)
+    out = camera.to_u8(bgr)
     if style.jpeg:
-        out = jpeg_roundtrip(out, int(rng.integers(50, 95)))
+        out = camera.jpeg(out, rng, 50, 95)
     return out
 
 

@@ -241,9 +241,7 @@ def frame_bars(crop: U8, rng: np.random.Generator) -> U8:
 
 def photograph(crop: U8, rng: np.random.Generator) -> U8:
     """Light, colour cast, blur, low resolution, noise, JPEG, and now and then inverted."""
-    import cv2
-
-    from digitd.train.augment import jpeg_roundtrip
+    from digitd.train import camera
 
     img = crop.astype(np.float32)
     if img.ndim == 3 and rng.random() < 0.4:  # colour cast / white balance
@@ -261,17 +259,14 @@ def photograph(crop: U8, rng: np.random.Generator) -> U8:
         spot = rng.uniform(60, 180) * np.exp(-r2)
         img = img + (spot[..., None] if img.ndim == 3 else spot)
     if rng.random() < 0.35:
-        img = np.asarray(cv2.GaussianBlur(img, (0, 0), rng.uniform(0.4, 1.5)), np.float32)
+        img = camera.blur(img, rng, 1.5, 0.4)
     if rng.random() < 0.25 and min(h, w) >= 16:
-        f = rng.uniform(1.5, 3.0)
-        small = cv2.resize(img, (max(4, round(w / f)), max(4, round(h / f))),
-                           interpolation=cv2.INTER_AREA)
-        img = np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+        img = camera.low_resolution(img, rng, (1.5, 3.0), smallest=4, blocky=False)
     if rng.random() < 0.5:
-        img = img + rng.normal(0, rng.uniform(1, 8), img.shape).astype(np.float32)
-    out = np.clip(np.round(img), 0, 255).astype(np.uint8)
+        img = camera.sensor_noise(img, rng, 8.0, dtype=np.float32)
+    out = camera.to_u8(img)
     if rng.random() < 0.3:
-        out = jpeg_roundtrip(out, int(rng.integers(25, 90)))
+        out = camera.jpeg(out, rng, 25, 90)
     if rng.random() < 0.2:
         out = 255 - out
     return out
