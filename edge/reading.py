@@ -28,18 +28,38 @@ class Composed:
 
 
 @dataclass(frozen=True)
-class DigitRead:
-    """One located region and what the model made of it."""
+class Prediction:
+    """What the model says about one crop (wherever it came from)."""
 
-    digit: int | None  # None: "not a digit" or below the confidence floor
+    digit: int | None  # the model's best digit; None: its best guess is "not a digit"
     confidence: float  # probability of the chosen class
+    scores: tuple[float, ...]  # the ten digit probabilities
+    not_a_digit: float = 0.0  # probability of "not a digit" (0 for a 10-class model)
+    alternatives: tuple[tuple[int, float], ...] = ()  # next most likely digits, best first
+
+
+@dataclass(frozen=True)
+class DigitRead:
+    """One located region: where it is, what the model said, and what is read there."""
+
+    digit: int | None  # None: "not a digit", below the confidence floor, or a dim cell
     box: BoxXYWH  # x, y, w, h in frame pixels
-    scores: tuple[float, ...]  # the ten digit scores
-    not_a_digit: float = 0.0
-    alternatives: tuple[tuple[int, float], ...] = ()
+    prediction: Prediction
     # Meter-window model only: the wheel's position in digits (3.5: half-way from 3 to 4);
     # None for an empty cell. A wheel between two digits has a position but no digit.
     position: float | None = None
+
+    @property
+    def confidence(self) -> float:
+        return self.prediction.confidence
+
+    @property
+    def scores(self) -> tuple[float, ...]:
+        return self.prediction.scores
+
+    @property
+    def not_a_digit(self) -> float:
+        return self.prediction.not_a_digit
 
     @property
     def read(self) -> bool:

@@ -10,13 +10,14 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from digitd.edge.config import DecisionConfig
-from digitd.edge.reading import DigitRead, Reading
+from digitd.edge.reading import DigitRead, Prediction, Reading
 from digitd.edge.service.decide import Action, Code, Decider, Decision, parse_value
 
 
 def digit(d: int | None, confidence: float = 0.99) -> DigitRead:
     scores = tuple(confidence if i == d else (1.0 - confidence) / 9 for i in range(10))
-    return DigitRead(digit=d, confidence=confidence, box=(0, 0, 10, 20), scores=scores)
+    return DigitRead(digit=d, box=(0, 0, 10, 20),
+                     prediction=Prediction(d, confidence, scores))
 
 
 def reading(text: str, confidence: float = 0.99, decimals: int = 0) -> Reading:

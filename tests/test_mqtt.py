@@ -17,7 +17,7 @@ import pytest
 from digitd.edge.mqtt.payloads import Error, State, Stats
 from digitd.edge.mqtt.publisher import WINDOW, MqttPublisher
 from digitd.edge.mqtt.security import MqttSetupError
-from digitd.edge.reading import DigitRead, Reading
+from digitd.edge.reading import DigitRead, Prediction, Reading
 from tests.mqtt_broker import Mosquitto, Subscriber, TlsFiles, make_config, wait_until
 
 FAST = (1, 1)  # reconnect delay in tests: retry every second
@@ -54,8 +54,9 @@ def test_state_is_retained_qos1_and_availability_follows(mosquitto: Mosquitto,
     base = cfg.base_topic
     with Subscriber(mosquitto, [f"{base}/#"]) as live:
         pub = started(MqttPublisher(cfg, state_dir, reconnect_delay=FAST))
-        reading = Reading(digits=(DigitRead(1, 0.99, (0, 0, 5, 9), (0.0,) * 10),
-                                  DigitRead(7, 0.93, (6, 0, 5, 9), (0.0,) * 10)), decimals=1)
+        reading = Reading(digits=(DigitRead(1, (0, 0, 5, 9), Prediction(1, 0.99, (0.0,) * 10)),
+                                  DigitRead(7, (6, 0, 5, 9), Prediction(7, 0.93, (0.0,) * 10))),
+                          decimals=1)
         pub.publish_state(State.of_reading(reading, frame=12))
         (msg,) = live.wait_count(f"{base}/state", 1)
         assert msg.qos == 1

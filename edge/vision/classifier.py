@@ -8,13 +8,13 @@ resized only when the number of digits in a frame changes.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..reading import Prediction
 from .labels import NOT_A_DIGIT, NUM_DIGITS
 from .model_card import ModelError, default_model_path, read_card
 from .runtime import interpreter_class, native_stderr_to_log
@@ -24,17 +24,6 @@ from .window import HEIGHT, WIDTH
 logger = logging.getLogger(__name__)
 
 TFLITE_IDENTIFIER = b"TFL3"
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """What the model says about one crop."""
-
-    digit: int | None  # None: the model's best guess is "not a digit"
-    confidence: float  # probability of the chosen class
-    scores: tuple[float, ...]  # the ten digit probabilities
-    not_a_digit: float  # probability of "not a digit" (0 for a 10-class model)
-    alternatives: tuple[tuple[int, float], ...]  # next most likely digits, best first
 
 
 def _check_tflite(path: Path) -> None:

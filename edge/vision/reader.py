@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import LocateConfig, ModelConfig
-from ..reading import BoxXYWH, DigitRead, Reading
-from .classifier import Classifier, Prediction, WindowClassifier
+from ..reading import BoxXYWH, DigitRead, Prediction, Reading
+from .classifier import Classifier, WindowClassifier
 from .compose import compose
 from .locate import Located, Locator
 from .normalise import ink_contrast, normalise_digit
@@ -126,11 +126,8 @@ class Reader:
         reads = [
             DigitRead(
                 digit=p.digit if p.confidence >= self.min_confidence and i not in dim else None,
-                confidence=p.confidence,
                 box=box,
-                scores=p.scores,
-                not_a_digit=p.not_a_digit,
-                alternatives=p.alternatives,
+                prediction=p,
             )
             for i, (p, box) in enumerate(chosen)
         ]
@@ -179,10 +176,13 @@ def wheel_reading(
         reads.append(
             DigitRead(
                 digit=digit,
-                confidence=est.not_a_digit if empty else est.confidence,
                 box=box,
-                scores=tuple(round(s, 4) for s in est.digit_scores),
-                not_a_digit=est.not_a_digit,
+                prediction=Prediction(
+                    digit=None if empty else est.nearest,
+                    confidence=est.not_a_digit if empty else est.confidence,
+                    scores=tuple(round(s, 4) for s in est.digit_scores),
+                    not_a_digit=est.not_a_digit,
+                ),
                 position=None if empty else est.position,
             )
         )
