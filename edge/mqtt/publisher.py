@@ -36,19 +36,18 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
-from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ..config import DigitdConfig
+from .client import connect_properties, max_packet_bytes, new_client
 from .commands import Command
 from .discovery import DiscoveryMessage, discovery_messages, migration_messages, status_topic
 from .health import ConnectionHealth
 from .inbox import CommandInbox
 from .outbox import OUTBOX_FILE, Outbox
 from .payloads import Error, State, Stats, encode
-from .security import read_password, tls_context
 
 logger = logging.getLogger(__name__)
 
@@ -121,33 +120,9 @@ class MqttPublisher:
     # -- set-up ---------------------------------------------------------------------------
 
     def _make_client(self, reconnect_delay: tuple[int, int]) -> mqtt.Client:
-        cfg = self.config.mqtt
-        client_id = cfg.client_id or f"digitd-{self.config.device.id}"
-        if self.v5:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                 protocol=mqtt.MQTTv5)
-        else:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                 clean_session=True, protocol=mqtt.MQTTv311)
-        # An exception escaping a callback would end paho's thread and with it
-        # every reconnect; paho logs it instead.
-        client.suppress_exceptions = True
+        client = new_client(self.config, v5=self.v5, will_topic=self.topics["availability"],
+                            reconnect_delay=reconnect_delay, max_inflight=2 * WINDOW)
         client.on_log = self._on_paho_log
-        client.will_set(self.topics["availability"], b"offline", qos=1, retain=True)
-        client.reconnect_delay_set(*reconnect_delay)
-        client.max_inflight_messages_set(2 * WINDOW)
-        client.max_queued_messages_set(1000)  # errors while offline: bounded memory
-        password = read_password(cfg)
-        if cfg.username:
-            client.username_pw_set(cfg.username, password)
-        elif password is not None and cfg.password_file:
-            logger.warning("mqtt.password_file is set but mqtt.username is not; "
-                           "the password is not used")
-        if cfg.tls is not None:
-            client.tls_set_context(tls_context(cfg.tls))
-            if cfg.tls.insecure:
-                client.tls_insecure_set(True)
-                logger.warning("mqtt.tls.insecure: the broker's host name is not verified")
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -171,24 +146,16 @@ class MqttPublisher:
         if self.v5:
             self._client.connect_async(self.host, self.port,
                                        keepalive=self.config.mqtt.keepalive,
-                                       clean_start=True, properties=self._connect_properties())
+                                       clean_start=True,
+                                       properties=connect_properties(self.config))
         else:
             self._client.connect_async(self.host, self.port,
                                        keepalive=self.config.mqtt.keepalive)
         self._client.loop_start()
 
-    def _connect_properties(self) -> Properties:
-        """MQTT 5's Maximum Packet Size: the broker drops anything bigger for us, so a huge
-        message on ``<base>/cmd`` never reaches (nor is buffered by) the device. Commands
-        between ``max_command_bytes`` and this bound arrive and are refused with a reply."""
-        props = Properties(PacketTypes.CONNECT)
-        props.MaximumPacketSize = self.max_packet_bytes
-        return props
-
     @property
     def max_packet_bytes(self) -> int:
-        # Room for the topic, MQTT 5 properties a sender may add, and the headers.
-        return self.config.mqtt.max_command_bytes + 2048
+        return max_packet_bytes(self.config)
 
     @property
     def last_error(self) -> str | None:

@@ -16,7 +16,6 @@ import queue
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -34,6 +33,7 @@ from ..mqtt.payloads import Error, State, Stats
 from ..reading import Reading
 from ..vision.image import ImageError
 from ..web.live import Frame, LiveView, with_locate_override
+from .counters import Counters
 from .decide import Action, Decider, Decision
 from .notify import Notifier, Watchdog
 from .parts import Parts
@@ -48,19 +48,6 @@ ERROR_REPEAT_SECONDS = 60.0  # the same rejection is published at most this ofte
 READY_GRACE_SECONDS = 60.0
 
 
-@dataclass
-class _Counters:
-    started: float = field(default_factory=time.monotonic)
-    frames: int = 0
-    published: int = 0
-    rejected: int = 0
-    errors: int = 0
-    window_frames: int = 0
-    window_start: float = field(default_factory=time.monotonic)
-    window_ms: float = 0.0
-    window_classify_ms: float = 0.0
-
-
 class Daemon:
     def __init__(self, config_path: str | Path, *, exit_at_end: bool = False,
                  show_mqtt: bool = False, env: dict[str, str] | None = None) -> None:
@@ -73,7 +60,7 @@ class Daemon:
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self.notifier = Notifier(self.env.get("NOTIFY_SOCKET") or None)
         self.watchdog = Watchdog.from_env(self.notifier, self.env)
-        self.counters = _Counters()
+        self.counters = Counters()
         self._last_error: dict[str, float] = {}
         self._broker: Any = None
         self._state_dir = Path()
@@ -272,9 +259,7 @@ class Daemon:
             return
         reading, located = seen.reading, seen.located
         c.frames += 1
-        c.window_frames += 1
-        c.window_ms += (time.perf_counter() - t0) * 1000.0
-        c.window_classify_ms += reading.timings_ms.get("classify", 0.0)
+        c.frame_read((time.perf_counter() - t0) * 1000.0, reading.timings_ms.get("classify", 0.0))
         decision = decider.offer(reading, timestamp)
         if self._live is not None:
             self._live.offer(Frame(image, seq, seen, parts.reader))
@@ -353,30 +338,11 @@ class Daemon:
 
     def _publish_stats(self, parts: Parts) -> None:
         parts.publisher.publish_stats(self._stats(parts))
-        c = self.counters
-        c.window_frames, c.window_ms, c.window_classify_ms = 0, 0.0, 0.0
-        c.window_start = time.monotonic()
+        self.counters.new_window()
 
     def _stats(self, parts: Parts) -> Stats:
-        """The ``<base>/stats`` figures (rates since the last stats message)."""
-        c = self.counters
-        elapsed = max(1e-6, time.monotonic() - c.window_start)
-        n = max(1, c.window_frames)
-        stream = parts.stream.stats()
-        return Stats(
-            fps=c.window_frames / elapsed,
-            frame_ms=c.window_ms / n,
-            inference_ms=c.window_classify_ms / n,
-            frames=c.frames,
-            frames_dropped=stream.dropped,
-            published=c.published,
-            rejected=c.rejected,
-            errors=c.errors + stream.errors,
-            uptime_s=time.monotonic() - c.started,
-            camera=stream.as_json(),
-            mqtt=parts.publisher.stats(),
-            storage_error=parts.publisher.storage_error or self._persist_error,
-        )
+        return self.counters.stats(parts.stream.stats(), parts.publisher.stats(),
+                                   parts.publisher.storage_error or self._persist_error)
 
     def _start_web(self, parts: Parts) -> None:
         """``[web] enabled``: the set-up page, on a thread of its own (imported only then)."""
