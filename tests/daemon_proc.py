@@ -17,12 +17,13 @@ import pytest
 class Daemon:
     """``digitd run`` as a child process; its log lines are collected as they come."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "digitd.edge.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "digitd.edge.cli", "run", "--config", str(config), *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **(env or {})},
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -48,6 +49,12 @@ class Daemon:
     def log(self) -> str:
         with self._cond:
             return "\n".join(self.lines)
+
+    def wait(self, timeout: float) -> int:
+        """Its exit status once it ended by itself (the log read to the end)."""
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
 
     def stop(self) -> int:
         if self.proc.poll() is None:

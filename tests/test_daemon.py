@@ -38,15 +38,6 @@ def _config(tmp_path: Path, broker: Mosquitto, *, loop: bool = False, interval: 
     return path
 
 
-def _daemon(config: Path, *args: str, env: dict[str, str] | None = None
-            ) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "digitd.edge.cli", "run", "--config", str(config), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def _states(sub: Subscriber, base: str) -> list[str]:
     return [json.loads(m.payload)["value"] for m in sub.on(f"{base}/state")]
 
@@ -83,9 +74,8 @@ def test_every_number_in_the_video_is_published_in_order(tmp_path: Path,
                                                          mosquitto: Mosquitto) -> None:
     config = _config(tmp_path, mosquitto)
     with Subscriber(mosquitto, ["digitd/meter1/#"]) as sub:
-        proc = _daemon(config, "--exit-at-end")
-        out, _ = proc.communicate(timeout=120)
-        assert proc.returncode == 0, out
+        daemon = Daemon(config, "--exit-at-end")
+        assert daemon.wait(120) == 0, daemon.log()
         sub.wait_for(lambda: any(m.payload == b"offline" for m in
                                  sub.on("digitd/meter1/availability")), 10)
         assert _states(sub, "digitd/meter1") == NUMBERS
@@ -110,7 +100,7 @@ def test_sd_notify_ready_watchdog_and_clean_sigterm(tmp_path: Path, mosquitto: M
     config = _config(tmp_path, mosquitto, loop=True, interval=0.25)
     env = {"NOTIFY_SOCKET": str(tmp_path / "notify.sock"), "WATCHDOG_USEC": "1000000"}
     with Subscriber(mosquitto, ["digitd/meter1/#"]) as sub:
-        proc = _daemon(config, env=env)
+        daemon = Daemon(config, env=env)
         try:
             messages = _drain(notify_socket, time.monotonic() + 20, _ready_and_pings(6))
             texts = [m for _, m in messages]
@@ -122,12 +112,9 @@ def test_sd_notify_ready_watchdog_and_clean_sigterm(tmp_path: Path, mosquitto: M
             assert max(gaps) < 1.0
             assert any(m.startswith("STATUS=") for m in texts)
             assert sub.wait_for(lambda: len(_states(sub, "digitd/meter1")) >= 3, 30)
-            proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=30)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert proc.returncode == 0, out
+            code = daemon.stop()
+        assert code == 0, daemon.log()
         after = [m for _, m in _drain(notify_socket, time.monotonic() + 0.5)]
         assert any("STOPPING=1" in m for m in after), after
         assert wait_until(lambda: bool(sub.on("digitd/meter1/availability"))
@@ -146,9 +133,9 @@ def test_config_error_exits_78_with_every_problem(tmp_path: Path) -> None:
     for expected in ("camera.source: required", "camera.sourse: unknown key",
                      "camera.interval", "mqtt.port"):
         assert expected in proc.stdout, proc.stdout
-    run = _daemon(bad)
-    out, _ = run.communicate(timeout=60)
-    assert run.returncode == 78 and "camera.sourse" in out and "Traceback" not in out
+    run = Daemon(bad)
+    assert run.wait(60) == 78
+    assert "camera.sourse" in run.log() and "Traceback" not in run.log()
 
 
 def test_check_config_accepts_the_demo_config() -> None:

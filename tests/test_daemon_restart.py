@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import pytest
 
+from tests.daemon_proc import Daemon
 from tests.mqtt_broker import Mosquitto, Subscriber
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,13 +59,10 @@ def test_restart_publishes_the_restored_value_again(tmp_path: Path,
     config = _config(tmp_path, mosquitto, folder)
     with Subscriber(mosquitto, ["digitd/meter1/state"]) as sub:
         assert not sub.on("digitd/meter1/state")  # nothing retained on this broker
-        proc = subprocess.run(
-            [sys.executable, "-m", "digitd.edge.cli", "run", "--config", str(config),
-             "--exit-at-end"], capture_output=True, text=True, timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr
-        assert "restored" in proc.stderr
-        assert sub.wait_for(lambda: bool(sub.on("digitd/meter1/state")), 10), proc.stderr
+        daemon = Daemon(config, "--exit-at-end")
+        assert daemon.wait(120) == 0, daemon.log()
+        assert daemon.count("restored") == 1
+        assert sub.wait_for(lambda: bool(sub.on("digitd/meter1/state")), 10), daemon.log()
         state_msg = json.loads(sub.on("digitd/meter1/state")[0].payload)
     assert state_msg["value"] == LAST
     assert state_msg["timestamp"].endswith("+00:00")
@@ -77,23 +72,19 @@ def test_a_missing_camera_is_reported_on_the_error_topic(tmp_path: Path,
                                                          mosquitto: Mosquitto) -> None:
     config = _config(tmp_path, mosquitto, "/dev/video97")
     with Subscriber(mosquitto, ["digitd/meter1/#"]) as sub:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "digitd.edge.cli", "run", "--config", str(config)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
+        daemon = Daemon(config)
         try:
             assert sub.wait_for(lambda: bool(sub.on("digitd/meter1/error")), 20)
             error = json.loads(sub.on("digitd/meter1/error")[0].payload)
             # A stats message follows the camera's change of state, not a minute later.
             assert sub.wait_for(lambda: bool(sub.on("digitd/meter1/stats")), 5)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=30)
+            code = daemon.stop()
     assert error["error"] == "camera_missing", error
     assert "/dev/video97" in error["reason"] or "/dev/video97" in error.get("source", ""), error
     stats = json.loads(sub.on("digitd/meter1/stats")[0].payload)
     assert stats["camera"]["state"] == "reopening"
-    assert proc.returncode == 0, out
+    assert code == 0, daemon.log()
 
 
 def test_reconnect_to_a_broker_that_lost_everything_publishes_again(
@@ -107,10 +98,7 @@ def test_reconnect_to_a_broker_that_lost_everything_publishes_again(
     _last_frames(folder)
     config = _config(tmp_path, mosquitto, folder)
     config.write_text(config.read_text().replace("interval = 0\n", "interval = 0.2\nloop = true\n"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "digitd.edge.cli", "run", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    daemon = Daemon(config)
     try:
         with Subscriber(mosquitto, ["digitd/meter1/state"]) as sub:
             assert sub.wait_for(lambda: bool(sub.on("digitd/meter1/state")), 20)
@@ -122,6 +110,5 @@ def test_reconnect_to_a_broker_that_lost_everything_publishes_again(
             assert after.wait_for(lambda: bool(after.on("digitd/meter1/state")), 20)
             assert json.loads(after.on("digitd/meter1/state")[0].payload)["value"] == LAST
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0, out
+        code = daemon.stop()
+    assert code == 0, daemon.log()
