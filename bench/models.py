@@ -16,7 +16,7 @@ import argparse
 import json
 import os
 import platform
-import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,25 +24,13 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import timed  # a script beside this one
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist"
-
-
-def timed(call: Callable[[], object], repeats: int) -> dict[str, float]:
-    for _ in range(min(20, repeats)):
-        call()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - t0) * 1000.0)
-    return {
-        "median_ms": round(statistics.median(samples), 4),
-        "p10_ms": round(float(np.percentile(samples, 10)), 4),
-        "p90_ms": round(float(np.percentile(samples, 90)), 4),
-    }
 
 
 def ensure_tflite(run: Path, mnist_dir: Path) -> Path:

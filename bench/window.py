@@ -14,26 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
+import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import timed  # a script beside this one
+
 ROOT = Path(__file__).resolve().parents[1]
 CROPS = ROOT / "tests" / "data" / "meter-crops"
-
-
-def timed(call: Callable[[], object], repeats: int) -> float:
-    for _ in range(min(50, repeats)):
-        call()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - t0) * 1000.0)
-    return round(statistics.median(samples), 4)
 
 
 def main() -> None:
@@ -59,9 +50,9 @@ def main() -> None:
     inputs = window_batch(crops)
     one = inputs[:1]
     eight = inputs[:8]
-    per_box = timed(lambda: clf.probabilities(one), args.repeats)
+    per_box = timed(lambda: clf.probabilities(one), args.repeats, 50)["median_ms"]
     clf.probabilities(eight)
-    batched = timed(lambda: clf.probabilities(eight), args.repeats // 4) / 8
+    batched = timed(lambda: clf.probabilities(eight), args.repeats // 4, 50)["median_ms"] / 8
 
     frame = np.full((480, 640, 3), 40, np.uint8)
     boxes = []
@@ -70,7 +61,7 @@ def main() -> None:
         frame[200:296, x : x + 60] = cv2.resize(crop, (60, 96))
         boxes.append([x, 200, 60, 96])
     reader = Reader(None, LocateConfig(mode="boxes", boxes=boxes), window=clf)
-    frame_ms = timed(lambda: reader.read(frame), args.repeats // 4)
+    frame_ms = timed(lambda: reader.read(frame), args.repeats // 4, 50)["median_ms"]
 
     figures = {
         "model": str(clf.model_path),

@@ -99,18 +99,10 @@ def tflite_accuracy(path: Path, test: Split) -> float:
     return correct / max(1, len(test))
 
 
-def convert(
-    keras_path: str | Path,
-    out_path: str | Path,
-    mnist_dir: str | Path | None,
-    representative: int = 500,
-    max_drop_points: float = 0.3,
-    eval_limit: int | None = None,
-    seed: int = 0,
-) -> ConvertResult:
+def load_for_conversion(keras_path: str | Path, out_path: str | Path) -> tuple[Any, Path, Path]:
+    """The Keras model to convert and both paths, each problem named before any work."""
     import_tensorflow()
     import keras
-    import tensorflow as tf
 
     keras_path, out_path = Path(keras_path), Path(out_path)
     if not keras_path.exists():
@@ -121,6 +113,20 @@ def convert(
         model = keras.models.load_model(keras_path, compile=False)
     except (ValueError, OSError) as exc:
         raise ValueError(f"{keras_path}: not a loadable Keras model ({exc})") from exc
+    return model, keras_path, out_path
+
+
+def convert(
+    keras_path: str | Path,
+    out_path: str | Path,
+    mnist_dir: str | Path | None,
+    representative: int = 500,
+    max_drop_points: float = 0.3,
+    eval_limit: int | None = None,
+    seed: int = 0,
+) -> ConvertResult:
+    model, keras_file, out_file = load_for_conversion(keras_path, out_path)
+    import tensorflow as tf  # already imported, quietly, by load_for_conversion
 
     train, test = load_mnist(mnist_dir)
     if eval_limit:
@@ -129,9 +135,9 @@ def convert(
     flat = to_int8_tflite(model, representative_images(train, representative, seed))
     logger.info("converted to int8 in %.1f s: %d bytes", time.monotonic() - t0, len(flat))
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
-        candidate = Path(tmp) / out_path.name
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_file.parent) as tmp:
+        candidate = Path(tmp) / out_file.name
         candidate.write_bytes(flat)
         acc_float = float_accuracy(model, test)
         acc_int8 = tflite_accuracy(candidate, test)
@@ -147,14 +153,14 @@ def convert(
                 "Use more representative digits (--representative) or check the model"
             )
         details = Classifier(candidate, require_card=False)._in
-        os.replace(candidate, out_path)
+        os.replace(candidate, out_file)
 
-    metrics_path = keras_path.with_name("metrics.json")
+    metrics_path = keras_file.with_name("metrics.json")
     training = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     training.pop("history", None)
     scale, zero = details["quantization"]
     card = {
-        "name": out_path.stem,
+        "name": out_file.stem,
         "arch": training.get("arch", model.name),
         "params": int(model.count_params()),
         "labels": list(LABELS[: int(model.output_shape[-1])]),
@@ -180,10 +186,10 @@ def convert(
         },
         "representative_images": representative,
         "training": training,
-        "source_model": keras_path.name,
+        "source_model": keras_file.name,
         "tensorflow_version": tf.__version__,
         "digitd_version": __version__,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    card_file = write_card(out_path, card)
-    return ConvertResult(out_path, card_file, json.loads(card_file.read_text()))
+    card_file = write_card(out_file, card)
+    return ConvertResult(out_file, card_file, json.loads(card_file.read_text()))

@@ -18,13 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from digitd.convert.convert import ConvertResult, GateError, to_int8_tflite
+from digitd.convert.convert import ConvertResult, GateError, load_for_conversion, to_int8_tflite
 from digitd.edge import __version__
 from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.model_card import write_card
 from digitd.edge.vision.wheel import BLANK, IN_VIEW, NUM_POSITIONS, STEPS
 from digitd.edge.vision.window import HEIGHT, MIN_RANGE, WIDTH, WINDOW_PREPROCESSING_VERSION
-from digitd.train.quiet import import_tensorflow
 from digitd.train.window_data import (
     METER_DIGITS_SOURCE,
     SEVENSEG_SOURCE,
@@ -47,19 +46,12 @@ def convert_window(
     max_drop_points: float = 1.0,
     seed: int = 0,
 ) -> ConvertResult:
-    import_tensorflow()
-    import keras
-    import tensorflow as tf
+    model, keras_file, out_file = load_for_conversion(keras_path, out_path)
+    import tensorflow as tf  # already imported, quietly, by load_for_conversion
 
-    keras_path, out_path = Path(keras_path), Path(out_path)
-    if not keras_path.exists():
-        raise FileNotFoundError(f"{keras_path}: Keras model not found")
-    if out_path.suffix != ".tflite":
-        raise ValueError(f"{out_path}: the output should end in .tflite")
-    model = keras.models.load_model(keras_path, compile=False)
     if tuple(model.input_shape[1:]) != (HEIGHT, WIDTH, 1) or model.output_shape[-1] != BLANK + 1:
         raise ValueError(
-            f"{keras_path}: not a meter-window model (input {model.input_shape}, "
+            f"{keras_file}: not a meter-window model (input {model.input_shape}, "
             f"{model.output_shape[-1]} outputs); train one with 'digitd train --kind window'"
         )
 
@@ -85,9 +77,9 @@ def convert_window(
         model.predict(x_dev[..., None].astype(np.float32) / 255.0, verbose=0, batch_size=1024),
         dev.positions,
     )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
-        candidate = Path(tmp) / out_path.name
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_file.parent) as tmp:
+        candidate = Path(tmp) / out_file.name
         candidate.write_bytes(flat)
         clf = WindowClassifier(candidate, require_card=False)
         int8_figs = crop_figures(clf.probabilities(x_dev), dev.positions)
@@ -105,15 +97,15 @@ def convert_window(
             )
         scale, zero = clf._in["quantization"]
         del clf
-        os.replace(candidate, out_path)
+        os.replace(candidate, out_file)
 
-    metrics_path = keras_path.with_name("metrics.json")
+    metrics_path = keras_file.with_name("metrics.json")
     training: dict[str, Any] = (
         json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     )
     history = training.pop("dev_history", [])
     card = {
-        "name": out_path.stem,
+        "name": out_file.stem,
         "kind": "window",
         "serves": "locate mode 'boxes' (meters): one fixed box per wheel or display cell",
         "arch": training.get("arch", model.name),
@@ -148,10 +140,10 @@ def convert_window(
         "dev_history_last": history[-1] if history else None,
         "representative_images": len(calib),
         "training": training,
-        "source_model": keras_path.name,
+        "source_model": keras_file.name,
         "tensorflow_version": tf.__version__,
         "digitd_version": __version__,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    card_file = write_card(out_path, card)
-    return ConvertResult(out_path, card_file, json.loads(card_file.read_text()))
+    card_file = write_card(out_file, card)
+    return ConvertResult(out_file, card_file, json.loads(card_file.read_text()))

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from tests.daemon_proc import Daemon
 from tests.mqtt_broker import (
     MOSQUITTO_PASSWD,
     OPENSSL,
@@ -81,3 +82,12 @@ def mosquitto_tls_fixture(tmp_path: Path, tls_files: TlsFiles) -> Iterator[Mosqu
     conf = (f"allow_anonymous true\ncafile {tls_files.ca}\ncertfile {tls_files.server_cert}\n"
             f"keyfile {tls_files.server_key}\nrequire_certificate true\n")
     yield from run_broker(tmp_path, conf=conf, tls=tls_files)
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    """Daemons a test starts (append them): stopped at its end, whatever happened."""
+    started: list[Daemon] = []
+    yield started
+    for d in started:
+        d.stop()

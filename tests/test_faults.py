@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -45,14 +44,6 @@ def _config(tmp_path: Path, broker: Mosquitto | None, state_dir: Path, *,
         f'[daemon]\nstate_dir = "{state_dir}"\n\n' + extra
     )
     return path
-
-
-@pytest.fixture
-def daemon_factory() -> Iterator[list[Daemon]]:
-    started: list[Daemon] = []
-    yield started
-    for d in started:
-        d.stop()
 
 
 def _errors(sub: Subscriber) -> list[dict[str, object]]:
@@ -87,12 +78,12 @@ def _recovers(sub: Subscriber, daemon: Daemon) -> None:
 
 
 def test_a_full_disk_under_the_running_daemon_is_survived_real_tmpfs(
-    tmp_path: Path, mosquitto: Mosquitto, daemon_factory: list[Daemon]
+    tmp_path: Path, mosquitto: Mosquitto, daemons: list[Daemon]
 ) -> None:
     with small_disk(tmp_path / "disk", size_kb=1024) as disk, \
             Subscriber(mosquitto, [f"{BASE}/#"]) as sub:
         daemon = Daemon(_config(tmp_path, mosquitto, disk.path / "state"))
-        daemon_factory.append(daemon)
+        daemons.append(daemon)
         assert sub.wait_for(lambda: _states(sub) >= 3, 30), daemon.log()
         disk.fill()
         _delivers_through(sub, daemon, "full", "No space left")
@@ -103,14 +94,14 @@ def test_a_full_disk_under_the_running_daemon_is_survived_real_tmpfs(
 
 
 def test_a_full_disk_under_the_running_daemon_is_survived_file_size_limit(
-    tmp_path: Path, mosquitto: Mosquitto, daemon_factory: list[Daemon]
+    tmp_path: Path, mosquitto: Mosquitto, daemons: list[Daemon]
 ) -> None:
     """Where no tmpfs can be mounted: the daemon's files may not grow (EFBIG), as on a
     full disk; lifting the limit is the space coming back."""
     state = tmp_path / "state"
     with Subscriber(mosquitto, [f"{BASE}/#"]) as sub:
         daemon = Daemon(_config(tmp_path, mosquitto, state))
-        daemon_factory.append(daemon)
+        daemons.append(daemon)
         assert sub.wait_for(lambda: _states(sub) >= 3, 30), daemon.log()
         soft, hard = resource.prlimit(daemon.proc.pid, resource.RLIMIT_FSIZE)
         biggest = max(p.stat().st_size for p in state.iterdir())
@@ -127,7 +118,7 @@ def test_a_full_disk_under_the_running_daemon_is_survived_file_size_limit(
 
 
 def test_an_old_world_readable_state_dir_is_made_private(
-    tmp_path: Path, mosquitto: Mosquitto, daemon_factory: list[Daemon]
+    tmp_path: Path, mosquitto: Mosquitto, daemons: list[Daemon]
 ) -> None:
     state = tmp_path / "state"
     state.mkdir(mode=0o755)
@@ -136,7 +127,7 @@ def test_an_old_world_readable_state_dir_is_made_private(
     os.chmod(state / "last_value.json", 0o644)
     with Subscriber(mosquitto, [f"{BASE}/state"]) as sub:
         daemon = Daemon(_config(tmp_path, mosquitto, state))
-        daemon_factory.append(daemon)
+        daemons.append(daemon)
         assert sub.wait_for(lambda: _states(sub) >= 1, 30), daemon.log()
     assert state.stat().st_mode & 0o777 == 0o700
     assert (state / "last_value.json").stat().st_mode & 0o777 == 0o600
@@ -204,12 +195,12 @@ def test_configs_that_could_never_work(tmp_path: Path, text: str, expected: str)
 
 
 def test_a_100_mb_command_costs_the_daemon_no_memory(
-    tmp_path: Path, mosquitto: Mosquitto, daemon_factory: list[Daemon]
+    tmp_path: Path, mosquitto: Mosquitto, daemons: list[Daemon]
 ) -> None:
     """MQTT 5's Maximum Packet Size: the broker drops it; the daemon never reads it."""
     with Subscriber(mosquitto, [f"{BASE}/#"]) as sub:
         daemon = Daemon(_config(tmp_path, mosquitto, tmp_path / "state", interval=0.2))
-        daemon_factory.append(daemon)
+        daemons.append(daemon)
         assert sub.wait_for(lambda: _states(sub) >= 3, 30), daemon.log()
         before = daemon.status("VmHWM")
         sub.publish(f"{BASE}/cmd", b"x" * 100_000_000)
@@ -221,11 +212,11 @@ def test_a_100_mb_command_costs_the_daemon_no_memory(
 
 
 def test_a_hundred_reloads_leave_no_descriptor_behind(
-    tmp_path: Path, mosquitto: Mosquitto, daemon_factory: list[Daemon]
+    tmp_path: Path, mosquitto: Mosquitto, daemons: list[Daemon]
 ) -> None:
     with Subscriber(mosquitto, [f"{BASE}/state"]) as sub:
         daemon = Daemon(_config(tmp_path, mosquitto, tmp_path / "state", interval=0.2))
-        daemon_factory.append(daemon)
+        daemons.append(daemon)
         assert sub.wait_for(lambda: _states(sub) >= 1, 30), daemon.log()
         before = daemon.fds()
         for i in range(1, 101):

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +60,6 @@ def _config(tmp_path: Path, broker: Mosquitto, port: int, *, listen: str | None 
         f'[web]\nenabled = true\nlisten = "{listen or f"127.0.0.1:{port}"}"\n{extra_web}'
     )
     return path
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    started: list[Daemon] = []
-    yield started
-    for d in started:
-        d.stop()
 
 
 def _browser() -> Any:

@@ -12,7 +12,6 @@ Fonts: :mod:`digitd.train.fonts`; ink, light and camera: :mod:`digitd.train.mete
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +42,7 @@ from digitd.train.meter_render import (
     wheel_label,
     wheel_window,
 )
+from digitd.train.parallel import map_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -264,12 +264,7 @@ def printed_examples(n: int, seed: int, fonts: str = "train", workers: int = 1) 
     labels = np.random.default_rng(seed).permutation(np.arange(n) % (NOT_A_DIGIT + 1))
     labels = labels.astype(np.uint8)
     parts = [labels[i : i + CHUNK] for i in range(0, n, CHUNK)]
-    seeds = np.random.SeedSequence(seed).spawn(len(parts))
-    if workers > 1 and len(parts) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(_chunk, parts, seeds, [fonts] * len(parts)))
-    else:
-        results = [_chunk(p, s, fonts) for p, s in zip(parts, seeds, strict=True)]
+    results = map_chunks(_chunk, parts, seed, workers, fonts)
     if not results:
         return PrintedSet(np.zeros((0, 28, 28), np.uint8), labels, ())
     images = np.concatenate([r[0] for r in results])

@@ -22,7 +22,6 @@ import csv
 import logging
 import math
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digitd.edge.vision.window import HEIGHT, WIDTH, window_input
+from digitd.train.parallel import map_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -184,13 +184,7 @@ def synthetic_windows(n: int, seed: int, fonts: str = "train", workers: int = 1)
     """``n`` generated wheel windows (any roll) and LCD/LED cells, with some empty ones."""
     chunk = 500
     sizes = [min(chunk, n - i) for i in range(0, n, chunk)]
-    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
-    if workers > 1 and len(sizes) > 1:
-        with ProcessPoolExecutor(workers) as ex:
-            parts = list(ex.map(_synthetic_chunk, sizes, seeds, [fonts] * len(sizes)))
-    else:
-        parts = [_synthetic_chunk(s, q, fonts) for s, q in zip(sizes, seeds, strict=True)]
-    return concat_sets(*parts)
+    return concat_sets(*map_chunks(_synthetic_chunk, sizes, seed, workers, fonts))
 
 
 # -- camera and framing faults ----------------------------------------------------------------
@@ -294,13 +288,5 @@ def window_examples(
     """Model inputs for every crop: augmented with ``seed``, as they are with ``None``."""
     chunk = 2000
     parts = [data.crops[i : i + chunk] for i in range(0, len(data), chunk)]
-    seeds: list[np.random.SeedSequence | None] = (
-        list(np.random.SeedSequence(seed).spawn(len(parts))) if seed is not None
-        else [None] * len(parts)
-    )
-    if workers > 1 and len(parts) > 1:
-        with ProcessPoolExecutor(workers) as ex:
-            out = list(ex.map(_inputs_chunk, parts, seeds))
-    else:
-        out = [_inputs_chunk(p, s) for p, s in zip(parts, seeds, strict=True)]
+    out = map_chunks(_inputs_chunk, parts, seed, workers)
     return np.concatenate(out) if out else np.zeros((0, HEIGHT, WIDTH), np.uint8)

@@ -15,8 +15,8 @@ from pathlib import Path
 from ..camera.sources import SourceError
 from ..camera.stream import CameraStream
 from ..config import ConfigError, load_config
-from ..errors import EXIT_CONFIG, UsageError
-from ..vision.draw import PICTURE_SUFFIXES, annotate, picture_target, write_picture
+from ..errors import EXIT_CONFIG
+from ..vision.draw import annotate, check_picture_name, picture_target, write_picture
 from ..vision.reader import reader_for
 
 logger = logging.getLogger(__name__)
@@ -24,8 +24,7 @@ logger = logging.getLogger(__name__)
 
 def snapshot_command(args: argparse.Namespace) -> int:
     out = picture_target(args.out, "snapshot.png")
-    if out.suffix.lower() not in PICTURE_SUFFIXES:  # before waiting for the camera
-        raise UsageError(f"--out {args.out}: not a picture file name; end it with .png or .jpg")
+    check_picture_name(out)  # before waiting for the camera
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:

@@ -73,12 +73,17 @@ def picture_target(out: str, name: str) -> Path:
     return Path(out) / name if is_folder_name(out) else Path(out)
 
 
+def check_picture_name(path: Path) -> None:
+    """:class:`UsageError` for a name no picture format has (checked before any work)."""
+    if path.suffix.lower() not in PICTURE_SUFFIXES:
+        raise UsageError(f"{path}: not a picture file name; end it with .png or .jpg")
+
+
 def write_picture(path: Path, picture: npt.NDArray[np.uint8]) -> None:
     """Write ``picture``, creating its folder; every failure is one :class:`DigitdError`."""
     import cv2
 
-    if path.suffix.lower() not in PICTURE_SUFFIXES:
-        raise UsageError(f"{path}: not a picture file name; end it with .png or .jpg")
+    check_picture_name(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         written = bool(cv2.imwrite(str(path), picture))
