@@ -13,12 +13,17 @@ apt_packages=("$@")
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
-# Run a command; show the lines matching PATTERN as progress, everything when it fails.
+# Run a command; show the lines matching PATTERN as progress (none for ""), everything
+# when it fails.
 shown() {
   local pattern="$1" started=$SECONDS status
   shift
   set +e
-  "$@" 2>&1 | tee "$log" | { grep --line-buffered -E "$pattern" || true; } | sed -u 's/^/setup:     /'
+  if [ -n "$pattern" ]; then
+    "$@" 2>&1 | tee "$log" | { grep --line-buffered -E "$pattern" || true; } | sed -u 's/^/setup:     /'
+  else
+    "$@" > "$log" 2>&1
+  fi
   status=${PIPESTATUS[0]}
   set -e
   if [ "$status" -ne 0 ]; then
@@ -38,7 +43,7 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "setup: [1/3] system packages (apt): ${missing[*]}"
       export DEBIAN_FRONTEND=noninteractive
-      shown '^$' apt-get update
+      shown '' apt-get update
       shown '^Setting up ' apt-get install -y --no-install-recommends "${missing[@]}"
     else
       echo "setup: please install these Debian packages first: ${missing[*]}" >&2
@@ -52,12 +57,12 @@ fi
 python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   echo "setup: [2/3] creating the virtual environment .venv"
-  shown '^$' "$python" -m venv .venv
+  shown '' "$python" -m venv .venv
 fi
 stamp=".venv/.digitd-installed-$(echo "$extras" | tr ',' '-')-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
   echo "setup: [3/3] installing digitd[$extras] into .venv (the first time takes a few minutes)"
-  shown '^$' .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip
+  shown '' .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip
   shown '^(Collecting|Successfully installed)' \
     .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off -e ".[$extras]"
   touch "$stamp"
