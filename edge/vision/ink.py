@@ -27,14 +27,17 @@ def background_of(gray: Gray) -> Gray:
     """The paper (or display) without its ink: a wide median filter on a small copy.
 
     A median ignores thin strokes, whichever their polarity, but follows shadows,
-    uneven light and their edges; subtracting it leaves the ink.
+    uneven light and their edges; subtracting it leaves the ink. The window is half
+    the region's smaller side: where digits fill the region's height (a cell, a
+    straightened row) a narrower one sits mostly on a bold stroke, takes it for
+    paper and leaves only the stroke's outline as ink.
     """
     import cv2
 
     h, w = gray.shape
     factor = max(1, min(h, w) // 120)
     small = reduce(gray, factor)
-    k = max(5, (min(small.shape) // 5) | 1)
+    k = max(5, (min(small.shape) // 2) | 1)
     bg = cv2.medianBlur(small, k)
     if factor == 1:
         return np.asarray(bg, np.uint8)
@@ -55,7 +58,7 @@ def paper_without_ink(gray: Gray, mask: Gray, background: Gray, dark_ink: bool) 
     small = reduce(gray, factor).astype(np.float32)
     grown = np.asarray(cv2.dilate(mask, np.ones((3, 3), np.uint8)), np.uint8)
     clear = (reduce(grown, factor) < 8).astype(np.float32)
-    k = max(5, (min(small.shape) // 5) | 1)
+    k = max(5, (min(small.shape) // 2) | 1)
     count = cv2.boxFilter(clear, -1, (k, k), normalize=False)
     if float(count.min()) >= 0.75 * k * k:
         # Ink fills no window much: the median was not dragged anywhere (the usual

@@ -217,7 +217,13 @@ class Locator:
             mask = np.asarray(
                 cv2.threshold(ink, level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8
             )
-        lines = line_mask(mask)
+        # Lines are told by their shape, not their strength: a thin printed grid line is
+        # often fainter than the digits, and the part of it above the digits' level
+        # would be left as scraps glued to them. So they are looked for at half the level.
+        faint = np.asarray(
+            cv2.threshold(ink, 0.5 * level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8
+        )
+        lines = line_mask(faint)
         if lines is not None:
             # Gone from the ink too: crops are cut from the ink, not the mask.
             mask = np.where(lines, 0, mask).astype(np.uint8)
