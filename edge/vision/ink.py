@@ -138,8 +138,9 @@ def _line_pixels(mask: Gray, horizontal: bool) -> Gray | None:
         extent, thick = (bw, bh) if horizontal else (bh, bw)
         start, size = (y, h) if horizontal else (x, w)
         # Only lines that cross the region (a digit's own bar never spans it), or
-        # run along its edge for half of it (a cell's frame, cut at a corner).
-        at_edge = start <= 0.04 * size or start + thick >= 0.96 * size
+        # run along its edge for half of it (a cell's frame, cut at a corner). Along
+        # means touching it: a digit's base near the bottom of a cell is no frame.
+        at_edge = start <= 1 or start + thick >= size - 1
         keep[i] = thick <= max(8, 0.15 * across) and (
             extent >= 0.85 * span or (at_edge and extent >= 0.5 * span)
         )
