@@ -235,7 +235,7 @@ class Locator:
         labels = np.asarray(raw_labels, np.int32)
         min_h = max(6, int(self.cfg.min_height * h))
         speck = max(4, (min_h * min_h) // 60)
-        remnant = _line_remnants(lines, labels, stats)
+        remnant = _line_remnants(lines, labels, np.asarray(stats, np.int32))
         groups = [
             _Group(int(x), int(y), int(x + gw), int(y + gh), {i}, int(area))
             for i, (x, y, gw, gh, area) in enumerate(stats[1:], start=1)
