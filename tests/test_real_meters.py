@@ -189,6 +189,14 @@ def test_evaluate_reports_real_meter_figures(tmp_path: Path) -> None:
     assert set(report["per_meter"]) == {c.meter for c in meter_crops() if c.split == "dev"}
     assert report["dev"]["n"] == sum(1 for c in meter_crops() if c.split == "dev")
     assert "dev_reframed" in report and "sevenseg_heldout" in report
+    # Six of the committed lcd_pb crops are unlit cells labelled 0.0 (listed in the
+    # errata, looked at one by one): the report scores them again as blanks, beside
+    # the figures as labelled, and only that meter's figures move.
+    errata = report["errata"]
+    assert errata["corrected"] == 6
+    assert set(errata["per_meter"]) == {"lcd/lcd_pb"}
+    assert errata["dev"]["blank_n"] == 6 and errata["dev"]["near_whole_n"] == (
+        report["dev"]["near_whole_n"] - 6)
     seq = report["sequences"]
     assert seq["published"] > 0 and seq["decreasing"] == 0
     assert (tmp_path / "report" / "window_eval.json").is_file()

@@ -62,6 +62,7 @@ class WindowSet:
     crops: list[npt.NDArray[np.uint8]]
     positions: npt.NDArray[np.float32]
     groups: tuple[str, ...]  # meter model, "sevenseg" or "synthetic/<kind>"
+    files: tuple[str, ...] = ()  # where known: each crop's file, relative to its data set
 
     def __len__(self) -> int:
         return len(self.crops)
@@ -69,7 +70,8 @@ class WindowSet:
     def subset(self, mask: npt.NDArray[np.bool_]) -> WindowSet:
         idx = np.flatnonzero(mask)
         return WindowSet(
-            [self.crops[i] for i in idx], self.positions[idx], tuple(self.groups[i] for i in idx)
+            [self.crops[i] for i in idx], self.positions[idx], tuple(self.groups[i] for i in idx),
+            tuple(self.files[i] for i in idx) if self.files else (),
         )
 
 
@@ -112,7 +114,26 @@ def load_meter_digits(
     positions = np.array([float(r["value"]) for r in rows], np.float32)
     logger.info("meter-digits %s: %d crops from %d meters", split, len(rows),
                 len({r["meter"] for r in rows}))
-    return WindowSet(crops, positions, tuple(r["meter"] for r in rows))
+    return WindowSet(crops, positions, tuple(r["meter"] for r in rows),
+                     tuple(r["file"] for r in rows))
+
+
+ERRATA = Path(__file__).with_name("meter_digits_errata.csv")
+
+
+def load_errata(path: str | Path = ERRATA) -> dict[str, str]:
+    """Crops whose label their picture does not show: file -> what it shows (``blank``)."""
+    with Path(path).open(newline="") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        return {r["file"]: r["shows"] for r in rows}
+
+
+def with_errata(data: WindowSet, errata: dict[str, str]) -> tuple[WindowSet, int]:
+    """``data`` with the positions the errata correct (a blank: not a digit), and how many."""
+    positions = data.positions.copy()
+    hits = [i for i, f in enumerate(data.files) if errata.get(f) == "blank"]
+    positions[hits] = NOT_A_DIGIT_POSITION
+    return WindowSet(data.crops, positions, data.groups, data.files), len(hits)
 
 
 def sevenseg_part(index: int, count: int) -> str:
