@@ -179,7 +179,18 @@ def test_a_straightened_row_of_bold_digits_between_faint_lines(
     assert np.mean([v == t for v, t in zip(values, truth, strict=True)]) >= 0.75
 
 
-def test_a_digit_base_near_a_cells_edge_is_no_frame(mnist_test: Digits) -> None:
+def test_a_digits_long_strokes_are_no_lines(mnist_test: Digits) -> None:
+    # The stem of a 7 (or a 1) written almost the cell's height: it stops short of the
+    # edges, a line crossing the region does not (seen on the sudoku photos).
+    mask = np.zeros((100, 100), np.uint8)
+    mask[8:94, 48:54] = 255
+    mask[8:14, 30:54] = 255
+    lines = line_mask(mask)
+    assert lines is None or not lines[50, 50]
+    mask[:, 90:92] = 255  # a grid line that does cross it
+    lines = line_mask(mask)
+    assert lines is not None and lines[50, 91] and not lines[50, 50]
+
     mask = np.zeros((100, 100), np.uint8)
     # The base of a "2" drawn low in its cell: long, straight, a few pixels off the edge.
     mask[88:95, 18:75] = 255

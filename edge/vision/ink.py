@@ -137,12 +137,13 @@ def _line_pixels(mask: Gray, horizontal: bool) -> Gray | None:
         x, y, bw, bh = (int(v) for v in stats[i, :4])
         extent, thick = (bw, bh) if horizontal else (bh, bw)
         start, size = (y, h) if horizontal else (x, w)
-        # Only lines that cross the region (a digit's own bar never spans it), or
+        # Only lines that cross the region (a digit's own stroke stops short of its
+        # edges, even a 7's stem written the cell's height), or
         # run along its edge for half of it (a cell's frame, cut at a corner). Along
         # means touching it: a digit's base near the bottom of a cell is no frame.
         at_edge = start <= 1 or start + thick >= size - 1
         keep[i] = thick <= max(8, 0.15 * across) and (
-            extent >= 0.85 * span or (at_edge and extent >= 0.5 * span)
+            extent >= 0.95 * span or (at_edge and extent >= 0.5 * span)
         )
     if not keep.any():
         return None
