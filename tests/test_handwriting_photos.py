@@ -190,6 +190,9 @@ def test_a_digits_long_strokes_are_no_lines(mnist_test: Digits) -> None:
     mask[:, 90:92] = 255  # a grid line that does cross it
     lines = line_mask(mask)
     assert lines is not None and lines[50, 91] and not lines[50, 50]
+    mask[:, 70:82] = 255  # and a sudoku box's heavy border, an eighth of the cell wide
+    lines = line_mask(mask)
+    assert lines is not None and lines[50, 76] and not lines[50, 50]
 
     mask = np.zeros((100, 100), np.uint8)
     # The base of a "2" drawn low in its cell: long, straight, a few pixels off the edge.

@@ -141,9 +141,12 @@ def _line_pixels(mask: Gray, horizontal: bool) -> Gray | None:
         # edges, even a 7's stem written the cell's height), or
         # run along its edge for half of it (a cell's frame, cut at a corner). Along
         # means touching it: a digit's base near the bottom of a cell is no frame.
+        # A box's heavy border may be thick if it crosses; a piece along the edge must
+        # be as thin as a grid line (a digit's base touching the edge is heavier).
         at_edge = start <= 1 or start + thick >= size - 1
-        keep[i] = thick <= max(8, 0.15 * across) and (
-            extent >= 0.95 * span or (at_edge and extent >= 0.5 * span)
+        short = min(span, across)
+        keep[i] = (extent >= 0.95 * span and thick <= max(8, 0.2 * short)) or (
+            at_edge and extent >= 0.5 * span and thick <= max(8, 0.15 * short)
         )
     if not keep.any():
         return None
