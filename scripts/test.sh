@@ -9,4 +9,6 @@ scripts/setup.sh edge,train,dev,demo mosquitto mosquitto-clients openssl ffmpeg 
 export TF_CPP_MIN_LOG_LEVEL=2
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy edge install train convert models tests $(ls bench/*.py 2>/dev/null)
-echo "== pytest"; .venv/bin/python -m pytest "$@"
+# Tests wait on brokers, daemons and browsers far more than they compute, so they run
+# in parallel: one file per worker (its module fixtures are made once), workers as set.
+echo "== pytest"; .venv/bin/python -m pytest -n "${DIGITD_TEST_WORKERS:-4}" --dist loadfile "$@"
