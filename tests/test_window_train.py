@@ -112,33 +112,3 @@ def test_folder_names_are_positions() -> None:
     assert position_of_folder("10") is None
     assert position_of_folder("3.55") is None
     assert position_of_folder("three") is None
-
-
-def test_lcd_cells_are_told_from_wheels_by_their_labels() -> None:
-    from digitd.train.window_data import (
-        concat_sets,
-        load_meter_digits,
-        load_sevenseg,
-        whole_digit_groups,
-    )
-
-    crops = concat_sets(load_meter_digits(METER_CROPS, "train"), load_sevenseg(SEVENSEG_CELLS,
-                                                                               "train"))
-    whole = whole_digit_groups(crops)
-    # The committed training crops: two LCD meters and the LCD cells; every wheel meter
-    # has a crop between two digits somewhere.
-    assert whole == {"lcd", "lcd2", "sevenseg"}
-
-
-def test_an_unlit_cell_with_the_next_lines_digit_at_its_edge() -> None:
-    from digitd.train.window_data import edge_of_next_line
-
-    cell = np.full((40, 24), 200, np.uint8)
-    cell[:, 10:14] = 30  # a "1" that fills the cell's height
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        out = edge_of_next_line(cell, rng)
-        dark_rows = np.flatnonzero((out < 100).any(axis=1))
-        # Only a strip at the top or the bottom shows ink: no digit in the cell itself.
-        assert 0 < dark_rows.size <= 12
-        assert dark_rows.min() >= 28 or dark_rows.max() <= 11

@@ -163,7 +163,7 @@ def load_sevenseg(root: str | Path, part: str) -> WindowSet:
 
 # -- generated windows ----------------------------------------------------------------------
 _SYNTHETIC_KINDS = {"wheel": 0.45, "segment": 0.3, "blank_cell": 0.1, "blank_wheel": 0.05,
-                    "glare": 0.05, "segment_symbol": 0.05, "cell_edge": 0.05}
+                    "glare": 0.05, "segment_symbol": 0.05}
 
 
 def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str) -> WindowSet:
@@ -191,32 +191,14 @@ def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str) -> Window
         elif kind == "segment_symbol":
             symbol = "-EFHLPrnA"[int(rng.integers(9))]
             position, spec = NOT_A_DIGIT_POSITION, CropSpec(kind, "segment", 10, symbol=symbol)
-        elif kind == "cell_edge":
-            position = NOT_A_DIGIT_POSITION
-            spec = CropSpec(kind, "segment", 10, int(rng.integers(10)))
         else:
             style = "segment" if rng.random() < 0.5 else "print"
             position, spec = NOT_A_DIGIT_POSITION, CropSpec(kind, style, 10)
         crop = render_crop(spec, pool.pick(spec.style == "segment", rng), rng)
-        crops.append(crop.image if kind != "cell_edge" else edge_of_next_line(crop.image, rng))
+        crops.append(crop.image)
         positions.append(position)
         groups.append(f"synthetic/{kind}")
     return WindowSet(crops, np.array(positions, np.float32), tuple(groups))
-
-
-def edge_of_next_line(cell: U8, rng: np.random.Generator) -> U8:
-    """An unlit cell with the top (or bottom) of the display's next (or previous) line's
-    digit showing at its edge: a real two-line LCD's empty leading places look so, and
-    such a cell, read as a "1", would add to the value."""
-    h = cell.shape[0]
-    part = max(1, round(rng.uniform(0.1, 0.3) * h))
-    out = np.empty_like(cell)
-    out[...] = np.median(cell.reshape(-1, *cell.shape[2:]), axis=0).astype(np.uint8)
-    if rng.random() < 0.7:
-        out[h - part :] = cell[:part]
-    else:
-        out[:part] = cell[h - part :]
-    return out
 
 
 def synthetic_windows(n: int, seed: int, fonts: str = "train", workers: int = 1) -> WindowSet:
@@ -227,15 +209,11 @@ def synthetic_windows(n: int, seed: int, fonts: str = "train", workers: int = 1)
 
 
 # -- camera and framing faults ----------------------------------------------------------------
-def reframe(crop: U8, rng: np.random.Generator, strength: float = 1.0,
-            whole: bool = False) -> U8:
+def reframe(crop: U8, rng: np.random.Generator, strength: float = 1.0) -> U8:
     """The box a little off: shifted, scaled, turned a few degrees (edges repeated).
 
     The vertical shift is kept small: on a wheel it would move the digit, and so
-    change the position the label claims. A cell that only ever shows whole digits
-    (``whole``: an LCD) may move further sideways, and then shows its neighbour cell
-    (here: itself, wrapped round) at the side; up and down only a little more, as a
-    segment cut off would make another digit (a 7 without its top is a 1).
+    change the position the label claims.
     """
     import cv2
 
@@ -244,15 +222,13 @@ def reframe(crop: U8, rng: np.random.Generator, strength: float = 1.0,
     # Zooming in about the centre cuts the edges (a box drawn tight, a digit's top cut
     # off) without moving the digit, so the position label still holds.
     scale = 1.0 + rng.uniform(-0.1, 0.25) * strength
-    side, up = (0.18, 0.06) if whole else (0.1, 0.04)
-    dx = rng.uniform(-side, side) * w * strength
-    dy = rng.uniform(-up, up) * h * strength
+    dx = rng.uniform(-0.1, 0.1) * w * strength
+    dy = rng.uniform(-0.04, 0.04) * h * strength
     mat = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
     mat[0, 2] += dx
     mat[1, 2] += dy
-    border = cv2.BORDER_WRAP if whole and rng.random() < 0.5 else cv2.BORDER_REPLICATE
     return np.asarray(
-        cv2.warpAffine(crop, mat, (w, h), flags=cv2.INTER_LINEAR, borderMode=border),
+        cv2.warpAffine(crop, mat, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
         np.uint8,
     )
 
@@ -311,29 +287,19 @@ def photograph(crop: U8, rng: np.random.Generator) -> U8:
     return out
 
 
-def augment_crop(crop: U8, rng: np.random.Generator, whole: bool = False) -> U8:
+def augment_crop(crop: U8, rng: np.random.Generator) -> U8:
     if rng.random() < 0.8:
-        crop = reframe(crop, rng, whole=whole)
+        crop = reframe(crop, rng)
     if rng.random() < 0.2:
         crop = frame_bars(crop, rng)
     return photograph(crop, rng)
 
 
-def whole_digit_groups(data: WindowSet) -> frozenset[str]:
-    """The sources whose every digit is whole: LCD and LED cells, not wheels."""
-    turned = {g for g, p in zip(data.groups, data.positions, strict=True)
-              if p >= 0 and abs(float(p) - round(float(p))) > 1e-3}
-    return frozenset(
-        g for g in set(data.groups)
-        if g not in turned and not g.startswith(("synthetic/wheel", "synthetic/blank_wheel"))
-    )
-
-
-def _inputs_chunk(items: list[tuple[U8, bool]], seed: np.random.SeedSequence | None) -> U8:
+def _inputs_chunk(crops: list[U8], seed: np.random.SeedSequence | None) -> U8:
     rng = np.random.default_rng(seed) if seed is not None else None
-    out = np.zeros((len(items), HEIGHT, WIDTH), np.uint8)
-    for i, (crop, whole) in enumerate(items):
-        out[i] = window_input(augment_crop(crop, rng, whole) if rng is not None else crop)
+    out = np.zeros((len(crops), HEIGHT, WIDTH), np.uint8)
+    for i, crop in enumerate(crops):
+        out[i] = window_input(augment_crop(crop, rng) if rng is not None else crop)
     return out
 
 
@@ -342,8 +308,6 @@ def window_examples(
 ) -> U8:
     """Model inputs for every crop: augmented with ``seed``, as they are with ``None``."""
     chunk = 2000
-    whole = whole_digit_groups(data) if seed is not None else frozenset()
-    items = [(c, g in whole) for c, g in zip(data.crops, data.groups, strict=True)]
-    parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    parts = [data.crops[i : i + chunk] for i in range(0, len(data), chunk)]
     out = map_chunks(_inputs_chunk, parts, seed, workers)
     return np.concatenate(out) if out else np.zeros((0, HEIGHT, WIDTH), np.uint8)

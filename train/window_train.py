@@ -31,7 +31,6 @@ from digitd.train.window_data import (
     load_meter_digits,
     load_sevenseg,
     synthetic_windows,
-    whole_digit_groups,
     window_examples,
 )
 
@@ -86,15 +85,6 @@ def build_training_set(cfg: WindowTrainConfig, real: WindowSet) -> tuple[np.ndar
         ys.append(real.positions)
         logger.info("augmented copy %d/%d of %d real crops (%.0f s)", k + 1, cfg.copies,
                     len(real), time.monotonic() - t0)
-    # Real LCD cells are few (a tenth of the real crops, three of the training meters)
-    # but their dev meters are the weak ones: they get as many copies again.
-    whole = whole_digit_groups(real)
-    cells = real.subset(np.array([g in whole for g in real.groups], bool))
-    for k in range(cfg.copies if len(cells) else 0):
-        xs.append(window_examples(cells, cfg.seed * 1000 + 500 + k, cfg.workers))
-        ys.append(cells.positions)
-    if len(cells):
-        logger.info("%d more augmented copies of %d real LCD cells", cfg.copies, len(cells))
     if cfg.synthetic:
         synth = synthetic_windows(cfg.synthetic, cfg.seed + 7, "train", cfg.workers)
         xs.append(window_examples(synth, cfg.seed + 8, cfg.workers))
