@@ -23,21 +23,34 @@ def reduce(image: Gray, factor: int) -> Gray:
     return np.asarray(cv2.resize(whole, (sw, sh), interpolation=cv2.INTER_AREA), image.dtype)
 
 
+# The paper's window in full-size pixels: a fifth of the region's shorter side, or half
+# of it up to this many pixels (see background_of).
+SMALL_REGION_WINDOW = 60
+
+
+def _paper_window(side: int, factor: int) -> int:
+    """The (odd) median/mean window, in pixels of the copy reduced by ``factor``."""
+    full = max(side / 5, min(side / 2, SMALL_REGION_WINDOW))
+    return max(5, int(full / factor) | 1)
+
+
 def background_of(gray: Gray) -> Gray:
     """The paper (or display) without its ink: a wide median filter on a small copy.
 
     A median ignores thin strokes, whichever their polarity, but follows shadows,
-    uneven light and their edges; subtracting it leaves the ink. The window is half
-    the region's smaller side: where digits fill the region's height (a cell, a
-    straightened row) a narrower one sits mostly on a bold stroke, takes it for
-    paper and leaves only the stroke's outline as ink.
+    uneven light and their edges; subtracting it leaves the ink. The window is a fifth
+    of the region's shorter side, but half of it in a small region (up to
+    :data:`SMALL_REGION_WINDOW` px): where digits fill the region's height (a cell, a
+    straightened row) a fifth sits mostly on a bold stroke, takes it for paper and
+    leaves only the stroke's outline as ink; in a whole frame, half its side would no
+    longer follow the edge of a shadow across it.
     """
     import cv2
 
     h, w = gray.shape
     factor = max(1, min(h, w) // 120)
     small = reduce(gray, factor)
-    k = max(5, (min(small.shape) // 2) | 1)
+    k = _paper_window(min(h, w), factor)
     bg = cv2.medianBlur(small, k)
     if factor == 1:
         return np.asarray(bg, np.uint8)
@@ -58,7 +71,7 @@ def paper_without_ink(gray: Gray, mask: Gray, background: Gray, dark_ink: bool) 
     small = reduce(gray, factor).astype(np.float32)
     grown = np.asarray(cv2.dilate(mask, np.ones((3, 3), np.uint8)), np.uint8)
     clear = (reduce(grown, factor) < 8).astype(np.float32)
-    k = max(5, (min(small.shape) // 2) | 1)
+    k = _paper_window(min(h, w), factor)
     count = cv2.boxFilter(clear, -1, (k, k), normalize=False)
     if float(count.min()) >= 0.75 * k * k:
         # Ink fills no window much: the median was not dragged anywhere (the usual
