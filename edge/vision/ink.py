@@ -26,6 +26,9 @@ def reduce(image: Gray, factor: int) -> Gray:
 # The paper's window in full-size pixels: a fifth of the region's shorter side, or half
 # of it up to this many pixels (see background_of).
 SMALL_REGION_WINDOW = 60
+# A region no taller (or wider) than this is a cell or a straightened row that its digits
+# fill, not a whole frame (the locator looks for faint grid lines there).
+SMALL_REGION = 2 * SMALL_REGION_WINDOW
 
 
 def _paper_window(side: int, factor: int) -> int:

@@ -20,7 +20,14 @@ import numpy.typing as npt
 from ..config import LocateConfig
 from ..reading import BoxXYWH
 from .image import Gray, ImageError, to_gray
-from .ink import background_of, dark_ink_of, dark_ink_of_whole, line_mask, paper_without_ink
+from .ink import (
+    SMALL_REGION,
+    background_of,
+    dark_ink_of,
+    dark_ink_of_whole,
+    line_mask,
+    paper_without_ink,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -217,13 +224,15 @@ class Locator:
             mask = np.asarray(
                 cv2.threshold(ink, level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8
             )
-        # Lines are told by their shape, not their strength: a thin printed grid line is
-        # often fainter than the digits, and the part of it above the digits' level
-        # would be left as scraps glued to them. So they are looked for at half the level.
-        faint = np.asarray(
-            cv2.threshold(ink, 0.5 * level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8
+        # In a cell or a straightened row (a region the digits fill) a thin printed grid
+        # line is often fainter than the pen, and the part of it above the digits' level
+        # would be left as scraps glued to them: there lines are looked for at half the
+        # level. Not in a whole frame, where half the level turns a shadow's soft edge
+        # into a "line" through the digit beside it.
+        line_level = 0.5 * level if min(h, w) <= SMALL_REGION else level
+        lines = line_mask(
+            np.asarray(cv2.threshold(ink, line_level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8)
         )
-        lines = line_mask(faint)
         if lines is not None:
             # Gone from the ink too: crops are cut from the ink, not the mask.
             mask = np.where(lines, 0, mask).astype(np.uint8)
