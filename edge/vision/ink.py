@@ -192,3 +192,21 @@ def line_mask(mask: Gray) -> npt.NDArray[np.bool_] | None:
     if factor > 1:
         lines = np.asarray(cv2.resize(lines, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)
     return lines > 0
+
+
+def line_remnants(
+    lines: npt.NDArray[np.bool_] | None, labels: npt.NDArray[np.int32], stats: npt.NDArray[np.int32]
+) -> npt.NDArray[np.bool_]:
+    """Per component: a sliver lying wholly along a removed line, that line's frayed
+    edge rather than ink of its own (a stroke that crosses a line reaches beyond it).
+    Left in, it joins the digit above or below and makes it as tall as the region."""
+    import cv2
+
+    if lines is None:
+        return np.zeros(len(stats), bool)
+    near = cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    inside = np.bincount(labels[near], minlength=len(stats))
+    thin = np.minimum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= 3
+    out = (inside >= stats[:, cv2.CC_STAT_AREA]) & thin
+    out[0] = False
+    return np.asarray(out, bool)

@@ -26,6 +26,7 @@ from .ink import (
     dark_ink_of,
     dark_ink_of_whole,
     line_mask,
+    line_remnants,
     paper_without_ink,
 )
 
@@ -244,7 +245,7 @@ class Locator:
         labels = np.asarray(raw_labels, np.int32)
         min_h = max(6, int(self.cfg.min_height * h))
         speck = max(4, (min_h * min_h) // 60)
-        remnant = _line_remnants(lines, labels, np.asarray(stats, np.int32))
+        remnant = line_remnants(lines, labels, np.asarray(stats, np.int32))
         groups = [
             _Group(int(x), int(y), int(x + gw), int(y + gh), {i}, int(area))
             for i, (x, y, gw, gh, area) in enumerate(stats[1:], start=1)
@@ -268,24 +269,6 @@ class Locator:
                     [(p.x0, p.y0, p.w, p.h) for p in pieces],
                 )
         return crops, boxes, splits, joins
-
-
-def _line_remnants(
-    lines: npt.NDArray[np.bool_] | None, labels: npt.NDArray[np.int32], stats: npt.NDArray[np.int32]
-) -> npt.NDArray[np.bool_]:
-    """Per component: a sliver lying wholly along a removed line, that line's frayed
-    edge rather than ink of its own (a stroke that crosses a line reaches beyond it).
-    Left in, it joins the digit above or below and makes it as tall as the region."""
-    import cv2
-
-    if lines is None:
-        return np.zeros(len(stats), bool)
-    near = cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    inside = np.bincount(labels[near], minlength=len(stats))
-    thin = np.minimum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= 3
-    out = (inside >= stats[:, cv2.CC_STAT_AREA]) & thin
-    out[0] = False
-    return np.asarray(out, bool)
 
 
 def _copy(g: _Group) -> _Group:
