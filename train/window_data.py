@@ -128,12 +128,13 @@ def load_errata(path: str | Path = ERRATA) -> dict[str, str]:
         return {r["file"]: r["shows"] for r in rows}
 
 
-def with_errata(data: WindowSet, errata: dict[str, str]) -> tuple[WindowSet, int]:
-    """``data`` with the positions the errata correct (a blank: not a digit), and how many."""
+def positions_with_errata(data: WindowSet, errata: dict[str, str]) -> npt.NDArray[np.float32]:
+    """``data``'s positions with those the errata correct (a blank: not a digit)."""
     positions = data.positions.copy()
-    hits = [i for i, f in enumerate(data.files) if errata.get(f) == "blank"]
-    positions[hits] = NOT_A_DIGIT_POSITION
-    return WindowSet(data.crops, positions, data.groups, data.files), len(hits)
+    positions[[i for i, f in enumerate(data.files) if errata.get(f) == "blank"]] = (
+        NOT_A_DIGIT_POSITION
+    )
+    return positions
 
 
 def sevenseg_part(index: int, count: int) -> str:

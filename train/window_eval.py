@@ -85,9 +85,9 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         load_errata,
         load_meter_digits,
         load_sevenseg,
+        positions_with_errata,
         reframe,
         window_examples,
-        with_errata,
     )
     from digitd.train.window_sequences import evaluate_sequences
 
@@ -102,14 +102,14 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
     }
     # The same crops with the labels their pictures contradict corrected (looked at one
     # by one, listed in train/meter_digits_errata.csv): the figures as labelled stay above.
-    corrected, fixed = with_errata(dev, load_errata(ERRATA))
-    touched = sorted({g for g, p, q in zip(dev.groups, dev.positions, corrected.positions,
-                                           strict=True) if p != q})
+    corrected = positions_with_errata(dev, load_errata())
+    changed = np.flatnonzero(corrected != dev.positions)
+    touched = {dev.groups[i] for i in changed}
     report["errata"] = {
         "file": ERRATA.name,
-        "corrected": fixed,
-        "dev": crop_figures(probs, corrected.positions),
-        "per_meter": {g: f for g, f in _per(dev.groups, probs, corrected.positions).items()
+        "corrected": len(changed),
+        "dev": crop_figures(probs, corrected),
+        "per_meter": {g: f for g, f in _per(dev.groups, probs, corrected).items()
                       if g in touched},
     }
     true_digit = np.round(dev.positions).astype(np.int64) % 10
