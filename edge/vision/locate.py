@@ -230,10 +230,12 @@ class Locator:
         # would be left as scraps glued to them: there lines are looked for at half the
         # level. Not in a whole frame, where half the level turns a shadow's soft edge
         # into a "line" through the digit beside it.
-        line_level = 0.5 * level if min(h, w) <= SMALL_REGION else level
-        lines = line_mask(
-            np.asarray(cv2.threshold(ink, line_level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8)
-        )
+        faint = mask
+        if min(h, w) <= SMALL_REGION:
+            faint = np.asarray(
+                cv2.threshold(ink, 0.5 * level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8
+            )
+        lines = line_mask(faint)
         if lines is not None:
             # Gone from the ink too: crops are cut from the ink, not the mask.
             mask = np.where(lines, 0, mask).astype(np.uint8)
