@@ -64,7 +64,7 @@ def evaluate(data: str | Path, model: str | None = None) -> dict[str, Any]:
         got_inner = inner.read(image).value
         hits[f"auto_{c['ink']}"].append(got_auto == c["label"])
         hits[f"inner_{c['ink']}"].append(got_inner == c["label"])
-        if got_auto != c["label"]:
+        if c["label"] != got_auto or c["label"] != got_inner:
             misreads.append({"file": c["file"], "ink": c["ink"], "label": c["label"],
                              "auto": got_auto, "inner": got_inner})
     corners = json.loads((data / "corners.json").read_text())
@@ -100,6 +100,12 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
         print(f"  {ink:5s} {what:30s} {100 * f['exact']:5.1f} % of {f['n']}", file=out)
     print(f"  rows read as the exact 9-digit number: {100 * r['rows']['exact']:5.1f} % of "
           f"{r['rows']['n']}", file=out)
+    # What was read wrong, so a change can be judged cell by cell ("" = nothing read).
+    for m in r["misreads"]:
+        print(f"  {m['file']:28s} {m['ink']:5s} {m['label']}: auto {m['auto'] or '-':3s} "
+              f"inner {m['inner'] or '-'}", file=out)
+    for m in r["row_misreads"]:
+        print(f"  {m['photo']} row {m['row']}: {m['want']} read {m['got'] or '-'}", file=out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

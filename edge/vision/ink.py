@@ -127,8 +127,9 @@ def _darker_tail_wins(darker: npt.NDArray[np.generic], lighter: npt.NDArray[np.g
     return bool(np.partition(darker, k)[k] >= np.partition(lighter, k)[k])
 
 
-def _line_pixels(mask: Gray, horizontal: bool) -> Gray | None:
-    """Ink that belongs to straight lines running (nearly) across the whole region."""
+def _line_pixels(mask: Gray, horizontal: bool, along_edges: bool = True) -> Gray | None:
+    """Ink that belongs to straight lines running (nearly) across the whole region
+    and, with ``along_edges``, along its edges for half of it."""
     import cv2
 
     h, w = mask.shape
@@ -162,12 +163,54 @@ def _line_pixels(mask: Gray, horizontal: bool) -> Gray | None:
         at_edge = start <= 1 or start + thick >= size - 1
         short = min(span, across)
         keep[i] = (extent >= 0.95 * span and thick <= max(8, 0.2 * short)) or (
-            at_edge and extent >= 0.5 * span and thick <= max(8, 0.15 * short)
+            along_edges and at_edge and extent >= 0.5 * span and thick <= max(8, 0.15 * short)
         )
     if not keep.any():
         return None
     lines = np.asarray(keep[labels], np.uint8) * 255
     return np.asarray(cv2.dilate(lines, np.ones((3, 3), np.uint8)), np.uint8)
+
+
+def _merge(a: Gray | None, b: Gray | None) -> Gray | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return np.maximum(a, b)
+
+
+def _lines_between(
+    mask: Gray, crossing: Gray, found: Gray | None, horizontal: bool
+) -> Gray | None:
+    """Lines (horizontal if ``horizontal``) found cell by cell between the ``crossing``
+    lines: the parts of the region between two of them at least half as wide as the
+    region is tall (a cell, not the gap inside a line's frayed edge). Lines ``found``
+    across the whole region are gone first, so a digit touching one is no line; and
+    only lines across a cell count: a digit written low in a row reaches its edge."""
+    h, w = mask.shape
+    covered = (crossing > 0).any(axis=0 if horizontal else 1)
+    across = h if horizontal else w
+    gone = crossing > 0 if found is None else (crossing > 0) | (found > 0)
+    cleared = np.where(gone, 0, mask).astype(np.uint8)
+    out: Gray | None = None
+    # The runs of uncovered columns (rows), each a cell between two lines or the edge.
+    edges = np.flatnonzero(np.diff(np.concatenate(([1], covered.astype(np.int8), [1]))))
+    cells = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)
+             if b - a >= max(12, 0.5 * across)]
+    # One cell is the region itself (a cell's own frame): its lines were looked for
+    # across the region already, and a narrower span would take a wide 2's base.
+    if len(cells) < 2:
+        return None
+    for a, b in cells:
+        part = cleared[:, a:b] if horizontal else cleared[a:b, :]
+        lines = _line_pixels(part, horizontal, along_edges=False)
+        if lines is None:
+            continue
+        if out is None:
+            out = np.zeros((h, w), np.uint8)
+        if horizontal:
+            out[:, a:b] = np.maximum(out[:, a:b], lines)
+        else:
+            out[a:b, :] = np.maximum(out[a:b, :], lines)
+    return out
 
 
 def line_mask(mask: Gray) -> npt.NDArray[np.bool_] | None:
@@ -185,7 +228,15 @@ def line_mask(mask: Gray) -> npt.NDArray[np.bool_] | None:
     small = mask
     if factor > 1:
         small = np.asarray(reduce(mask, factor) > 0, np.uint8) * 255
-    found = [p for p in (_line_pixels(small, True), _line_pixels(small, False)) if p is not None]
+    across = _line_pixels(small, True)
+    down = _line_pixels(small, False)
+    # Paper curves: over a whole row of cells a border drifts by more than a line's
+    # width and is no straight line, but between two crossing lines (one cell) it is.
+    if down is not None:
+        across = _merge(across, _lines_between(small, down, across, True))
+    if across is not None:
+        down = _merge(down, _lines_between(small, across, down, False))
+    found = [p for p in (across, down) if p is not None]
     if not found:
         return None
     lines = found[0] if len(found) == 1 else np.maximum(found[0], found[1])

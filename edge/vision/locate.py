@@ -248,6 +248,12 @@ class Locator:
         min_h = max(6, int(self.cfg.min_height * h))
         speck = max(4, (min_h * min_h) // 60)
         remnant = line_remnants(lines, labels, np.asarray(stats, np.int32))
+        if min(h, w) <= SMALL_REGION:
+            # In a cell or a row, a low mark cut by the top or bottom edge is the end of
+            # the next row's digit or a border's fray; merged with the digit below or
+            # above it, it made that digit as tall as the region, and it was dropped.
+            ys, hs = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_HEIGHT]
+            remnant |= ((ys <= 0) | (ys + hs >= h)) & (hs <= 0.15 * h)
         groups = [
             _Group(int(x), int(y), int(x + gw), int(y + gh), {i}, int(area))
             for i, (x, y, gw, gh, area) in enumerate(stats[1:], start=1)
