@@ -108,6 +108,11 @@ class LocateConfig(Section):
         False,
         description="boxes on counter wheels: add the last wheel's tenth as one more decimal",
     )
+    display: Literal["wheels", "lcd"] = Field(
+        "wheels",
+        description="boxes: 'wheels' for counter wheels (the last one turns continuously); "
+        "'lcd' for digits that jump (LCD or LED segments): each box is its nearest digit",
+    )
     transition_start: float = Field(
         9.0, ge=0, le=10,
         description="counter wheels: where in its right neighbour's turn a wheel starts "

@@ -13,13 +13,14 @@ class Composed:
 
     digits: tuple[int, ...]
     tenth: int  # 0..9: how far the last wheel has turned past its digit
+    has_tenth: bool = True  # False for an LCD: its digits jump, there is no tenth to add
 
     def value(self, decimals: int = 0, extended: bool = False) -> str:
         """The reading as a string: ``decimals`` digits after the point, plus the tenth if
-        ``extended`` (one more decimal than the boxes show)."""
+        ``extended`` (one more decimal than the boxes show) and there is one."""
         text = "".join(str(d) for d in self.digits)
         places = decimals
-        if extended:
+        if extended and self.has_tenth:
             text += str(self.tenth)
             places += 1
         if places and len(text) > places:
@@ -119,7 +120,7 @@ class Reading:
     @property
     def extended_value(self) -> str | None:
         """Wheels: the value with the last wheel's tenth as one more decimal."""
-        if self.composed is None or not self.complete:
+        if self.composed is None or not self.complete or not self.composed.has_tenth:
             return None
         return self.composed.value(self.decimals, extended=True)
 

@@ -149,6 +149,25 @@ def test_recognize_boxes_reads_whole_counters_through_roll_overs(tmp_path: Path)
     assert right >= len(values) - 1
 
 
+def test_recognize_an_lcd_meter_reads_each_cell_as_its_nearest_digit(tmp_path: Path) -> None:
+    # Real lcd_pb cells the model places just below their digit (1.92, 1.93, 5.95, 5.95):
+    # taken as counter wheels they have not reached it and the value comes out low.
+    names = ["2_09b4021e0d89857a7780a9541c4464b3", "6_1d1b4d6c000eb7b1ffc047a1c8d3a666",
+             "2_284defc11b27ebf98b4e92b2a1d3e2ed", "6_28f128426fb185c8d015604ed8428708"]
+    crops = {c.file.stem: c for c in meter_crops()}
+    image, boxes = strip([crops[n] for n in names])
+    path = tmp_path / "lcd.png"
+    cv2.imwrite(str(path), image)
+    spec = ";".join(",".join(map(str, b)) for b in boxes)
+    wheels = json.loads(_digitd("recognize", "--json", "--boxes", spec, str(path)).stdout)
+    lcd = json.loads(
+        _digitd("recognize", "--json", "--boxes", spec, "--display", "lcd", str(path)).stdout
+    )
+    assert lcd["value"] == "2626"
+    assert "extended_value" not in lcd  # an LCD has no tenth to add
+    assert wheels["value"] != "2626" and "extended_value" in wheels
+
+
 def test_recognize_boxes_extended_resolution_adds_the_tenth(tmp_path: Path) -> None:
     image, boxes, _ = _counter_picture(521_3, seed=3)
     path = tmp_path / "counter.png"

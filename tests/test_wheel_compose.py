@@ -90,6 +90,15 @@ def test_compose_through_roll_overs(
     assert composed.digits == digits and composed.tenth == tenth
 
 
+def test_an_lcd_shows_its_nearest_digits_and_has_no_tenth() -> None:
+    # A wheel at 5.9 has not reached 6; an LCD the model places at 5.9 shows a 6.
+    assert compose([1.0, 2.0, 5.9]).digits == (1, 2, 5)
+    lcd = compose([1.0, 1.9, 5.9], jumps=True)
+    assert lcd.digits == (1, 2, 6) and not lcd.has_tenth
+    assert lcd.value(extended=True) == "126"
+    assert compose([9.96, 0.02], jumps=True).digits == (0, 0)
+
+
 def test_composed_value_with_decimals_and_extended_resolution() -> None:
     composed = compose([0.0, 0.0, 5.0, 2.0, 1.9])
     assert composed.value() == "00521"

@@ -58,14 +58,21 @@ def truth(value_tenths: int, wheels: int) -> str:
 def evaluate_sequences(
     clf: WindowClassifier, dev: WindowSet, inputs: np.ndarray, counters: int = 300,
     seed: int = 1, wheels: int = WHEELS, steps: int = STEPS,
+    labels_as: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """``inputs``: the model inputs of ``dev``'s crops (``window_examples(dev, None)``),
-    already made for the per-crop figures."""
+    already made for the per-crop figures; ``labels_as``: their positions if not
+    ``dev.positions`` (the errata's corrections)."""
     rng = np.random.default_rng(seed)
     boxes = [(0, 0, 1, 1)] * wheels
-    locate = LocateConfig(mode="boxes", boxes=[[0, 0, 1, 1]] * wheels)
+    # Set up as the meter's owner would: an LCD's digits jump (``display = "lcd"``).
+    locates = {
+        display: LocateConfig(mode="boxes", boxes=[[0, 0, 1, 1]] * wheels, display=display)
+        for display in ("wheels", "lcd")
+    }
     by_meter: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for i, (g, p) in enumerate(zip(dev.groups, dev.positions, strict=True)):
+    labelled = dev.positions if labels_as is None else labels_as
+    for i, (g, p) in enumerate(zip(dev.groups, labelled, strict=True)):
         if p >= 0:
             by_meter[g][round(float(p) * 10) % 100].append(i)
     meters = sorted(by_meter)
@@ -100,7 +107,7 @@ def evaluate_sequences(
                 continue
             frames += 1
             ests = clf.estimate(inputs[picks])
-            reading = wheel_reading(ests, boxes, locate, 0.0)
+            reading = wheel_reading(ests, boxes, locates["lcd" if lcd else "wheels"], 0.0)
             decision = decider.offer(reading, float(step))
             if decision.action == Action.REJECT and decision.reason is not None and \
                     decision.reason.code in ("not_a_digit", "low_confidence"):

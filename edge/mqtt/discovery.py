@@ -9,8 +9,8 @@ the components (``cmps``):
   sensor as a meter reset and adds the whole new value as consumption, so one
   misread would book the meter's entire reading; with ``total`` a wrong drop is a
   visible negative step. ``expire_after`` makes a dead daemon's value unavailable.
-* ``extended_value`` (meters read by the meter-window model): the value with the
-  last wheel's tenth as one more decimal.
+* ``extended_value`` (counter wheels read by the meter-window model): the value with
+  the last wheel's tenth as one more decimal; none for ``display = "lcd"``.
 * ``read_now``: a button that publishes ``{"command": "read_now"}`` on ``<base>/cmd``.
 * diagnostics (``entity_category: diagnostic``): confidence, last reading, last
   error, frames per second, frames dropped, outbox backlog.
@@ -157,7 +157,8 @@ def _components(config: DigitdConfig) -> dict[str, dict[str, Any]]:
             "state_class": "measurement", "icon": "mdi:tray-full", **diagnostic,
         },
     }
-    if config.locate.mode == "boxes":
+    if config.locate.mode == "boxes" and config.locate.display == "wheels":
+        # An LCD's digits jump: there is no tenth to add, so no such sensor.
         components["extended_value"] = {
             "p": "sensor", "name": "Value, extended resolution", "state_topic": state,
             "value_template": "{{ value_json.extended_value | default(none) }}",

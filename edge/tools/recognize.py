@@ -91,6 +91,7 @@ def locate_from_args(args: argparse.Namespace) -> LocateConfig:
         "decimals": args.decimals,
         "extended_resolution": args.extended_resolution,
         "transition_start": args.transition_start,
+        "display": args.display,
     }
     if args.roi:
         fields["roi"] = _ints(args.roi, 4, "--roi")

@@ -9,8 +9,10 @@ once the turn its neighbour's carry explains is taken off.
 
 ``transition_start`` says where in its neighbour's turn a wheel starts moving:
 9.0 for most counters (it moves while the neighbour goes 9 -> 0), 0 for counters
-whose wheels all turn continuously (each wheel a tenth of its neighbour). LCD
-cells sit at whole digits, so any setting reads them.
+whose wheels all turn continuously (each wheel a tenth of its neighbour). The
+digits of an LCD jump (``jumps``): each shows its nearest digit. Taken as a wheel,
+an LCD "6" the model places at 5.9 would be a 5 (a wheel at 5.9 has not reached
+6), as one in ten of the lcd_pb dev cells would.
 
 Pure functions, no I/O.
 """
@@ -38,15 +40,20 @@ def expected_turn(right: float, transition_start: float = DEFAULT_TRANSITION_STA
 
 
 def compose(
-    positions: Sequence[float], transition_start: float = DEFAULT_TRANSITION_START
+    positions: Sequence[float],
+    transition_start: float = DEFAULT_TRANSITION_START,
+    jumps: bool = False,
 ) -> Composed:
     """The digits a counter shows, from each wheel's position (0 <= p < 10), left to right.
 
     The last wheel's digit is the one it has reached (3.9 is still a 3, its tenth
-    9); positions are taken to the tenth first, so 3.96 is a 4.
+    9); positions are taken to the tenth first, so 3.96 is a 4. With ``jumps``
+    (an LCD) every digit is the nearest one and there is no tenth.
     """
     if not positions:
         return Composed((), 0)
+    if jumps:
+        return Composed(tuple(_nearest(p) % 10 for p in positions), 0, has_tenth=False)
     tenths = _nearest(positions[-1] * 10.0) % 100
     digits = [0] * len(positions)
     digits[-1] = tenths // 10

@@ -195,6 +195,7 @@ def wheel_reading(
         composed = compose(
             [float(r.position) for r in digits if r.position is not None],
             locate.transition_start,
+            jumps=locate.display == "lcd",
         )
     return Reading(
         digits,
