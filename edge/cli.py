@@ -154,6 +154,8 @@ def _add_evaluate(sub: Any) -> None:
     p.add_argument("--sevenseg-dir", help="meter-window models: also the held-out LCD cells")
     p.add_argument("--sequences", type=int, default=300,
                    help="meter-window models: 5-wheel counters composed from dev crops")
+    p.add_argument("--synthetic-counters", type=int, default=60,
+                   help="meter-window models: counters of generated meter photos (0: none)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--report-dir", help="write confusion matrix and misread digits as PNG here")
     p.add_argument("--limit", type=int, help="only the first N test digits")

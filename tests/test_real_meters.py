@@ -201,7 +201,8 @@ def test_reader_leading_empty_lcd_cells_are_not_digits(window: WindowClassifier)
 def test_evaluate_reports_real_meter_figures(tmp_path: Path) -> None:
     """``digitd evaluate --meter-dir``: dev figures per meter, LCD cells, whole readings."""
     proc = _digitd("evaluate", "--meter-dir", str(METER_CROPS), "--sevenseg-dir",
-                   str(SEVENSEG_CELLS), "--sequences", "40", "--json",
+                   str(SEVENSEG_CELLS), "--sequences", "40", "--synthetic-counters", "3",
+                   "--json",
                    "--report-dir", str(tmp_path / "report"))
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
@@ -218,6 +219,11 @@ def test_evaluate_reports_real_meter_figures(tmp_path: Path) -> None:
         report["dev"]["near_whole_n"] - 6)
     seq = report["sequences"]
     assert seq["published"] > 0 and seq["decreasing"] == 0
+    # Generated meter photos read through fixed boxes: two wheel counters and an LCD.
+    synthetic = report["synthetic_sequences"]
+    assert synthetic["frames"] == 3 * 30 and set(synthetic["per_kind"]) == {"wheels", "lcd"}
+    assert synthetic["published"] > 0 and synthetic["decreasing"] == 0
+    assert synthetic["per_kind"]["wheels"]["exact"] >= 0.9
     assert (tmp_path / "report" / "window_eval.json").is_file()
 
 

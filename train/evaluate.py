@@ -128,7 +128,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
 def _evaluate_window(args: argparse.Namespace) -> int:
     from digitd.train.window_eval import evaluate_dev, print_report
 
-    report = evaluate_dev(args.model, args.meter_dir, args.sevenseg_dir, args.sequences)
+    report = evaluate_dev(args.model, args.meter_dir, args.sevenseg_dir, args.sequences,
+                          synthetic_counters=args.synthetic_counters)
     if args.report_dir:
         out = Path(args.report_dir)
         out.mkdir(parents=True, exist_ok=True)

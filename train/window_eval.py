@@ -5,8 +5,9 @@ table (and ``--json`` one object): for wheels near a whole digit (within 0.2 of
 it) the exact digit rate and how many legible digits were refused, the median
 position error over every wheel, blank cells refused, per meter and per digit;
 the held-out LCD cells; the box shifted, scaled and turned as real set-ups are;
-and whole readings of 5-wheel counters composed from dev crops. Only LiteRT runs
-the model: no TensorFlow.
+whole readings of 5-wheel counters composed from dev crops, and of generated meter
+photos (``--synthetic-counters``, fonts held out of training). Only LiteRT runs the
+model: no TensorFlow.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def _per(groups: Sequence[str], probs: npt.NDArray[np.floating],
 
 
 def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
-                 sequences: int = 300, seed: int = 1) -> dict[str, Any]:
+                 sequences: int = 300, seed: int = 1,
+                 synthetic_counters: int = 0) -> dict[str, Any]:
     from digitd.edge.vision.classifier import WindowClassifier
     from digitd.edge.vision.window import window_batch
     from digitd.train.window_data import (
@@ -89,7 +91,10 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         reframe,
         window_examples,
     )
-    from digitd.train.window_sequences import evaluate_sequences
+    from digitd.train.window_sequences import (
+        evaluate_sequences,
+        evaluate_synthetic_sequences,
+    )
 
     clf = WindowClassifier(model)
     dev = load_meter_digits(meter_dir, "dev")
@@ -140,6 +145,10 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         # what it shows: with the errata such crops are not drawn as digits.
         report["errata"]["sequences"] = evaluate_sequences(
             clf, dev, x, sequences, seed, labels_as=corrected
+        )
+    if synthetic_counters:
+        report["synthetic_sequences"] = evaluate_synthetic_sequences(
+            clf, synthetic_counters, seed
         )
     report["before"] = digit_model_baseline(dev)
     return report
@@ -221,6 +230,15 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
         for name, m in s["per_meter"].items():
             print(f"  {name:32s} published {m['published']:4d}  exact {_pct(m['exact'])} %  "
                   f"decreasing {m['decreasing']}", file=out)
+    if "synthetic_sequences" in r:
+        s = r["synthetic_sequences"]
+        print(f"whole readings of generated meter photos ({s['counters']} counters x "
+              f"{s['steps']} frames, held-out fonts): published {s['published']}, exact "
+              f"{_pct(s['exact'])} %, decreasing {s['decreasing']}", file=out)
+        for name, m in s["per_kind"].items():
+            print(f"  {name:32s} published {m['published']:4d}  exact {_pct(m['exact'])} %  "
+                  f"decreasing {m['decreasing']}  frames without a reading "
+                  f"{_pct(m['no_reading'])} %", file=out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -231,12 +249,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sevenseg-dir", default="../shared/data/sevenseg-digits")
     parser.add_argument("--sequences", type=int, default=300,
                         help="counters composed from dev crops (0: none)")
+    parser.add_argument("--synthetic-counters", type=int, default=60,
+                        help="counters of generated meter photos, 30 frames each (0: none)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     report = evaluate_dev(args.model, args.meter_dir, args.sevenseg_dir or None,
-                          args.sequences, args.seed)
+                          args.sequences, args.seed, args.synthetic_counters)
     if args.json:
         print(json.dumps(report))
     else:

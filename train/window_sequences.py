@@ -9,6 +9,9 @@ own chain: window model -> composition -> decisions (meter rules). What counts
 is what would be published: exact, or wrong, and never a decrease. A frame for
 which the meter has no crop labelled with some wheel's position is skipped
 (counted): dev meters do not show every tenth.
+
+:func:`evaluate_synthetic_sequences` counts the same way on whole generated meter
+photos (wheels and LCDs in fonts held out of training), read through fixed boxes.
 """
 
 from __future__ import annotations
@@ -142,6 +145,80 @@ def evaluate_sequences(
             m: {"published": v[0], "exact": v[1] / v[0] if v[0] else float("nan"),
                 "decreasing": v[2]}
             for m, v in sorted(per_meter.items())
+        },
+        "wrong_examples": wrong_examples,
+    }
+
+
+def evaluate_synthetic_sequences(
+    clf: WindowClassifier, counters: int = 60, seed: int = 1, wheels: int = WHEELS,
+    steps: int = 30,
+) -> dict[str, Any]:
+    """Whole readings of generated meter photos (:func:`digitd.train.meters.meter_image`,
+    fonts held out of training) counting up the same way: two counters in three with
+    wheels, every third an LCD (set up with ``display = "lcd"``). Each frame is a
+    whole 640x480 photo read through fixed boxes, as the daemon reads a camera."""
+    from digitd.edge.vision.reader import Reader
+    from digitd.train.meters import meter_image
+
+    rng = np.random.default_rng(seed)
+    # per kind: published, exact, decreasing, frames, frames without a reading
+    totals: dict[str, list[int]] = {k: [0, 0, 0, 0, 0] for k in ("wheels", "lcd")}
+    wrong_examples: list[dict[str, str]] = []
+    for c in range(counters):
+        kind = "lcd" if c % 3 == 2 else "wheels"
+        lcd = kind == "lcd"
+        base = int(rng.integers(0, 10 ** (wheels - 1))) * 10
+        if rng.random() < 0.5:
+            base = (base // 1000) * 1000 + 990 - int(rng.integers(0, 40))
+        value = base
+        meter_seed = seed * 100_003 + c  # one meter per counter: only the digits change
+        decider = Decider(DecisionConfig(meter=True, stable_count=2, heartbeat=0))
+        reader: Reader | None = None
+        last_published: Decimal | None = None
+        t = totals[kind]
+        for step in range(steps):
+            value += int(rng.integers(0, 4 if not lcd else 12))
+            positions = true_positions(value, wheels, lcd)
+            shown = "".join(str(int(p)) for p in positions)
+            rolls = None if lcd else [p - int(p) for p in positions]
+            image, boxes = meter_image(shown, meter_seed, kind=kind, decimals=0, rolls=rolls)
+            if reader is None:
+                locate = LocateConfig(mode="boxes", boxes=boxes, display=kind)
+                reader = Reader(None, locate, window=clf)
+            t[3] += 1
+            decision = decider.offer(reader.read(image), float(step))
+            if decision.action == Action.REJECT and decision.reason is not None and \
+                    decision.reason.code in ("not_a_digit", "low_confidence"):
+                t[4] += 1
+            if not decision.publish or decision.value is None:
+                continue
+            t[0] += 1
+            number = Decimal(decision.value)
+            if last_published is not None and number < last_published:
+                t[2] += 1
+            last_published = number
+            want = truth(value, wheels)
+            if number == Decimal(want):
+                t[1] += 1
+            elif len(wrong_examples) < 10:
+                wrong_examples.append({"kind": kind, "published": decision.value, "true": want})
+    published = sum(v[0] for v in totals.values())
+    frames = sum(v[3] for v in totals.values())
+    return {
+        "wheels": wheels,
+        "counters": counters,
+        "steps": steps,
+        "frames": frames,
+        "published": published,
+        "exact": sum(v[1] for v in totals.values()) / published if published else float("nan"),
+        "decreasing": sum(v[2] for v in totals.values()),
+        "no_reading": sum(v[4] for v in totals.values()) / frames if frames else float("nan"),
+        "per_kind": {
+            k: {"frames": v[3], "published": v[0],
+                "exact": v[1] / v[0] if v[0] else float("nan"), "decreasing": v[2],
+                "no_reading": v[4] / v[3] if v[3] else float("nan")}
+            for k, v in totals.items()
         },
         "wrong_examples": wrong_examples,
     }
