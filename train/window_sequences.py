@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from digitd.edge.config import DecisionConfig, LocateConfig
+from digitd.edge.reading import Reading
 from digitd.edge.service.decide import Action, Decider
 from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.compose import expected_turn
@@ -58,6 +60,59 @@ def truth(value_tenths: int, wheels: int) -> str:
     return str(value_tenths // 10).zfill(wheels)[-wheels:]
 
 
+def _start(rng: np.random.Generator, wheels: int) -> int:
+    """A counter's first value in tenths: now and then a little before a roll-over of
+    two or more wheels."""
+    base = int(rng.integers(0, 10 ** (wheels - 1))) * 10
+    if rng.random() < 0.5:
+        base = (base // 1000) * 1000 + 990 - int(rng.integers(0, 40))
+    return base
+
+
+@dataclass
+class _Tally:
+    frames: int = 0
+    no_reading: int = 0  # frames refused for a wheel not read (not a digit, low confidence)
+    published: int = 0
+    exact: int = 0
+    decreasing: int = 0
+
+    def exact_rate(self) -> float:
+        return self.exact / self.published if self.published else float("nan")
+
+    def no_reading_rate(self) -> float:
+        return self.no_reading / self.frames if self.frames else float("nan")
+
+
+class _Counter:
+    """One counter's frames through the meter rules, scored by what they publish."""
+
+    def __init__(self) -> None:
+        self.decider = Decider(DecisionConfig(meter=True, stable_count=2, heartbeat=0))
+        self.last: Decimal | None = None
+
+    def offer(self, reading: Reading, step: int, want: str, *tallies: _Tally) -> str | None:
+        """Count the frame in ``tallies``; the value published if it is not ``want``."""
+        decision = self.decider.offer(reading, float(step))
+        unread = decision.action == Action.REJECT and decision.reason is not None and \
+            decision.reason.code in ("not_a_digit", "low_confidence")
+        for t in tallies:
+            t.frames += 1
+            t.no_reading += unread
+        if not decision.publish or decision.value is None:
+            return None
+        number = Decimal(decision.value)
+        decreasing = self.last is not None and number < self.last
+        self.last = number
+        # Compared as numbers: an LCD's unlit leading cells read as nothing, not "0".
+        right = number == Decimal(want)
+        for t in tallies:
+            t.published += 1
+            t.decreasing += decreasing
+            t.exact += right
+        return None if right else decision.value
+
+
 def evaluate_sequences(
     clf: WindowClassifier, dev: WindowSet, inputs: np.ndarray, counters: int = 300,
     seed: int = 1, wheels: int = WHEELS, steps: int = STEPS,
@@ -80,20 +135,16 @@ def evaluate_sequences(
             by_meter[g][round(float(p) * 10) % 100].append(i)
     meters = sorted(by_meter)
 
-    published = exact = decreasing = frames = no_reading = skipped = 0
-    per_meter: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # published, exact, decr
+    total = _Tally()
+    per_meter: dict[str, _Tally] = defaultdict(_Tally)
+    skipped = 0
     wrong_examples: list[dict[str, str]] = []
     for c in range(counters):
         meter = meters[c % len(meters)]
         labels = by_meter[meter]
         lcd = all(k % 10 == 0 for k in labels)
-        # Start a little before a roll-over of two or more wheels now and then.
-        base = int(rng.integers(0, 10 ** (wheels - 1))) * 10
-        if rng.random() < 0.5:
-            base = (base // 1000) * 1000 + 990 - int(rng.integers(0, 40))
-        value = base
-        decider = Decider(DecisionConfig(meter=True, stable_count=2, heartbeat=0))
-        last_published: Decimal | None = None
+        value = _start(rng, wheels)
+        counter = _Counter()
         for step in range(steps):
             value += int(rng.integers(0, 4 if not lcd else 12))
             positions = true_positions(value, wheels, lcd)
@@ -108,43 +159,25 @@ def evaluate_sequences(
             if len(picks) != wheels:
                 skipped += 1
                 continue
-            frames += 1
             ests = clf.estimate(inputs[picks])
             reading = wheel_reading(ests, boxes, locates["lcd" if lcd else "wheels"], 0.0)
-            decision = decider.offer(reading, float(step))
-            if decision.action == Action.REJECT and decision.reason is not None and \
-                    decision.reason.code in ("not_a_digit", "low_confidence"):
-                no_reading += 1
-            if not decision.publish or decision.value is None:
-                continue
-            published += 1
-            per_meter[meter][0] += 1
-            number = Decimal(decision.value)
-            if last_published is not None and number < last_published:
-                decreasing += 1
-                per_meter[meter][2] += 1
-            last_published = number
             want = truth(value, wheels)
-            # Compared as numbers: an LCD's unlit leading cells read as nothing, not "0".
-            if number == Decimal(want):
-                exact += 1
-                per_meter[meter][1] += 1
-            elif len(wrong_examples) < 10:
-                wrong_examples.append({"meter": meter, "published": decision.value, "true": want})
+            wrong = counter.offer(reading, step, want, total, per_meter[meter])
+            if wrong is not None and len(wrong_examples) < 10:
+                wrong_examples.append({"meter": meter, "published": wrong, "true": want})
     return {
         "wheels": wheels,
         "sequences": counters,
         "steps": steps,
-        "frames": frames,
+        "frames": total.frames,
         "frames_skipped_no_crop": skipped,
-        "published": published,
-        "exact": exact / published if published else float("nan"),
-        "decreasing": decreasing,
-        "no_reading": no_reading / frames if frames else float("nan"),
+        "published": total.published,
+        "exact": total.exact_rate(),
+        "decreasing": total.decreasing,
+        "no_reading": total.no_reading_rate(),
         "per_meter": {
-            m: {"published": v[0], "exact": v[1] / v[0] if v[0] else float("nan"),
-                "decreasing": v[2]}
-            for m, v in sorted(per_meter.items())
+            m: {"published": t.published, "exact": t.exact_rate(), "decreasing": t.decreasing}
+            for m, t in sorted(per_meter.items())
         },
         "wrong_examples": wrong_examples,
     }
@@ -162,21 +195,16 @@ def evaluate_synthetic_sequences(
     from digitd.train.meters import meter_image
 
     rng = np.random.default_rng(seed)
-    # per kind: published, exact, decreasing, frames, frames without a reading
-    totals: dict[str, list[int]] = {k: [0, 0, 0, 0, 0] for k in ("wheels", "lcd")}
+    total = _Tally()
+    per_kind = {k: _Tally() for k in ("wheels", "lcd")}
     wrong_examples: list[dict[str, str]] = []
     for c in range(counters):
         kind = "lcd" if c % 3 == 2 else "wheels"
         lcd = kind == "lcd"
-        base = int(rng.integers(0, 10 ** (wheels - 1))) * 10
-        if rng.random() < 0.5:
-            base = (base // 1000) * 1000 + 990 - int(rng.integers(0, 40))
-        value = base
+        value = _start(rng, wheels)
         meter_seed = seed * 100_003 + c  # one meter per counter: only the digits change
-        decider = Decider(DecisionConfig(meter=True, stable_count=2, heartbeat=0))
+        counter = _Counter()
         reader: Reader | None = None
-        last_published: Decimal | None = None
-        t = totals[kind]
         for step in range(steps):
             value += int(rng.integers(0, 4 if not lcd else 12))
             positions = true_positions(value, wheels, lcd)
@@ -186,39 +214,23 @@ def evaluate_synthetic_sequences(
             if reader is None:
                 locate = LocateConfig(mode="boxes", boxes=boxes, display=kind)
                 reader = Reader(None, locate, window=clf)
-            t[3] += 1
-            decision = decider.offer(reader.read(image), float(step))
-            if decision.action == Action.REJECT and decision.reason is not None and \
-                    decision.reason.code in ("not_a_digit", "low_confidence"):
-                t[4] += 1
-            if not decision.publish or decision.value is None:
-                continue
-            t[0] += 1
-            number = Decimal(decision.value)
-            if last_published is not None and number < last_published:
-                t[2] += 1
-            last_published = number
             want = truth(value, wheels)
-            if number == Decimal(want):
-                t[1] += 1
-            elif len(wrong_examples) < 10:
-                wrong_examples.append({"kind": kind, "published": decision.value, "true": want})
-    published = sum(v[0] for v in totals.values())
-    frames = sum(v[3] for v in totals.values())
+            wrong = counter.offer(reader.read(image), step, want, total, per_kind[kind])
+            if wrong is not None and len(wrong_examples) < 10:
+                wrong_examples.append({"kind": kind, "published": wrong, "true": want})
     return {
         "wheels": wheels,
         "counters": counters,
         "steps": steps,
-        "frames": frames,
-        "published": published,
-        "exact": sum(v[1] for v in totals.values()) / published if published else float("nan"),
-        "decreasing": sum(v[2] for v in totals.values()),
-        "no_reading": sum(v[4] for v in totals.values()) / frames if frames else float("nan"),
+        "frames": total.frames,
+        "published": total.published,
+        "exact": total.exact_rate(),
+        "decreasing": total.decreasing,
+        "no_reading": total.no_reading_rate(),
         "per_kind": {
-            k: {"frames": v[3], "published": v[0],
-                "exact": v[1] / v[0] if v[0] else float("nan"), "decreasing": v[2],
-                "no_reading": v[4] / v[3] if v[3] else float("nan")}
-            for k, v in totals.items()
+            k: {"frames": t.frames, "published": t.published, "exact": t.exact_rate(),
+                "decreasing": t.decreasing, "no_reading": t.no_reading_rate()}
+            for k, t in per_kind.items()
         },
         "wrong_examples": wrong_examples,
     }
