@@ -143,6 +143,14 @@ def test_thin_faint_pencil_is_read(reader: Reader, mnist_test: Digits) -> None:
     assert _rate(reader, cells, [int(y) for y in labels[:80]]) >= 0.95
 
 
+def _cells_photographed(img: npt.NDArray[np.float32], n: int, cell: int,
+                        rng: np.random.Generator) -> U8:
+    """A row of ``n`` cells: the heavier lines between them, then the camera's blur."""
+    for k in range(1, n):
+        img[:, k * cell - 1 : k * cell + 2] -= rng.uniform(90, 140)
+    return np.clip(cv2.GaussianBlur(img, (0, 0), 0.7), 0, 255).astype(np.uint8)
+
+
 def _row(digits: list[U8], rng: np.random.Generator, cell: int = 80) -> U8:
     """A grid row straightened by ``--warp``: bold digits filling most of the row's
     height, the thin grid lines above and below fainter than the pen and cut in half
@@ -159,10 +167,7 @@ def _row(digits: list[U8], rng: np.random.Generator, cell: int = 80) -> U8:
     faint = rng.uniform(35, 55)
     img[:2, :] -= faint
     img[-2:, :] -= faint
-    for k in range(1, n):
-        img[:, k * cell - 1 : k * cell + 2] -= rng.uniform(90, 140)
-    img = cv2.GaussianBlur(img, (0, 0), 0.7)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return _cells_photographed(img, n, cell, rng)
 
 
 def test_a_straightened_row_of_bold_digits_between_faint_lines(
@@ -231,10 +236,7 @@ def _curved_row(digits: list[U8], above: list[U8], rng: np.random.Generator,
     bow = np.round(cell - 8 - 7 * np.sin(np.pi * xs / (cell * n))).astype(int)
     for col, top in enumerate(bow.tolist()):
         img[top : top + 2, col] -= 120.0
-    for k in range(1, n):
-        img[:, k * cell - 1 : k * cell + 2] -= rng.uniform(90, 140)
-    img = cv2.GaussianBlur(img, (0, 0), 0.7)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return _cells_photographed(img, n, cell, rng)
 
 
 def test_a_row_on_curved_paper_with_the_next_rows_tails(

@@ -236,10 +236,9 @@ def line_mask(mask: Gray) -> npt.NDArray[np.bool_] | None:
         across = _merge(across, _lines_between(small, down, across, True))
     if across is not None:
         down = _merge(down, _lines_between(small, across, down, False))
-    found = [p for p in (across, down) if p is not None]
-    if not found:
+    lines = _merge(across, down)
+    if lines is None:
         return None
-    lines = found[0] if len(found) == 1 else np.maximum(found[0], found[1])
     if factor > 1:
         lines = np.asarray(cv2.resize(lines, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)
     return lines > 0

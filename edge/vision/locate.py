@@ -230,8 +230,9 @@ class Locator:
         # would be left as scraps glued to them: there lines are looked for at half the
         # level. Not in a whole frame, where half the level turns a shadow's soft edge
         # into a "line" through the digit beside it.
+        in_cell = min(h, w) <= SMALL_REGION
         faint = mask
-        if min(h, w) <= SMALL_REGION:
+        if in_cell:
             faint = np.asarray(
                 cv2.threshold(ink, 0.5 * level - 0.5, 255, cv2.THRESH_BINARY)[1], np.uint8
             )
@@ -248,7 +249,7 @@ class Locator:
         min_h = max(6, int(self.cfg.min_height * h))
         speck = max(4, (min_h * min_h) // 60)
         remnant = line_remnants(lines, labels, np.asarray(stats, np.int32))
-        if min(h, w) <= SMALL_REGION:
+        if in_cell:
             # In a cell or a row, a low mark cut by the top or bottom edge is the end of
             # the next row's digit or a border's fray; merged with the digit below or
             # above it, it made that digit as tall as the region, and it was dropped.
