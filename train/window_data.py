@@ -119,10 +119,12 @@ def load_meter_digits(
 
 
 ERRATA = Path(__file__).with_name("meter_digits_errata.csv")
+SEVENSEG_ERRATA = Path(__file__).with_name("sevenseg_errata.csv")
 
 
 def load_errata(path: str | Path = ERRATA) -> dict[str, str]:
-    """Crops whose label their picture does not show: file -> what it shows (``blank``)."""
+    """Crops whose label their picture does not show: file -> what it shows (``blank``,
+    or ``partial``: segments missing, no digit to tell)."""
     with Path(path).open(newline="") as fh:
         rows = csv.DictReader(line for line in fh if not line.startswith("#"))
         return {r["file"]: r["shows"] for r in rows}
@@ -159,7 +161,8 @@ def load_sevenseg(root: str | Path, part: str) -> WindowSet:
         np.float32,
     )
     logger.info("sevenseg-digits %s: %d cells", part, len(chosen))
-    return WindowSet(crops, positions, ("sevenseg",) * len(chosen))
+    return WindowSet(crops, positions, ("sevenseg",) * len(chosen),
+                     tuple(r["file"] for r in chosen))
 
 
 # -- generated windows ----------------------------------------------------------------------
