@@ -156,3 +156,44 @@ def test_bad_model_file_is_a_clear_error(tmp_path: Path, mnist_sample_dir: Path)
     proc = _digitd("evaluate", "--model", str(fake), "--mnist-dir", str(mnist_sample_dir))
     assert proc.returncode == 1
     assert "not a TFLite model" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unconvert_gives_back_a_trainable_model_of_the_shipped_one(
+    tmp_path: Path, mnist_test: Digits, mnist_sample_dir: Path
+) -> None:
+    """The shipped int8 model back as Keras (its .keras file is gone): it reads the real
+    digits as the int8 model does, and ``train --init`` fine-tunes it."""
+    import keras
+
+    out = tmp_path / "shipped" / "model.keras"
+    proc = subprocess.run(
+        [sys.executable, "-m", "digitd.train.unconvert", "models/digits.tflite", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr
+    images, labels = mnist_test
+    model = keras.models.load_model(out, compile=False)
+    float_pred = model.predict(images[..., None] / 255.0, verbose=0).argmax(axis=1)
+    int8_pred = Classifier().probabilities(images).argmax(axis=1)
+    assert (float_pred == int8_pred).mean() >= 0.995
+    assert (float_pred == labels).mean() >= 0.99
+    # Folded normalisation stays frozen: batch statistics would undo the folded weights.
+    norms = [la for la in model.layers if la.__class__.__name__ == "BatchNormalization"]
+    assert len(norms) == 6 and not any(la.trainable for la in norms)
+    tuned = tmp_path / "tuned"
+    proc = _digitd("train", "--init", str(out), "--mnist-dir", str(mnist_sample_dir),
+                   "--epochs", "1", "--learning-rate", "1e-4", "--out", str(tuned))
+    assert proc.returncode == 0, proc.stderr
+    after = json.loads((tuned / "metrics.json").read_text())
+    assert after["float_accuracy_mnist_test"] >= 0.98
+
+
+def test_unconvert_refuses_a_model_of_another_shape(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "digitd.train.unconvert", "models/meter.tflite",
+         "--out", str(tmp_path / "m.keras")],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1],
+    )
+    assert proc.returncode != 0
+    assert "not a converted 'edge' digit model" in proc.stderr
+    assert not (tmp_path / "m.keras").exists()

@@ -61,9 +61,15 @@ def european_one(digit: U8, rng: np.random.Generator) -> U8:
     out = digit.copy()
     head = digit[y0 : y0 + 3] > 60
     top_x = float(np.mean(np.nonzero(head)[1])) if head.any() else (x0 + x1) / 2
-    height = y1 - y0
-    thickness = int(rng.integers(1, 3))
-    flag = (top_x - rng.uniform(0.25, 0.45) * height, y0 + rng.uniform(0.25, 0.4) * height)
+    height = max(1, y1 - y0)
+    # As heavy as the stem and long: in real photos the flag reaches about half the
+    # digit's height to the left (short thin flags, as first drawn here, left those 1s
+    # read as 7).
+    stem = float((digit > 60).sum()) / height
+    thickness = int(np.clip(round(stem * rng.uniform(0.6, 0.9)), 1, 4))
+    # Never flatter than about 30 degrees: a flag near the horizontal is a 7's bar.
+    reach = rng.uniform(0.35, 0.6) * height
+    flag = (top_x - reach, y0 + reach * rng.uniform(0.55, 0.9))
     _line(out, (top_x, y0), flag, thickness)
     if rng.random() < 0.5:
         foot = digit[y1 - 2 : y1 + 1] > 60
@@ -110,7 +116,7 @@ def cell_border(ink: npt.NDArray[np.float32], rng: np.random.Generator) -> npt.N
 
 def pen_variant(digit: U8, label: int, rng: np.random.Generator) -> U8:
     """The digit as some pen would draw it, or unchanged (more than half the time)."""
-    if label == 1 and rng.random() < 0.35:
+    if label == 1 and rng.random() < 0.5:
         return european_one(digit, rng)
     if label == 7 and rng.random() < 0.35:
         return crossed_seven(digit, rng)
