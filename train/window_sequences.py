@@ -83,6 +83,10 @@ class _Tally:
     def no_reading_rate(self) -> float:
         return self.no_reading / self.frames if self.frames else float("nan")
 
+    def figures(self) -> dict[str, Any]:
+        return {"frames": self.frames, "published": self.published, "exact": self.exact_rate(),
+                "decreasing": self.decreasing, "no_reading": self.no_reading_rate()}
+
 
 class _Counter:
     """One counter's frames through the meter rules, scored by what they publish."""
@@ -169,12 +173,8 @@ def evaluate_sequences(
         "wheels": wheels,
         "sequences": counters,
         "steps": steps,
-        "frames": total.frames,
+        **total.figures(),
         "frames_skipped_no_crop": skipped,
-        "published": total.published,
-        "exact": total.exact_rate(),
-        "decreasing": total.decreasing,
-        "no_reading": total.no_reading_rate(),
         "per_meter": {
             m: {"published": t.published, "exact": t.exact_rate(), "decreasing": t.decreasing}
             for m, t in sorted(per_meter.items())
@@ -222,15 +222,7 @@ def evaluate_synthetic_sequences(
         "wheels": wheels,
         "counters": counters,
         "steps": steps,
-        "frames": total.frames,
-        "published": total.published,
-        "exact": total.exact_rate(),
-        "decreasing": total.decreasing,
-        "no_reading": total.no_reading_rate(),
-        "per_kind": {
-            k: {"frames": t.frames, "published": t.published, "exact": t.exact_rate(),
-                "decreasing": t.decreasing, "no_reading": t.no_reading_rate()}
-            for k, t in per_kind.items()
-        },
+        **total.figures(),
+        "per_kind": {k: t.figures() for k, t in per_kind.items()},
         "wrong_examples": wrong_examples,
     }
