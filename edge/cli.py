@@ -117,9 +117,10 @@ def _add_train(sub: Any) -> None:
                    "seven-segment), as a fraction of the digits (default 0)")
     p.add_argument("--no-shift-augment", action="store_true",
                    help="turn off the random shift/rotation/zoom applied every epoch")
-    p.add_argument("--pen-variants", action="store_true",
-                   help="camera-style copies also with pen lifts, European 1s, crossed 7s and "
-                   "cell borders (not used for the shipped model yet)")
+    p.add_argument("--pen-variants", nargs="?", const="all", metavar="KINDS",
+                   help="camera-style copies also drawn as pens draw them: 'all' (the default "
+                   "with no value) or a comma list of lift, european-1, crossed-7, border "
+                   "(not used for the shipped model yet)")
     p.add_argument("--init", metavar="MODEL.keras",
                    help="start from this trained model instead of random weights (fine-tune: "
                    "use a few epochs and a learning rate around 3e-4)")

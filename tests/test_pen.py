@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
 from digitd.train.augment import camera_batch
-from digitd.train.pen import cell_border, crossed_seven, european_one, pen_lift, pen_variant
+from digitd.train.pen import (
+    KINDS,
+    cell_border,
+    crossed_seven,
+    european_one,
+    parse_kinds,
+    pen_lift,
+    pen_variant,
+)
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 
@@ -64,5 +73,23 @@ def test_variants_keep_their_labels_and_change_some_digits(mnist_test: Digits) -
         for d, y in zip(images[:200], labels[:200], strict=True)
     )
     assert 40 <= changed <= 140  # some, not all: plain MNIST digits stay in the mix
-    out = camera_batch(images[:20], seed=5, labels=labels[:20])
+    out = camera_batch(images[:20], seed=5, labels=labels[:20], kinds=KINDS)
     assert out.shape == (20, 28, 28) and out.dtype == np.uint8
+
+
+def test_only_the_variants_asked_for_are_drawn(mnist_test: Digits) -> None:
+    images, labels = mnist_test
+    ones, others = images[labels == 1][:40], images[(labels != 1) & (labels != 7)][:40]
+    rng = np.random.default_rng(6)
+    flagged = sum(int(not np.array_equal(pen_variant(d, 1, rng, ("european-1",)), d)) for d in ones)
+    assert flagged >= 10  # about half the 1s get a flag
+    # With only European 1s asked for, no other digit is touched (no pen lifts).
+    for d, y in zip(others, labels[(labels != 1) & (labels != 7)][:40], strict=True):
+        assert np.array_equal(pen_variant(d, int(y), rng, ("european-1",)), d)
+
+
+def test_pen_variant_names_are_checked() -> None:
+    assert parse_kinds("all") == KINDS
+    assert parse_kinds("european-1, crossed-7") == ("european-1", "crossed-7")
+    with pytest.raises(ValueError, match=r"unknown variant lifts.*lift, european-1"):
+        parse_kinds("lifts")

@@ -112,33 +112,44 @@ def render_crop(
     return photograph(ink, rng, light_on_dark)
 
 
-def camera_digit(digit: U8, rng: np.random.Generator, label: int | None = None) -> U8:
+def camera_digit(
+    digit: U8, rng: np.random.Generator, label: int | None = None,
+    kinds: tuple[str, ...] = (),
+) -> U8:
     """A 28x28 training image: the digit photographed, then normalised by the device code.
 
     A photograph so bad that the digit lost most of its ink would teach the model
     to read noise, so such a draw is retried and, failing that, the clean digit used.
     """
-    if label is not None:
+    if label is not None and kinds:
         from digitd.train.pen import pen_variant
 
-        digit = pen_variant(digit, label, rng)
+        digit = pen_variant(digit, label, rng, kinds)
+    border = 0.1 if "border" in kinds else 0.0
     clean_mass = float(digit.sum())
     for _ in range(4):
-        out = normalise_digit(render_crop(digit, rng, border=0.1 if label is not None else 0.0))
+        out = normalise_digit(render_crop(digit, rng, border=border))
         if float(out.sum()) >= 0.5 * clean_mass:
             return out
     return digit
 
 
-def camera_batch(images: U8, seed: int, labels: npt.NDArray[np.uint8] | None = None) -> U8:
+def camera_batch(
+    images: U8, seed: int, labels: npt.NDArray[np.uint8] | None = None,
+    kinds: tuple[str, ...] = (),
+) -> U8:
     """:func:`camera_digit` over a stack of digits, reproducibly from ``seed``.
 
-    With ``labels`` the digits are also drawn as people's pens draw them
-    (:func:`digitd.train.pen.pen_variant`) and some crops show a cell border.
+    With ``labels`` and ``kinds`` (names from :data:`digitd.train.pen.KINDS`) the
+    digits are also drawn as people's pens draw them
+    (:func:`digitd.train.pen.pen_variant`) and, with ``"border"``, some crops show a
+    cell border.
     """
     rng = np.random.default_rng(seed)
     if not len(images):
         return images
     if labels is None:
         return np.stack([camera_digit(d, rng) for d in images])
-    return np.stack([camera_digit(d, rng, int(y)) for d, y in zip(images, labels, strict=True)])
+    return np.stack(
+        [camera_digit(d, rng, int(y), kinds) for d, y in zip(images, labels, strict=True)]
+    )

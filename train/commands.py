@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from digitd.train.pen import parse_kinds
 from digitd.train.train import TrainConfig, train
 
 
@@ -26,7 +27,7 @@ def train_command(args: argparse.Namespace) -> int:
         negative_fraction=args.negative_fraction,
         printed_fraction=args.printed_fraction,
         shift_augment=not args.no_shift_augment,
-        pen_variants=args.pen_variants,
+        pen_variants=parse_kinds(args.pen_variants) if args.pen_variants else (),
         init=args.init,
         out=args.out or f"runs/{args.arch}",
     )

@@ -114,12 +114,32 @@ def cell_border(ink: npt.NDArray[np.float32], rng: np.random.Generator) -> npt.N
     return out
 
 
-def pen_variant(digit: U8, label: int, rng: np.random.Generator) -> U8:
+# The variants ``digitd train --pen-variants`` can pick, by name.
+KINDS = ("lift", "european-1", "crossed-7", "border")
+
+
+def parse_kinds(text: str) -> tuple[str, ...]:
+    """``"all"`` or a comma list of :data:`KINDS`; anything else is refused by name."""
+    if text.strip() == "all":
+        return KINDS
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise ValueError(
+            f"--pen-variants {text!r}: unknown variant {', '.join(unknown) or '(none given)'}; "
+            f"give 'all' or a comma list of {', '.join(KINDS)}"
+        )
+    return kinds
+
+
+def pen_variant(
+    digit: U8, label: int, rng: np.random.Generator, kinds: tuple[str, ...] = KINDS
+) -> U8:
     """The digit as some pen would draw it, or unchanged (more than half the time)."""
-    if label == 1 and rng.random() < 0.5:
+    if label == 1 and "european-1" in kinds and rng.random() < 0.5:
         return european_one(digit, rng)
-    if label == 7 and rng.random() < 0.35:
+    if label == 7 and "crossed-7" in kinds and rng.random() < 0.35:
         return crossed_seven(digit, rng)
-    if rng.random() < 0.3:
+    if "lift" in kinds and rng.random() < 0.3:
         return pen_lift(digit, rng)
     return digit

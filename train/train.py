@@ -43,7 +43,8 @@ class TrainConfig:
     negative_fraction: float = 0.1  # "not a digit" examples, as a fraction of the digits
     printed_fraction: float = 0.0  # printed/meter digits (fonts), as a fraction of the digits
     shift_augment: bool = True  # random small shifts/rotations/zoom each epoch
-    pen_variants: bool = False  # camera copies also with pen lifts, European 1s, crossed 7s
+    # Camera copies also drawn as pens draw them: names from digitd.train.pen.KINDS.
+    pen_variants: tuple[str, ...] = ()
     init: str | None = None  # start from this trained .keras model (fine-tuning)
     out: str = "runs/edge"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -66,7 +67,10 @@ def build_training_set(cfg: TrainConfig, train: Split) -> Split:
         t0 = time.monotonic()
         labels = train.labels[idx] if cfg.pen_variants else None
         parts.append(
-            Split(camera_batch(train.images[idx], cfg.seed + 1, labels), train.labels[idx])
+            Split(
+                camera_batch(train.images[idx], cfg.seed + 1, labels, cfg.pen_variants),
+                train.labels[idx],
+            )
         )
         logger.info("%d camera-style digits in %.1f s", n_camera, time.monotonic() - t0)
     n_printed = int(len(train) * cfg.printed_fraction)
