@@ -16,8 +16,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from digitd.edge.config import LocateConfig
 from digitd.edge.vision.classifier import Classifier
 from digitd.edge.vision.ink import line_mask
+from digitd.edge.vision.overflow import crop_following_ink
 from digitd.edge.vision.reader import Reader
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
@@ -290,3 +292,46 @@ def test_real_rows_of_a_curved_photo_keep_all_nine_digits(reader: Reader) -> Non
         assert len(got) == 9, (row["file"], got)
         right += sum(a == b for a, b in zip(got, row["label"], strict=True))
     assert right >= 0.88 * 81
+
+
+def _overflowing(digit: U8, rng: np.random.Generator) -> U8:
+    """A 110 px cell whose digit's ink runs from y 21 to 79 (scaled MNIST leaves a margin)."""
+    paper = _paper(rng, 110, 110)
+    ink = np.zeros_like(paper)
+    ink[10:90, 15:95] = _ink_of(digit, 80, 1)
+    return np.clip(cv2.GaussianBlur(paper - 150.0 * ink, (0, 0), 0.7), 0, 255).astype(np.uint8)
+
+
+# The box a user drew stops at y 60: about a third of each digit lies below it.
+LOW_BOX = [12, 14, 96, 46]
+
+
+def test_a_digit_that_runs_over_its_box_is_read_whole(mnist_test: Digits) -> None:
+    # Real pen digits leave the box drawn for them (a 2's base, a 9's tail); cut at the
+    # box's edge a 2 reads 7 and a 9 nothing. Measured on these 200 digits: 100 % read
+    # with the strokes followed out of the box, 53 % with the box's crop alone (42 refused).
+    images, labels = mnist_test
+    rng = np.random.default_rng(7)
+    cells = [_overflowing(images[i], rng) for i in range(200)]
+    reader = Reader(Classifier(), LocateConfig(mode="boxes", boxes=[LOW_BOX]))
+    assert _rate(reader, cells, [int(y) for y in labels[:200]]) >= 0.97
+    # The box still reports where the user drew it.
+    assert reader.read(cells[0]).digits[0].box == tuple(LOW_BOX)
+
+
+def test_a_neighbours_tail_and_a_line_are_not_followed(mnist_test: Digits) -> None:
+    images, _ = mnist_test
+    rng = np.random.default_rng(8)
+    size = 110
+    paper = _paper(rng, size, size)
+    ink = np.zeros_like(paper)
+    ink[30:80, 30:80] = _ink_of(images[0], 50, 1)  # the digit, inside the box
+    ink[:24, 40:70] = _ink_of(images[1], 60, 1)[36:60, 15:45]  # a digit above, its tail
+    ink[:, 94:97] = 1.0  # a grid line along the box's right edge
+    img = np.clip(paper - 150.0 * ink, 0, 255).astype(np.uint8)
+    box = (20, 18, 76, 76)  # the tail reaches 6 px into it, the line 2 px
+    crop = crop_following_ink(img, box, dark_ink=True)
+    assert crop.shape == (76, 76)  # nothing outside the box taken in
+    # The digit's own strokes, half of them inside a lower box, are followed out of it.
+    grown = crop_following_ink(img, (20, 30, 70, 25), dark_ink=True)
+    assert grown.shape[0] > 40

@@ -139,8 +139,18 @@ class Locator:
         return (int(fx), int(fy), int(np.ceil(gx - fx)), int(np.ceil(gy - fy)))
 
     # -- the two modes ----------------------------------------------------------------------
-    def locate(self, frame: npt.NDArray[np.generic], dark_ink: bool | None = None) -> Located:
-        """Crops and boxes of the digits in ``frame``; ``dark_ink`` overrides the polarity."""
+    def locate(
+        self,
+        frame: npt.NDArray[np.generic],
+        dark_ink: bool | None = None,
+        follow_ink: bool = False,
+    ) -> Located:
+        """Crops and boxes of the digits in ``frame``; ``dark_ink`` overrides the polarity.
+
+        With ``follow_ink`` a fixed box's crop takes in the strokes that run out of it
+        (:mod:`.overflow`: handwriting for the digit model); without, each box's crop
+        is the box (the meter-window model reads the window as it is).
+        """
         gray = to_gray(frame)
         if min(gray.shape) < MIN_SIDE:
             raise ImageError(
@@ -160,6 +170,10 @@ class Locator:
         joins: dict[int, tuple[Gray, BoxXYWH, int]] = {}
         if self.cfg.mode == "boxes":
             crops, boxes = self._fixed_boxes(region)
+            if follow_ink:
+                from .overflow import crop_following_ink
+
+                crops = [crop_following_ink(region, b, dark) for b in boxes]
             crops_dark = dark
         else:
             crops, boxes, splits, joins = self._search(region, dark, background)

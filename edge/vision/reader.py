@@ -68,7 +68,9 @@ class Reader:
             # the locator one (any) spares it judging the polarity on every frame.
             located = self.locator.locate(frame, dark_ink=False)
             return self._read_windows(located, self.window, t0, time.perf_counter())
-        located = self.locator.locate(frame)
+        # Handwriting runs over the boxes a user draws for it: follow its strokes out.
+        boxes = self.locate_cfg.mode == "boxes"
+        located = self.locator.locate(frame, follow_ink=boxes)
         t1 = time.perf_counter()
         if self.classifier is None:
             raise ValueError("this reader has no digit model; auto mode needs one")
@@ -76,7 +78,9 @@ class Reader:
         if not located.polarity_sure:
             # Two judges of the polarity disagreed: read it the other way too and
             # keep the reading the model is surer of.
-            other = self.locator.locate(frame, dark_ink=not located.photo_dark_ink)
+            other = self.locator.locate(
+                frame, dark_ink=not located.photo_dark_ink, follow_ink=boxes
+            )
             second = self._read_digits(other, self.classifier, t0, time.perf_counter())
             if _joint_score(second.reading) > _joint_score(seen.reading):
                 return second
