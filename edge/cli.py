@@ -191,9 +191,10 @@ def _add_recognize(sub: Any) -> None:
     p.add_argument("--decimals", type=int, default=0, help="the last N digits are decimals")
     p.add_argument("--extended-resolution", action="store_true",
                    help="boxes on wheels: the last wheel's tenth as one more decimal")
-    p.add_argument("--display", choices=["wheels", "lcd"], default="wheels",
-                   help="boxes: counter wheels (the default) or an LCD/LED display whose "
-                   "digits jump (each box its nearest digit)")
+    p.add_argument("--display", choices=["wheels", "lcd", "handwriting"], default="wheels",
+                   help="boxes: counter wheels (the default), an LCD/LED display whose "
+                   "digits jump (each box its nearest digit), or a handwritten digit per box "
+                   "(read by the digit model)")
     p.add_argument("--transition-start", type=float, default=9.0,
                    help="boxes on wheels: where in its right neighbour's turn a wheel starts "
                    "turning (9: while it passes 9 -> 0, the default; 0: continuously)")

@@ -108,10 +108,12 @@ class LocateConfig(Section):
         False,
         description="boxes on counter wheels: add the last wheel's tenth as one more decimal",
     )
-    display: Literal["wheels", "lcd"] = Field(
+    display: Literal["wheels", "lcd", "handwriting"] = Field(
         "wheels",
         description="boxes: 'wheels' for counter wheels (the last one turns continuously); "
-        "'lcd' for digits that jump (LCD or LED segments): each box is its nearest digit",
+        "'lcd' for digits that jump (LCD or LED segments): each box is its nearest digit; "
+        "'handwriting' for a handwritten or printed digit per box (a form, a label): read "
+        "by the digit model, strokes that run over the box followed",
     )
     transition_start: float = Field(
         9.0, ge=0, le=10,

@@ -115,7 +115,8 @@ def recognize_command(args: argparse.Namespace) -> int:
     from ..vision.draw import annotate, is_folder_name, picture_target, write_picture
 
     locate = locate_from_args(args)
-    # The model by mode, as the daemon picks it: fixed boxes are meter windows.
+    # The model by mode, as the daemon picks it: fixed boxes are meter windows unless
+    # they hold handwriting (--display handwriting).
     # (Not validated: --threads has never been bound to the config file's 1..16.)
     models = ModelConfig.model_construct(
         path=args.model, meter_path=args.meter_model, threads=args.threads

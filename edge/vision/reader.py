@@ -63,7 +63,7 @@ class Reader:
 
     def see(self, frame: npt.NDArray[np.generic]) -> Seen:
         t0 = time.perf_counter()
-        if self.locate_cfg.mode == "boxes" and self.window is not None:
+        if reads_windows(self.locate_cfg) and self.window is not None:
             # The meter-window model reads the box as it is, in either polarity: telling
             # the locator one (any) spares it judging the polarity on every frame.
             located = self.locator.locate(frame, dark_ink=False)
@@ -211,10 +211,17 @@ def wheel_reading(
     )
 
 
+def reads_windows(locate: LocateConfig) -> bool:
+    """Fixed boxes on a meter (wheels, LCD cells) are read whole by the meter-window
+    model; the automatic search and boxes of handwriting by the digit model."""
+    return locate.mode == "boxes" and locate.display != "handwriting"
+
+
 def reader_for(model: ModelConfig, locate: LocateConfig, min_confidence: float) -> Reader:
-    """The reader a config asks for: fixed boxes read by the meter-window model
-    (``[model] meter_path``), the automatic search by the digit model (``[model] path``)."""
-    if locate.mode == "boxes":
+    """The reader a config asks for: fixed boxes on a meter read by the meter-window
+    model (``[model] meter_path``), the automatic search and boxes of handwriting by the
+    digit model (``[model] path``)."""
+    if reads_windows(locate):
         window = WindowClassifier(model.meter_path, num_threads=model.threads)
         return Reader(None, locate, min_confidence, window=window)
     return Reader(Classifier(model.path, num_threads=model.threads), locate, min_confidence)

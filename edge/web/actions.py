@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ..config import LocateConfig, ModelConfig, locate_toml
 from ..vision.image import to_gray
-from ..vision.reader import Reader, reader_for
+from ..vision.reader import Reader, reader_for, reads_windows
 from .live import OVERRIDE_FILE, LiveView
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class SetupPage:
         frame, _, _ = self.live.snapshot()
         current = frame.reader if frame is not None else None
         needed = current is not None and (
-            current.window if locate.mode == "boxes" else current.classifier) is not None
+            current.window if reads_windows(locate) else current.classifier) is not None
         if current is not None and needed:
             # The loaded models go on with the new settings; only the daemon's thread ever
             # runs them (an interpreter is not to be shared between threads).
