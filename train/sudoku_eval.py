@@ -55,7 +55,7 @@ def evaluate(data: str | Path, model: str | None = None) -> dict[str, Any]:
         cells = list(csv.DictReader(fh))
     clf = Classifier(model)
     auto = Reader(clf, LocateConfig())
-    inner = Reader(clf, LocateConfig(mode="boxes", boxes=[INNER]))
+    inner = Reader(clf, LocateConfig(mode="boxes", boxes=[INNER], display="handwriting"))
     hits: dict[str, list[bool]] = defaultdict(list)
     misreads: list[dict[str, str]] = []
     for c in cells:
