@@ -70,6 +70,43 @@ def frame_costs(
     }
 
 
+def handwriting_rows(repeats: int) -> dict[str, Any]:
+    """The nine committed real sudoku rows, read by the automatic search and through nine
+    handwriting boxes (``display = "handwriting"``: a search around every box)."""
+    import csv
+
+    import cv2
+
+    from digitd.edge.config import LocateConfig
+
+    folder = ROOT / "tests" / "data" / "sudoku-rows"
+    with (folder / "labels.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    images = [np.asarray(cv2.imread(str(folder / r["file"]), cv2.IMREAD_GRAYSCALE), np.uint8)
+              for r in rows]
+    classifier = Classifier(num_threads=1)
+    out: dict[str, Any] = {"rows": len(rows), "size": f"{images[0].shape[1]}x{images[0].shape[0]}"}
+    for name in ("auto", "boxes"):
+        readers = []
+        for image in images:
+            h, w = image.shape
+            cell = w / 9
+            m = round(0.14 * cell)
+            boxes = [[round(k * cell) + m, m, round(cell) - 2 * m, h - 2 * m] for k in range(9)]
+            locate = (LocateConfig() if name == "auto" else
+                      LocateConfig(mode="boxes", boxes=boxes, display="handwriting"))
+            readers.append(Reader(classifier, locate))
+        for reader, image in zip(readers, images, strict=True):
+            reader.read(image)  # warm up
+        totals = []
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            readers[i % len(images)].read(images[i % len(images)])
+            totals.append((time.perf_counter() - t0) * 1000.0)
+        out[f"{name}_median_ms"] = round(statistics.median(totals), 3)
+    return out
+
+
 def recognize_folder(n_images: int = 100) -> dict[str, Any]:
     """Images per second for ``digitd recognize`` on a folder (process start included)."""
     import cv2
@@ -113,6 +150,10 @@ def main() -> None:
         print(f"{r['size']:>9} {r['digits']:>6} {r['median_ms']:>10.2f} "
               f"{r['p10_ms']:>6.2f}-{r['p90_ms']:<6.2f}  {s['locate']:>7.2f} "
               f"{s['normalise']:>7.2f} {s['classify']:>8.2f}  {r['numbers_read_right']:>10.0%}")
+    rows9 = handwriting_rows(args.repeats)
+    print(f"a real sudoku row ({rows9['size']}, 9 digits): automatic search "
+          f"{rows9['auto_median_ms']:.2f} ms, nine handwriting boxes "
+          f"{rows9['boxes_median_ms']:.2f} ms (medians)")
     folder = recognize_folder()
     print(f"digitd recognize on a folder of {folder['images']} JPEGs: "
           f"{folder['images_per_second']} images/s ({folder['seconds']} s incl. start-up)")
@@ -122,6 +163,7 @@ def main() -> None:
             "machine": {"platform": platform.platform(), "processor": platform.processor(),
                         "python": platform.python_version()},
             "frames": rows,
+            "handwriting_rows": rows9,
             "recognize_folder": folder,
         }
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

@@ -113,7 +113,7 @@ class LocateConfig(Section):
         description="boxes: 'wheels' for counter wheels (the last one turns continuously); "
         "'lcd' for digits that jump (LCD or LED segments): each box is its nearest digit; "
         "'handwriting' for a handwritten or printed digit per box (a form, a label): read "
-        "by the digit model, strokes that run over the box followed",
+        "by the digit model, which searches the box and a margin around it",
     )
     transition_start: float = Field(
         9.0, ge=0, le=10,

@@ -139,18 +139,8 @@ class Locator:
         return (int(fx), int(fy), int(np.ceil(gx - fx)), int(np.ceil(gy - fy)))
 
     # -- the two modes ----------------------------------------------------------------------
-    def locate(
-        self,
-        frame: npt.NDArray[np.generic],
-        dark_ink: bool | None = None,
-        follow_ink: bool = False,
-    ) -> Located:
-        """Crops and boxes of the digits in ``frame``; ``dark_ink`` overrides the polarity.
-
-        With ``follow_ink`` a fixed box's crop takes in the strokes that run out of it
-        (:mod:`.overflow`: handwriting for the digit model); without, each box's crop
-        is the box (the meter-window model reads the window as it is).
-        """
+    def locate(self, frame: npt.NDArray[np.generic], dark_ink: bool | None = None) -> Located:
+        """Crops and boxes of the digits in ``frame``; ``dark_ink`` overrides the polarity."""
         gray = to_gray(frame)
         if min(gray.shape) < MIN_SIDE:
             raise ImageError(
@@ -169,11 +159,7 @@ class Locator:
         splits: dict[int, tuple[list[Gray], list[BoxXYWH]]] = {}
         joins: dict[int, tuple[Gray, BoxXYWH, int]] = {}
         if self.cfg.mode == "boxes":
-            crops, boxes = self._fixed_boxes(region)
-            if follow_ink:
-                from .overflow import crop_following_ink
-
-                crops = [crop_following_ink(region, b, dark) for b in boxes]
+            crops, boxes = self.fixed_boxes(region)
             crops_dark = dark
         else:
             crops, boxes, splits, joins = self._search(region, dark, background)
@@ -192,7 +178,8 @@ class Locator:
             splits=frame_splits, joins=frame_joins, polarity_sure=sure,
         )
 
-    def _fixed_boxes(self, region: Gray) -> tuple[list[Gray], list[BoxXYWH]]:
+    def fixed_boxes(self, region: Gray) -> tuple[list[Gray], list[BoxXYWH]]:
+        """The configured boxes clipped to ``region`` (region coordinates), and their crops."""
         h, w = region.shape
         crops: list[Gray] = []
         boxes: list[BoxXYWH] = []

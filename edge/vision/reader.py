@@ -16,6 +16,7 @@ from ..config import LocateConfig, ModelConfig
 from ..reading import BoxXYWH, DigitRead, Prediction, Reading
 from .classifier import Classifier, WindowClassifier
 from .compose import compose
+from .image import to_gray
 from .locate import Located, Locator
 from .normalise import ink_contrast, normalise_digit
 from .wheel import WheelEstimate, wheel_digit
@@ -57,6 +58,7 @@ class Reader:
         self.locate_cfg = locate or LocateConfig()
         self.locator = Locator(self.locate_cfg)
         self.min_confidence = min_confidence
+        self._around: Reader | None = None  # handwriting boxes: the search around each
 
     def read(self, frame: npt.NDArray[np.generic]) -> Reading:
         return self.see(frame).reading
@@ -68,19 +70,17 @@ class Reader:
             # the locator one (any) spares it judging the polarity on every frame.
             located = self.locator.locate(frame, dark_ink=False)
             return self._read_windows(located, self.window, t0, time.perf_counter())
-        # Handwriting runs over the boxes a user draws for it: follow its strokes out.
-        boxes = self.locate_cfg.mode == "boxes"
-        located = self.locator.locate(frame, follow_ink=boxes)
-        t1 = time.perf_counter()
         if self.classifier is None:
             raise ValueError("this reader has no digit model; auto mode needs one")
+        if self.locate_cfg.mode == "boxes" and self.locate_cfg.display == "handwriting":
+            return self._search_boxes(frame, self.classifier, t0)
+        located = self.locator.locate(frame)
+        t1 = time.perf_counter()
         seen = self._read_digits(located, self.classifier, t0, t1)
         if not located.polarity_sure:
             # Two judges of the polarity disagreed: read it the other way too and
             # keep the reading the model is surer of.
-            other = self.locator.locate(
-                frame, dark_ink=not located.photo_dark_ink, follow_ink=boxes
-            )
+            other = self.locator.locate(frame, dark_ink=not located.photo_dark_ink)
             second = self._read_digits(other, self.classifier, t0, time.perf_counter())
             if _joint_score(second.reading) > _joint_score(seen.reading):
                 return second
@@ -149,6 +149,43 @@ class Reader:
         )
         return Seen(reading, located, inputs)
 
+
+    def _search_boxes(self, frame: npt.NDArray[np.generic], classifier: Classifier,
+                      t0: float) -> Seen:
+        """``display = "handwriting"``: each box read by the automatic search around it
+        (:mod:`.boxed`), its digit the one found lying mostly inside the box."""
+        from .boxed import NOTHING, around, inputs_by_box, pick
+
+        region, outline = self.locator.region(to_gray(frame))
+        crops, boxes = self.locator.fixed_boxes(region)
+        if self._around is None:
+            search = LocateConfig(polarity=self.locate_cfg.polarity)
+            self._around = Reader(classifier, search, self.min_confidence)
+        timings = {"locate": (time.perf_counter() - t0) * 1000.0}
+        reads: list[DigitRead] = []
+        inputs: list[npt.NDArray[np.uint8]] = []
+        blank = np.zeros((28, 28), np.uint8)
+        for x, y, w, h in boxes:
+            part, (ox, oy) = around(region, (x, y, w, h))
+            inner = (x - ox, y - oy, w, h)
+            seen = self._around.see(part)
+            for stage, ms in seen.reading.timings_ms.items():
+                timings[stage] = timings.get(stage, 0.0) + ms
+            found = (*seen.reading.digits, *seen.reading.rejected)
+            i = pick([d.box for d in found], inner)
+            box = self.locator.to_frame((x, y, w, h), outline)
+            if i is None:
+                reads.append(DigitRead(digit=None, box=box, prediction=NOTHING))
+                inputs.append(blank)
+            else:
+                reads.append(DigitRead(digit=found[i].digit, box=box,
+                                       prediction=found[i].prediction))
+                inputs.append(inputs_by_box(seen.located, seen.inputs).get(found[i].box, blank))
+        frame_boxes = [self.locator.to_frame(b, outline) for b in boxes]
+        light = self.locate_cfg.polarity == "light_on_dark"
+        located = Located(crops, frame_boxes, not light, outline)
+        reading = Reading(tuple(reads), decimals=self.locate_cfg.decimals, timings_ms=timings)
+        return Seen(reading, located, np.stack(inputs) if inputs else blank[:0])
 
     def _read_windows(
         self, located: Located, window: WindowClassifier, t0: float, t1: float
