@@ -120,7 +120,7 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--pen-variants", nargs="?", const="all", metavar="KINDS",
                    help="camera-style copies also drawn as pens draw them: 'all' (the default "
                    "with no value) or a comma list of lift, european-1, crossed-7, border "
-                   "(not used for the shipped model yet)")
+                   "(the shipped model was fine-tuned with european-1)")
     p.add_argument("--init", metavar="MODEL.keras",
                    help="start from this trained model instead of random weights (fine-tune: "
                    "use a few epochs and a learning rate around 3e-4)")

@@ -162,26 +162,24 @@ class Reader:
             search = LocateConfig(polarity=self.locate_cfg.polarity)
             self._around = Reader(classifier, search, self.min_confidence)
         timings = {"locate": (time.perf_counter() - t0) * 1000.0}
+        frame_boxes = [self.locator.to_frame(b, outline) for b in boxes]
         reads: list[DigitRead] = []
         inputs: list[npt.NDArray[np.uint8]] = []
         blank = np.zeros((28, 28), np.uint8)
-        for x, y, w, h in boxes:
+        for (x, y, w, h), frame_box in zip(boxes, frame_boxes, strict=True):
             part, (ox, oy) = around(region, (x, y, w, h))
-            inner = (x - ox, y - oy, w, h)
             seen = self._around.see(part)
             for stage, ms in seen.reading.timings_ms.items():
                 timings[stage] = timings.get(stage, 0.0) + ms
             found = (*seen.reading.digits, *seen.reading.rejected)
-            i = pick([d.box for d in found], inner)
-            box = self.locator.to_frame((x, y, w, h), outline)
+            i = pick([d.box for d in found], (x - ox, y - oy, w, h))
             if i is None:
-                reads.append(DigitRead(digit=None, box=box, prediction=NOTHING))
+                reads.append(DigitRead(digit=None, box=frame_box, prediction=NOTHING))
                 inputs.append(blank)
-            else:
-                reads.append(DigitRead(digit=found[i].digit, box=box,
-                                       prediction=found[i].prediction))
-                inputs.append(inputs_by_box(seen.located, seen.inputs).get(found[i].box, blank))
-        frame_boxes = [self.locator.to_frame(b, outline) for b in boxes]
+                continue
+            reads.append(DigitRead(digit=found[i].digit, box=frame_box,
+                                   prediction=found[i].prediction))
+            inputs.append(inputs_by_box(seen.located, seen.inputs).get(found[i].box, blank))
         light = self.locate_cfg.polarity == "light_on_dark"
         located = Located(crops, frame_boxes, not light, outline)
         reading = Reading(tuple(reads), decimals=self.locate_cfg.decimals, timings_ms=timings)
