@@ -367,7 +367,7 @@ def test_european_ones_are_ones_and_sevens_stay_sevens(reader: Reader, mnist_tes
     assert _rate(reader, sevens, [7] * len(sevens)) >= 0.97
 
 
-def test_real_rows_in_handwriting_boxes_through_the_command_line(tmp_path: Path) -> None:
+def test_real_rows_in_handwriting_boxes_through_the_command_line() -> None:
     # A form or a grid read with fixed boxes: `--display handwriting` gives the boxes to
     # the digit model (searched around each box), not to the meter-window model,
     # which reads these boxes as wheels (row 7 as 110289763). One box per cell, 14 %
