@@ -95,6 +95,23 @@ def test_every_number_in_the_video_is_published_in_order(tmp_path: Path,
     assert json.loads((tmp_path / "state" / "last_value.json").read_text())["value"] == NUMBERS[-1]
 
 
+def test_handwriting_boxes_through_the_daemon(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    # The same video read through four fixed boxes of handwriting: each box's searched
+    # margin reaches into its neighbour's cell, and every number must still come out.
+    boxes = "[[20, 30, 70, 70], [92, 30, 70, 70], [164, 30, 70, 70], [236, 30, 70, 70]]"
+    config = _config(tmp_path, mosquitto, extra=(
+        f'[locate]\nmode = "boxes"\ndisplay = "handwriting"\nboxes = {boxes}\n'))
+    with Subscriber(mosquitto, ["digitd/meter1/#"]) as sub:
+        daemon = Daemon(config, "--exit-at-end")
+        assert daemon.wait(120) == 0, daemon.log()
+        sub.wait_for(lambda: any(m.payload == b"offline" for m in
+                                 sub.on("digitd/meter1/availability")), 10)
+        assert _states(sub, "digitd/meter1") == NUMBERS
+        for m in sub.on("digitd/meter1/state"):
+            digits = json.loads(m.payload)["digits"]
+            assert len(digits) == 4 and all("position" not in d for d in digits)
+
+
 def test_sd_notify_ready_watchdog_and_clean_sigterm(tmp_path: Path, mosquitto: Mosquitto,
                                                     notify_socket: socket.socket) -> None:
     config = _config(tmp_path, mosquitto, loop=True, interval=0.25)
