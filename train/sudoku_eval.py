@@ -4,7 +4,8 @@
 per ink (pen = handwritten, print), how many cells the automatic search reads
 exactly (the whole 100x100 cell with its grid lines), how many one box just
 inside the cell reads, and how many grid rows read as the exact 9-digit number
-(each row straightened with ``warp`` corners computed from ``corners.json``).
+(each row straightened with ``warp`` corners computed from ``corners.json``), by the
+automatic search and through nine ``display = "handwriting"`` boxes.
 LiteRT only. The photos are for measuring: never train on them (CC-BY-4.0,
 see the data set's README).
 """
@@ -47,6 +48,20 @@ def row_corners(grid: Sequence[Sequence[float]], row: int) -> list[list[float]]:
     return [[float(x), float(y)] for x, y in cv2.perspectiveTransform(pts, h)[0]]
 
 
+def row_boxes(image: np.ndarray, warp: list[list[float]]) -> LocateConfig:
+    """The row straightened by ``warp`` and read through nine handwriting boxes, one per
+    cell and as far inside it as :data:`INNER` is inside a 100 px cell."""
+    from digitd.edge.vision.image import to_gray
+    from digitd.edge.vision.locate import Locator
+
+    region, _ = Locator(LocateConfig(warp=warp)).region(to_gray(image))
+    h, w = region.shape
+    cell = w / 9
+    mx, my = round(INNER[0] / 100 * cell), round(INNER[1] / 100 * h)
+    boxes = [[round(k * cell) + mx, my, round(cell) - 2 * mx, h - 2 * my] for k in range(9)]
+    return LocateConfig(mode="boxes", warp=warp, boxes=boxes, display="handwriting")
+
+
 def evaluate(data: str | Path, model: str | None = None) -> dict[str, Any]:
     from digitd.edge.tools.recognize import load_image
 
@@ -72,21 +87,25 @@ def evaluate(data: str | Path, model: str | None = None) -> dict[str, Any]:
     for c in cells:
         key = (c["photo"], int(c["row"]))
         truth[key] = truth.get(key, "") + c["label"]  # cells.csv is in row order
-    rows: list[bool] = []
+    rows: dict[str, list[bool]] = {"auto": [], "boxes": []}
     row_misreads: list[dict[str, str]] = []
     for (photo, row), want in sorted(truth.items()):
         if photo not in corners or not (data / photo).exists():
             continue
         image = load_image(data / photo)
-        reader = Reader(clf, LocateConfig(warp=row_corners(corners[photo], row)))
-        got = reader.read(image).value
-        rows.append(got == want)
-        if got != want:
-            row_misreads.append({"photo": photo, "row": str(row), "want": want, "got": got})
+        warp = row_corners(corners[photo], row)
+        for via, locate in (("auto", LocateConfig(warp=warp)),
+                            ("boxes", row_boxes(image, warp))):
+            got = Reader(clf, locate).read(image).value
+            rows[via].append(got == want)
+            if got != want:
+                row_misreads.append({"photo": photo, "row": str(row), "via": via,
+                                     "want": want, "got": got})
     return {
         "model": str(clf.model_path),
         "cells": {k: {"n": len(v), "exact": _rate(v)} for k, v in sorted(hits.items())},
-        "rows": {"n": len(rows), "exact": _rate(rows)},
+        "rows": {"n": len(rows["auto"]), "exact": _rate(rows["auto"])},
+        "rows_boxes": {"n": len(rows["boxes"]), "exact": _rate(rows["boxes"])},
         "misreads": misreads,
         "row_misreads": row_misreads,
     }
@@ -100,12 +119,15 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
         print(f"  {ink:5s} {what:30s} {100 * f['exact']:5.1f} % of {f['n']}", file=out)
     print(f"  rows read as the exact 9-digit number: {100 * r['rows']['exact']:5.1f} % of "
           f"{r['rows']['n']}", file=out)
+    print(f"  the same through nine handwriting boxes: {100 * r['rows_boxes']['exact']:5.1f} % "
+          f"of {r['rows_boxes']['n']}", file=out)
     # What was read wrong, so a change can be judged cell by cell ("" = nothing read).
     for m in r["misreads"]:
         print(f"  {m['file']:28s} {m['ink']:5s} {m['label']}: auto {m['auto'] or '-':3s} "
               f"inner {m['inner'] or '-'}", file=out)
     for m in r["row_misreads"]:
-        print(f"  {m['photo']} row {m['row']}: {m['want']} read {m['got'] or '-'}", file=out)
+        print(f"  {m['photo']} row {m['row']} ({m['via']}): {m['want']} read {m['got'] or '-'}",
+              file=out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
