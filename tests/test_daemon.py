@@ -70,14 +70,19 @@ def _ready_and_pings(n: int) -> Callable[[list[str]], bool]:
                           and texts.count("WATCHDOG=1") >= n)
 
 
+def _read_the_whole_video(config: Path, sub: Subscriber) -> None:
+    """Run the daemon to the video's end, until its "offline" has reached ``sub``."""
+    daemon = Daemon(config, "--exit-at-end")
+    assert daemon.wait(120) == 0, daemon.log()
+    sub.wait_for(lambda: any(m.payload == b"offline" for m in
+                             sub.on("digitd/meter1/availability")), 10)
+
+
 def test_every_number_in_the_video_is_published_in_order(tmp_path: Path,
                                                          mosquitto: Mosquitto) -> None:
     config = _config(tmp_path, mosquitto)
     with Subscriber(mosquitto, ["digitd/meter1/#"]) as sub:
-        daemon = Daemon(config, "--exit-at-end")
-        assert daemon.wait(120) == 0, daemon.log()
-        sub.wait_for(lambda: any(m.payload == b"offline" for m in
-                                 sub.on("digitd/meter1/availability")), 10)
+        _read_the_whole_video(config, sub)
         assert _states(sub, "digitd/meter1") == NUMBERS
         for m in sub.on("digitd/meter1/state"):
             payload = json.loads(m.payload)
@@ -102,10 +107,7 @@ def test_handwriting_boxes_through_the_daemon(tmp_path: Path, mosquitto: Mosquit
     config = _config(tmp_path, mosquitto, extra=(
         f'[locate]\nmode = "boxes"\ndisplay = "handwriting"\nboxes = {boxes}\n'))
     with Subscriber(mosquitto, ["digitd/meter1/#"]) as sub:
-        daemon = Daemon(config, "--exit-at-end")
-        assert daemon.wait(120) == 0, daemon.log()
-        sub.wait_for(lambda: any(m.payload == b"offline" for m in
-                                 sub.on("digitd/meter1/availability")), 10)
+        _read_the_whole_video(config, sub)
         assert _states(sub, "digitd/meter1") == NUMBERS
         for m in sub.on("digitd/meter1/state"):
             digits = json.loads(m.payload)["digits"]
