@@ -78,6 +78,7 @@ def handwriting_rows(repeats: int) -> dict[str, Any]:
     import cv2
 
     from digitd.edge.config import LocateConfig
+    from digitd.train.sudoku_eval import cell_boxes
 
     folder = ROOT / "tests" / "data" / "sudoku-rows"
     with (folder / "labels.csv").open(newline="") as fh:
@@ -90,11 +91,8 @@ def handwriting_rows(repeats: int) -> dict[str, Any]:
         readers = []
         for image in images:
             h, w = image.shape
-            cell = w / 9
-            m = round(0.14 * cell)
-            boxes = [[round(k * cell) + m, m, round(cell) - 2 * m, h - 2 * m] for k in range(9)]
             locate = (LocateConfig() if name == "auto" else
-                      LocateConfig(mode="boxes", boxes=boxes, display="handwriting"))
+                      LocateConfig(mode="boxes", boxes=cell_boxes(w, h), display="handwriting"))
             readers.append(Reader(classifier, locate))
         for reader, image in zip(readers, images, strict=True):
             reader.read(image)  # warm up

@@ -24,6 +24,7 @@ from digitd.edge.vision.classifier import Classifier
 from digitd.edge.vision.ink import line_mask
 from digitd.edge.vision.reader import Reader
 from digitd.train.pen import european_one
+from digitd.train.sudoku_eval import cell_boxes
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 U8 = npt.NDArray[np.uint8]
@@ -370,7 +371,7 @@ def test_european_ones_are_ones_and_sevens_stay_sevens(reader: Reader, mnist_tes
 def test_real_rows_in_handwriting_boxes_through_the_command_line() -> None:
     # A form or a grid read with fixed boxes: `--display handwriting` gives the boxes to
     # the digit model (searched around each box), not to the meter-window model,
-    # which reads these boxes as wheels (row 7 as 110289763). One box per cell, 14 %
+    # which reads these boxes as wheels (row 7 as 11-289763). One box per cell, 14 %
     # of the cell inside it, as sudoku_eval's inner box. Measured: 77 of the 81 digits,
     # 6 of the 9 rows exact (before: 74 digits with the stop-22 model and plain crops).
     folder = Path(__file__).parent / "data" / "sudoku-rows"
@@ -382,11 +383,7 @@ def test_real_rows_in_handwriting_boxes_through_the_command_line() -> None:
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         assert image is not None
         h, w = image.shape
-        cell = w / 9
-        m = round(0.14 * cell)
-        boxes = ";".join(
-            f"{round(k * cell) + m},{m},{round(cell) - 2 * m},{h - 2 * m}" for k in range(9)
-        )
+        boxes = ";".join(",".join(map(str, b)) for b in cell_boxes(w, h))
         proc = subprocess.run(
             [sys.executable, "-m", "digitd.edge.cli", "-q", "recognize", "--json",
              "--boxes", boxes, "--display", "handwriting", str(path)],

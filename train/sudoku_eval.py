@@ -56,10 +56,15 @@ def row_boxes(image: np.ndarray, warp: list[list[float]]) -> LocateConfig:
 
     region, _ = Locator(LocateConfig(warp=warp)).region(to_gray(image))
     h, w = region.shape
-    cell = w / 9
-    mx, my = round(INNER[0] / 100 * cell), round(INNER[1] / 100 * h)
-    boxes = [[round(k * cell) + mx, my, round(cell) - 2 * mx, h - 2 * my] for k in range(9)]
-    return LocateConfig(mode="boxes", warp=warp, boxes=boxes, display="handwriting")
+    return LocateConfig(mode="boxes", warp=warp, boxes=cell_boxes(w, h), display="handwriting")
+
+
+def cell_boxes(width: int, height: int) -> list[list[int]]:
+    """Nine boxes across a straightened ``width`` x ``height`` row, one per cell, each as
+    far inside its cell as :data:`INNER` is inside a 100 px cell."""
+    cell = width / 9
+    mx, my = round(INNER[0] / 100 * cell), round(INNER[1] / 100 * height)
+    return [[round(k * cell) + mx, my, round(cell) - 2 * mx, height - 2 * my] for k in range(9)]
 
 
 def evaluate(data: str | Path, model: str | None = None) -> dict[str, Any]:
