@@ -153,7 +153,7 @@ def _add_evaluate(sub: Any) -> None:
     p.add_argument("--meter-dir", help="meter-window models: the meter-digits folder (its dev "
                    "split: 8 meters in no training image)")
     p.add_argument("--sevenseg-dir", help="meter-window models: also the held-out LCD cells")
-    p.add_argument("--sequences", type=int, default=300,
+    p.add_argument("--sequences", type=int, default=900,
                    help="meter-window models: 5-wheel counters composed from dev crops")
     p.add_argument("--synthetic-counters", type=int, default=60,
                    help="meter-window models: counters of generated meter photos (0: none)")
@@ -198,6 +198,10 @@ def _add_recognize(sub: Any) -> None:
     p.add_argument("--transition-start", type=float, default=9.0,
                    help="boxes on wheels: where in its right neighbour's turn a wheel starts "
                    "turning (9: while it passes 9 -> 0, the default; 0: continuously)")
+    p.add_argument("--wheel-tolerance", type=float, default=0.2,
+                   help="boxes on wheels: how far a wheel may stand from where its right "
+                   "neighbour's carry puts it before the JSON says the wheels disagree "
+                   "(default 0.2 digit)")
     p.add_argument("--min-confidence", type=float, default=0.5,
                    help="digits below this confidence are not reported (default 0.5)")
     p.add_argument("--threads", type=int, default=1)

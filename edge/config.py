@@ -120,6 +120,12 @@ class LocateConfig(Section):
         description="counter wheels: where in its right neighbour's turn a wheel starts "
         "moving to its next digit (9.0: while the neighbour passes 9 -> 0; 0: continuously)",
     )
+    wheel_tolerance: float = Field(
+        0.2, gt=0, le=0.5,
+        description="counter wheels: how far (in digits) a wheel may stand from where its "
+        "right neighbour's carry puts it; a frame with a wheel further off is refused as a "
+        "misread (0.5: never)",
+    )
 
     @model_validator(mode="after")
     def _boxes_for_box_mode(self) -> LocateConfig:

@@ -14,6 +14,16 @@ class Composed:
     digits: tuple[int, ...]
     tenth: int  # 0..9: how far the last wheel has turned past its digit
     has_tenth: bool = True  # False for an LCD: its digits jump, there is no tenth to add
+    # Per wheel, left to right: how far (0..0.5 digit) it stands from where the carry of
+    # the wheel to its right puts it (0 for the last wheel and for an LCD).
+    misfit: tuple[float, ...] = ()
+
+    def worst_misfit(self) -> tuple[int, float] | None:
+        """The wheel (0-based) that stands furthest from where the carry puts it."""
+        if not self.misfit:
+            return None
+        i = max(range(len(self.misfit)), key=lambda k: self.misfit[k])
+        return i, self.misfit[i]
 
     def value(self, decimals: int = 0, extended: bool = False) -> str:
         """The reading as a string: ``decimals`` digits after the point, plus the tenth if
@@ -101,6 +111,9 @@ class Reading:
     # and whether the value carries the last wheel's tenth as one more decimal.
     composed: Composed | None = None
     extended: bool = False
+    # Set when the wheels cannot all be right: one stands further from where its
+    # neighbour's carry puts it than ``[locate] wheel_tolerance`` (a misread wheel).
+    disagreement: str | None = None
 
     @property
     def complete(self) -> bool:

@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from digitd.edge.config import LocateConfig
+from digitd.edge.config import DecisionConfig, LocateConfig
+from digitd.edge.service.decide import Action, Decider
 from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.compose import compose
 from digitd.edge.vision.model_card import ModelError, read_card
@@ -147,6 +148,42 @@ def test_recognize_boxes_reads_whole_counters_through_roll_overs(tmp_path: Path)
         if result["value"] != truth:
             print("misread", v, result["value"], [d["position"] for d in result["digits"]])
     assert right >= len(values) - 1
+
+
+def test_wheels_that_cannot_all_be_right_are_refused(window: WindowClassifier,
+                                                     tmp_path: Path) -> None:
+    """Real wheel crops showing a state no counter can be in (a wheel half-way to its
+    next digit beside a neighbour at 6, as when that neighbour's 9.7 is misread 5.7):
+    the reading says the wheels disagree and the decider refuses it; the same crops
+    as a counter can stand are read and accepted."""
+    wheels = [c for c in meter_crops() if not c.meter.startswith("lcd")
+              and c.meter not in ("watermeter/Metrona", "powermeter/LandisGyrT330_C")]
+    table = by_tenth(wheels)
+    rng = np.random.default_rng(4)
+    locate = LocateConfig(mode="boxes", boxes=[[0, 0, 1, 1]] * 5)  # boxes come from strip()
+    refused = 0
+    for impossible, possible in [([0.0, 1.0, 3.5, 6.0, 2.0], [0.0, 1.0, 3.0, 6.0, 2.0]),
+                                 ([0.0, 4.0, 8.5, 3.0, 7.0], [0.0, 4.0, 8.0, 3.0, 7.0])]:
+        for positions, bad in ((impossible, True), (possible, False)):
+            crops = [pick(table, p, rng) for p in positions]
+            image, boxes = strip([c for c in crops if c is not None])
+            reader = Reader(None, locate.model_copy(update={"boxes": boxes}), window=window)
+            reading = reader.read(image)
+            decision = Decider(DecisionConfig(meter=True, stable_count=1)).offer(reading, 0.0)
+            if bad:
+                assert reading.disagreement is not None and "wheel 3" in reading.disagreement
+                assert decision.action == Action.REJECT and decision.reason is not None
+                assert decision.reason.code == "wheels_disagree"
+                refused += 1
+                path = tmp_path / f"impossible{refused}.png"
+                cv2.imwrite(str(path), image)
+                spec = ";".join(",".join(map(str, b)) for b in boxes)
+                out = json.loads(_digitd("recognize", "--json", "--boxes", spec, str(path)).stdout)
+                assert "wheel 3" in out["wheels_disagree"] and out["value"]
+            else:
+                assert reading.disagreement is None, reading.disagreement
+                assert decision.action == Action.PUBLISH
+    assert refused == 2
 
 
 def test_recognize_an_lcd_meter_reads_each_cell_as_its_nearest_digit(tmp_path: Path) -> None:

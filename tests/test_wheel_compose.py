@@ -115,6 +115,29 @@ def test_compose_reads_any_counter_exactly(value: int, start: float) -> None:
     got = compose(counter_positions(value, wheels, start), transition_start=start)
     assert "".join(map(str, got.digits)) == str(value // 10).zfill(wheels)[-wheels:]
     assert got.tenth == value % 10
+    assert max(got.misfit) <= 1e-3  # every wheel stands where the carry puts it
+
+
+@pytest.mark.parametrize(
+    ("positions", "wheel", "misfit"),
+    [
+        # Half-turned beside a neighbour at 6: no carry under way, so one of them is misread.
+        ([1.0, 2.5, 6.0, 3.0], 1, 0.5),
+        # The last wheel at 9.7 misread as 5.77: its neighbour, 0.74 of its way to 1, is lost.
+        ([0.0, 4.06, 8.96, 0.74, 5.77], 3, 0.26),
+        # A neighbour at 9.5 explains half a turn. The limit: a 1.9 misread 2.76 beside a
+        # neighbour at 9.9 stands 0.14 from a 2.9, so it passes for a 2 (and 2 is wrong).
+        ([1.0, 2.5, 9.5, 9.5], 0, 0.0),
+        ([2.76, 9.9, 9.9], 0, 0.14),
+    ],
+)
+def test_misfit_is_how_far_a_wheel_stands_from_where_the_carry_puts_it(
+    positions: list[float], wheel: int, misfit: float
+) -> None:
+    got = compose(positions)
+    worst = got.worst_misfit()
+    assert worst is not None and worst[0] == wheel and worst[1] == pytest.approx(misfit, abs=1e-3)
+    assert got.misfit[-1] == 0.0 and compose(positions, jumps=True).misfit == ()
 
 
 @settings(max_examples=200)

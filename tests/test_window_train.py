@@ -112,3 +112,29 @@ def test_folder_names_are_positions() -> None:
     assert position_of_folder("10") is None
     assert position_of_folder("3.55") is None
     assert position_of_folder("three") is None
+
+
+def test_a_neighbouring_cell_shows_beside_a_box_drawn_too_wide() -> None:
+    """The training fault for boxes wider than their cell: the crop stays whole, and
+    the strip beside it is the neighbour's near edge (real crops of one meter)."""
+    import cv2
+
+    from digitd.train.window_data import side_neighbours
+
+    crops = [c for c in meter_crops() if c.meter == "powermeter/Heliowatt"][:2]
+    cell, other = (np.asarray(cv2.imread(str(c.file), cv2.IMREAD_COLOR), np.uint8)
+                   for c in crops)
+    h, w = cell.shape[:2]
+    rng = np.random.default_rng(0)
+    wide = side_neighbours(cell, other, None, rng)
+    extra = wide.shape[1] - w
+    assert wide.shape[0] == h and round(0.1 * w) <= extra <= round(0.35 * w)
+    assert np.array_equal(wide[:, extra:], cell)
+    scaled = cv2.resize(other, (round(other.shape[1] * h / other.shape[0]), h),
+                        interpolation=cv2.INTER_AREA)
+    assert np.array_equal(wide[:, :extra], scaled[:, scaled.shape[1] - extra :])
+    # A grey neighbour beside a colour crop is made colour; the crop sits between the two.
+    both = side_neighbours(cell, other, cv2.cvtColor(other, cv2.COLOR_BGR2GRAY), rng)
+    assert both.ndim == 3 and both.shape[1] >= w + 2
+    assert any(np.array_equal(both[:, left : left + w], cell)
+               for left in range(1, both.shape[1] - w))

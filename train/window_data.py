@@ -291,6 +291,47 @@ def photograph(crop: U8, rng: np.random.Generator) -> U8:
     return out
 
 
+def side_neighbours(crop: U8, left: U8 | None, right: U8 | None, rng: np.random.Generator) -> U8:
+    """A box drawn wider than its cell: a strip of the cell beside it at one side or both.
+
+    The strip is the neighbour's near edge (its stem, a decimal point, the frame between
+    two wheels), 10-35 % of the cell's width; the position label still holds, for a
+    neighbour sits beside a wheel, not above it. ``window_eval`` measures the dev split
+    with it (neighbours from the same meter, so light and colour match); training does
+    not use it (fine-tunes with it did not read better: README, "Meters").
+    """
+    import cv2
+
+    h, w = crop.shape[:2]
+    parts = [crop]
+    for side, other in (("left", left), ("right", right)):
+        if other is None:
+            continue
+        oh, ow = other.shape[:2]
+        scaled: U8 = np.asarray(
+            cv2.resize(other, (max(1, round(ow * h / oh)), h), interpolation=cv2.INTER_AREA),
+            np.uint8,
+        )
+        if scaled.ndim != crop.ndim:
+            code = cv2.COLOR_GRAY2BGR if crop.ndim == 3 else cv2.COLOR_BGR2GRAY
+            scaled = np.asarray(cv2.cvtColor(scaled, code), np.uint8)
+        t = min(scaled.shape[1], max(1, round(rng.uniform(0.1, 0.35) * w)))
+        if side == "left":
+            parts.insert(0, scaled[:, scaled.shape[1] - t :])
+        else:
+            parts.append(scaled[:, :t])
+    return np.ascontiguousarray(np.concatenate(parts, axis=1), np.uint8)
+
+
+def beside(crop: U8, others: Sequence[U8], rng: np.random.Generator) -> U8:
+    """``crop`` with one or two of ``others`` (cells of the same meter) at its sides."""
+    left = others[int(rng.integers(len(others)))]
+    right = others[int(rng.integers(len(others)))]
+    sides = rng.random()
+    return side_neighbours(crop, left if sides < 0.7 else None, right if sides >= 0.4 else None,
+                           rng)
+
+
 def augment_crop(crop: U8, rng: np.random.Generator) -> U8:
     if rng.random() < 0.8:
         crop = reframe(crop, rng)

@@ -77,13 +77,15 @@ def _per(groups: Sequence[str], probs: npt.NDArray[np.floating],
 
 
 def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
-                 sequences: int = 300, seed: int = 1,
-                 synthetic_counters: int = 0) -> dict[str, Any]:
+                 sequences: int = 900, seed: int = 1,
+                 synthetic_counters: int = 0,
+                 wheel_tolerance: float | None = None) -> dict[str, Any]:
     from digitd.edge.vision.classifier import WindowClassifier
     from digitd.edge.vision.window import window_batch
     from digitd.train.window_data import (
         ERRATA,
         SEVENSEG_ERRATA,
+        beside,
         frame_bars,
         load_errata,
         load_meter_digits,
@@ -132,6 +134,13 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
     report["dev_reframed"] = crop_figures(clf.probabilities(moved), dev.positions)
     barred = window_batch([frame_bars(c, rng) for c in dev.crops])
     report["dev_frame_bars"] = crop_figures(clf.probabilities(barred), dev.positions)
+    # ... and drawn wider than the cell: a strip of another cell of the same meter beside it.
+    same_meter: dict[str, list[Any]] = {}
+    for c, g in zip(dev.crops, dev.groups, strict=True):
+        same_meter.setdefault(g, []).append(c)
+    widened = window_batch([beside(c, same_meter[g], rng) for c, g in zip(dev.crops, dev.groups,
+                                                                          strict=True)])
+    report["dev_side_neighbours"] = crop_figures(clf.probabilities(widened), dev.positions)
     if sevenseg_dir:
         cells = load_sevenseg(sevenseg_dir, "heldout")
         cell_probs = clf.probabilities(window_examples(cells, None))
@@ -149,11 +158,12 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
             cell_probs[~partial], cells.positions[~partial]
         )
     if sequences:
-        report["sequences"] = evaluate_sequences(clf, dev, x, sequences, seed)
+        report["sequences"] = evaluate_sequences(clf, dev, x, sequences, seed,
+                                                 wheel_tolerance=wheel_tolerance)
         # A crop labelled "0" that shows an unlit cell makes a frame whose truth is not
         # what it shows: with the errata such crops are not drawn as digits.
         report["errata"]["sequences"] = evaluate_sequences(
-            clf, dev, x, sequences, seed, labels_as=corrected
+            clf, dev, x, sequences, seed, labels_as=corrected, wheel_tolerance=wheel_tolerance
         )
     if synthetic_counters:
         report["synthetic_sequences"] = evaluate_synthetic_sequences(
@@ -212,6 +222,8 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
             line(f"  {name}", f)
     line("dev, box shifted/scaled/turned", r["dev_reframed"])
     line("dev, frame bars at the edges", r["dev_frame_bars"])
+    if "dev_side_neighbours" in r:
+        line("dev, a neighbouring cell beside", r["dev_side_neighbours"])
     if "sevenseg_heldout" in r:
         line("sevenseg cells (held-out frames)", r["sevenseg_heldout"])
         print(f"  all sevenseg cells right (digits and blanks): "
@@ -242,7 +254,8 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
                   f"{_pct(e['no_reading'])} %", file=out)
         for name, m in s["per_meter"].items():
             print(f"  {name:32s} published {m['published']:4d}  exact {_pct(m['exact'])} %  "
-                  f"decreasing {m['decreasing']}", file=out)
+                  f"decreasing {m['decreasing']}  frames without a reading "
+                  f"{_pct(m['no_reading'])} %", file=out)
     if "synthetic_sequences" in r:
         s = r["synthetic_sequences"]
         print(f"whole readings of generated meter photos ({s['counters']} counters x "
@@ -260,16 +273,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", help="meter-window .tflite (default: the shipped one)")
     parser.add_argument("--meter-dir", default="../shared/data/meter-digits")
     parser.add_argument("--sevenseg-dir", default="../shared/data/sevenseg-digits")
-    parser.add_argument("--sequences", type=int, default=300,
+    parser.add_argument("--sequences", type=int, default=900,
                         help="counters composed from dev crops (0: none)")
     parser.add_argument("--synthetic-counters", type=int, default=60,
                         help="counters of generated meter photos, 30 frames each (0: none)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--wheel-tolerance", type=float,
+                        help="whole readings: [locate] wheel_tolerance (default: the "
+                        "config's; 0.5 turns the check off)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     report = evaluate_dev(args.model, args.meter_dir, args.sevenseg_dir or None,
-                          args.sequences, args.seed, args.synthetic_counters)
+                          args.sequences, args.seed, args.synthetic_counters,
+                          args.wheel_tolerance)
     if args.json:
         print(json.dumps(report))
     else:

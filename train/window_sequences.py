@@ -72,7 +72,8 @@ def _start(rng: np.random.Generator, wheels: int) -> int:
 @dataclass
 class _Tally:
     frames: int = 0
-    no_reading: int = 0  # frames refused for a wheel not read (not a digit, low confidence)
+    no_reading: int = 0  # frames refused: a wheel not read (not a digit, low confidence), or
+    # wheels that cannot all be right (one misread)
     published: int = 0
     exact: int = 0
     decreasing: int = 0
@@ -99,7 +100,7 @@ class _Counter:
         """Count the frame in ``tallies``; the value published if it is not ``want``."""
         decision = self.decider.offer(reading, float(step))
         unread = decision.action == Action.REJECT and decision.reason is not None and \
-            decision.reason.code in ("not_a_digit", "low_confidence")
+            decision.reason.code in ("not_a_digit", "low_confidence", "wheels_disagree")
         for t in tallies:
             t.frames += 1
             t.no_reading += unread
@@ -120,16 +121,19 @@ class _Counter:
 def evaluate_sequences(
     clf: WindowClassifier, dev: WindowSet, inputs: np.ndarray, counters: int = 300,
     seed: int = 1, wheels: int = WHEELS, steps: int = STEPS,
-    labels_as: np.ndarray | None = None,
+    labels_as: np.ndarray | None = None, wheel_tolerance: float | None = None,
 ) -> dict[str, Any]:
     """``inputs``: the model inputs of ``dev``'s crops (``window_examples(dev, None)``),
     already made for the per-crop figures; ``labels_as``: their positions if not
-    ``dev.positions`` (the errata's corrections)."""
+    ``dev.positions`` (the errata's corrections); ``wheel_tolerance``: the
+    ``[locate]`` setting, if not its default."""
     rng = np.random.default_rng(seed)
     boxes = [(0, 0, 1, 1)] * wheels
     # Set up as the meter's owner would: an LCD's digits jump (``display = "lcd"``).
+    tolerance = {} if wheel_tolerance is None else {"wheel_tolerance": wheel_tolerance}
     locates = {
-        display: LocateConfig(mode="boxes", boxes=[[0, 0, 1, 1]] * wheels, display=display)
+        display: LocateConfig(mode="boxes", boxes=[[0, 0, 1, 1]] * wheels, display=display,
+                              **tolerance)
         for display in ("wheels", "lcd")
     }
     by_meter: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
@@ -176,7 +180,8 @@ def evaluate_sequences(
         **total.figures(),
         "frames_skipped_no_crop": skipped,
         "per_meter": {
-            m: {"published": t.published, "exact": t.exact_rate(), "decreasing": t.decreasing}
+            m: {"published": t.published, "exact": t.exact_rate(), "decreasing": t.decreasing,
+                "no_reading": t.no_reading_rate()}
             for m, t in sorted(per_meter.items())
         },
         "wrong_examples": wrong_examples,

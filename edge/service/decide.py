@@ -7,7 +7,8 @@ Pure logic: no I/O, no clock. The caller passes ``now`` (seconds on one clock,
 Rules, in order, for each :meth:`Decider.offer`:
 
 1. Quality: every region must be read as a digit, each at or above
-   ``min_confidence``, and there must be ``expected_digits`` of them when set. A
+   ``min_confidence``, and there must be ``expected_digits`` of them when set;
+   counter wheels must agree with each other's carry (``wheel_tolerance``). A
    failing reading is rejected and breaks the run of identical readings.
 2. Stability: the same value ``stable_count`` times in a row before it counts.
 3. Change: a stable value equal to the accepted one is not republished, except
@@ -56,6 +57,7 @@ class Code(StrEnum):
     NOT_A_DIGIT = "not_a_digit"
     LOW_CONFIDENCE = "low_confidence"
     DIGIT_COUNT = "digit_count"
+    WHEELS_DISAGREE = "wheels_disagree"
     DECREASE = "decrease"
     TOO_FAST = "too_fast"
 
@@ -194,6 +196,8 @@ class Decider:
                 f"{len(reading.digits)} digits read, {cfg.expected_digits} expected",
                 value,
             )
+        if reading.disagreement is not None:
+            return Rejection(Code.WHEELS_DISAGREE, reading.disagreement, value)
         if not VALUE_PATTERN.match(value):  # only a broken recogniser gets here
             return Rejection(Code.NOT_A_DIGIT, f"value {value!r} is not a number", value)
         return None

@@ -75,6 +75,9 @@ def reading_json(file: str, reading: Reading) -> dict[str, Any]:
     }
     if reading.extended_value is not None:
         out["extended_value"] = reading.extended_value
+    if reading.disagreement is not None:
+        # The value is still shown (a set-up aid), but the daemon would not publish it.
+        out["wheels_disagree"] = reading.disagreement
     return out
 
 
@@ -91,6 +94,7 @@ def locate_from_args(args: argparse.Namespace) -> LocateConfig:
         "decimals": args.decimals,
         "extended_resolution": args.extended_resolution,
         "transition_start": args.transition_start,
+        "wheel_tolerance": args.wheel_tolerance,
         "display": args.display,
     }
     if args.roi:

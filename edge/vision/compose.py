@@ -48,7 +48,8 @@ def compose(
 
     The last wheel's digit is the one it has reached (3.9 is still a 3, its tenth
     9); positions are taken to the tenth first, so 3.96 is a 4. With ``jumps``
-    (an LCD) every digit is the nearest one and there is no tenth.
+    (an LCD) every digit is the nearest one and there is no tenth. Each wheel's
+    ``misfit`` is how far it stands from where its right neighbour's carry puts it.
     """
     if not positions:
         return Composed((), 0)
@@ -56,13 +57,17 @@ def compose(
         return Composed(tuple(_nearest(p) % 10 for p in positions), 0, has_tenth=False)
     tenths = _nearest(positions[-1] * 10.0) % 100
     digits = [0] * len(positions)
+    misfit = [0.0] * len(positions)
     digits[-1] = tenths // 10
     right = tenths / 10.0  # where the wheel to the right stands, continuously
     for i in range(len(positions) - 2, -1, -1):
         turn = expected_turn(right, transition_start)
         digit = _nearest(positions[i] - turn) % 10
+        # How far the wheel stands from where the carry puts it (0 .. 0.5): a wheel
+        # half-turned beside a neighbour that is nowhere near 9 -> 0 cannot be.
+        misfit[i] = round(abs(((positions[i] - turn - digit + 5.0) % 10.0) - 5.0), 3)
         # Where this wheel stands past its digit, for its own left neighbour.
         past = ((positions[i] - digit + 5.0) % 10.0) - 5.0
         digits[i] = digit
         right = digit + min(max(past, 0.0), 0.99)
-    return Composed(tuple(digits), tenths % 10)
+    return Composed(tuple(digits), tenths % 10, misfit=tuple(misfit))

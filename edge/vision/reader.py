@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import LocateConfig, ModelConfig
-from ..reading import BoxXYWH, DigitRead, Prediction, Reading
+from ..reading import BoxXYWH, Composed, DigitRead, Prediction, Reading
 from .classifier import Classifier, WindowClassifier
 from .compose import compose
 from .image import to_gray
@@ -230,12 +230,14 @@ def wheel_reading(
     first = next((i for i, r in enumerate(reads) if r.position is not None), len(reads))
     digits = tuple(reads[first:])
     composed = None
+    disagreement = None
     if digits and all(r.position is not None for r in digits):
         composed = compose(
             [float(r.position) for r in digits if r.position is not None],
             locate.transition_start,
             jumps=locate.display == "lcd",
         )
+        disagreement = _disagreement(composed, first, locate.wheel_tolerance)
     return Reading(
         digits,
         decimals=locate.decimals,
@@ -243,6 +245,23 @@ def wheel_reading(
         timings_ms=timings or {},
         composed=composed,
         extended=locate.extended_resolution,
+        disagreement=disagreement,
+    )
+
+
+def _disagreement(composed: Composed, first: int, tolerance: float) -> str | None:
+    """Why the wheels cannot all be right, or None: a wheel stands further than
+    ``tolerance`` from where its right neighbour's carry puts it. A confident misread
+    of one wheel (a 0 with the 9 above it read as a 5 turning to 6) shows up this way
+    in its left neighbour, half-turned beside a wheel nowhere near 9 -> 0."""
+    worst = composed.worst_misfit()
+    if worst is None or worst[1] <= tolerance:
+        return None
+    wheel = first + worst[0] + 1  # 1-based among all boxes, as people count them
+    return (
+        f"wheel {wheel} stands {worst[1]:.2f} of a digit from where wheel {wheel + 1}'s "
+        f"carry puts it (wheel_tolerance {tolerance:g}): a wheel misread; if this "
+        "counter's wheels move at another point of the carry, set [locate] transition_start"
     )
 
 
