@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -11,6 +12,7 @@ from digitd.train.fonts import (
     FAMILIES,
     FONT_FAMILIES_HELDOUT,
     FONT_FAMILIES_TRAIN,
+    PLAIN_SEVEN,
     font_files,
     load_glyphs,
 )
@@ -80,6 +82,25 @@ def test_every_family_resolves_to_font_files_with_all_digits(family: str) -> Non
         glyphs = load_glyphs(path, FAMILIES[family].all_segments)
         for d in "0123456789":
             assert glyphs.ink[d].max() > 0.5, f"{path}: no glyph for {d!r}"
+
+
+@pytest.mark.parametrize("family", ["DSEG7 Classic", "DSEG7 Classic Mini"])
+def test_seven_segment_fonts_also_draw_the_plain_seven(family: str) -> None:
+    """The fonts' "7" lights the top-left segment too; most meter LCDs do not. The plain
+    "7" is the fonts' own: every segment of the "1" and the top bar, nothing on the left."""
+    for path in font_files(family):
+        g = load_glyphs(path, FAMILIES[family].all_segments)
+        plain, hooked, one = g.ink[PLAIN_SEVEN], g.ink["7"], g.ink["1"]
+        # Within a pixel of the "7": some fonts place the "1" a pixel off the 7's stem.
+        near_hooked = cv2.dilate(hooked, np.ones((3, 3), np.uint8))
+        assert np.all(plain >= one) and np.all(plain <= near_hooked + 1e-6)
+        # The left half below the top bar: the hook's segment is there in "7", not here.
+        h, w = hooked.shape
+        left = (slice(h // 5, h // 2), slice(0, w // 2))
+        assert hooked[left].sum() > 20 * max(plain[left].sum(), 1.0), path.name
+        # ... and the top bar is kept (it is what tells a 7 from a 1).
+        assert plain[: h // 6].sum() > 0.5 * hooked[: h // 6].sum() > one[: h // 6].sum()
+    assert PLAIN_SEVEN not in load_glyphs(font_files("Open Sans")[0]).ink
 
 
 @pytest.mark.parametrize(

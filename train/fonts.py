@@ -32,6 +32,10 @@ RENDER_SIZE = 96  # px: glyphs are rendered once this big, then scaled down per 
 DIGITS = "0123456789"
 # Segment characters that are no digit; S, O, I, Z, b, q, U, J would pass for one.
 SEGMENT_SYMBOLS = "-EFHLPrnA"
+# Every DSEG7 font draws its "7" with the top-left segment lit (a, b, c, f); most meter
+# LCDs light only a, b and c. This key holds that plain "7", made from the font's own
+# segments: the top bar of "7" and "2" together, with the "1".
+PLAIN_SEVEN = "7 plain"
 
 
 
@@ -191,6 +195,9 @@ def load_glyphs(path: Path, all_segments: str = "") -> Glyphs:
             if ys.size
             else (0, size[1], 0, size[0])
         )
+    if all_segments == "8":  # seven segments
+        ink[PLAIN_SEVEN] = np.maximum(np.minimum(ink["7"], ink["2"]), ink["1"])
+        tight[PLAIN_SEVEN] = tight["7"]
     digit_height = max(tight[c][1] - tight[c][0] for c in DIGITS)
     return Glyphs(path, bool(all_segments), all_segments, ink, tight, digit_height)
 

@@ -171,7 +171,7 @@ _SYNTHETIC_KINDS = {"wheel": 0.45, "segment": 0.3, "blank_cell": 0.1, "blank_whe
 
 
 def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str) -> WindowSet:
-    from digitd.train.fonts import font_pool
+    from digitd.train.fonts import PLAIN_SEVEN, font_pool
     from digitd.train.printed import CropSpec, render_crop
 
     rng = np.random.default_rng(seed)
@@ -198,7 +198,11 @@ def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str) -> Window
         else:
             style = "segment" if rng.random() < 0.5 else "print"
             position, spec = NOT_A_DIGIT_POSITION, CropSpec(kind, style, 10)
-        crop = render_crop(spec, pool.pick(spec.style == "segment", rng), rng)
+        glyphs = pool.pick(spec.style == "segment", rng)
+        if spec.digit == 7 and kind == "segment" and PLAIN_SEVEN in glyphs.ink \
+                and rng.random() < 0.5:
+            spec = CropSpec(kind, "segment", 0, symbol=PLAIN_SEVEN)  # a, b, c lit, not f
+        crop = render_crop(spec, glyphs, rng)
         crops.append(crop.image)
         positions.append(position)
         groups.append(f"synthetic/{kind}")
