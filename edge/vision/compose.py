@@ -31,6 +31,11 @@ def _nearest(x: float) -> int:
     return math.floor(x + 0.5)
 
 
+def _signed(x: float) -> float:
+    """``x`` digits taken round the dial to -5 .. 5 (9.8 past 0 is -0.2)."""
+    return ((x + 5.0) % 10.0) - 5.0
+
+
 def expected_turn(right: float, transition_start: float = DEFAULT_TRANSITION_START) -> float:
     """How far (0..1) a wheel has turned towards its next digit when its right
     neighbour stands at ``right`` (0 <= right < 10)."""
@@ -65,9 +70,9 @@ def compose(
         digit = _nearest(positions[i] - turn) % 10
         # How far the wheel stands from where the carry puts it (0 .. 0.5): a wheel
         # half-turned beside a neighbour that is nowhere near 9 -> 0 cannot be.
-        misfit[i] = round(abs(((positions[i] - turn - digit + 5.0) % 10.0) - 5.0), 3)
+        misfit[i] = round(abs(_signed(positions[i] - turn - digit)), 3)
         # Where this wheel stands past its digit, for its own left neighbour.
-        past = ((positions[i] - digit + 5.0) % 10.0) - 5.0
+        past = _signed(positions[i] - digit)
         digits[i] = digit
         right = digit + min(max(past, 0.0), 0.99)
     return Composed(tuple(digits), tenths % 10, misfit=tuple(misfit))

@@ -149,7 +149,6 @@ class Reader:
         )
         return Seen(reading, located, inputs)
 
-
     def _search_boxes(self, frame: npt.NDArray[np.generic], classifier: Classifier,
                       t0: float) -> Seen:
         """``display = "handwriting"``: each box read by the automatic search around it
