@@ -26,7 +26,7 @@ import numpy as np
 
 from digitd.edge.config import DecisionConfig, LocateConfig
 from digitd.edge.reading import Reading
-from digitd.edge.service.decide import Action, Decider
+from digitd.edge.service.decide import Action, Code, Decider
 from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.compose import expected_turn
 from digitd.edge.vision.reader import wheel_reading
@@ -100,7 +100,7 @@ class _Counter:
         """Count the frame in ``tallies``; the value published if it is not ``want``."""
         decision = self.decider.offer(reading, float(step))
         unread = decision.action == Action.REJECT and decision.reason is not None and \
-            decision.reason.code in ("not_a_digit", "low_confidence", "wheels_disagree")
+            decision.reason.code in (Code.NOT_A_DIGIT, Code.LOW_CONFIDENCE, Code.WHEELS_DISAGREE)
         for t in tallies:
             t.frames += 1
             t.no_reading += unread
