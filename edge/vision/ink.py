@@ -71,7 +71,6 @@ def paper_without_ink(gray: Gray, mask: Gray, background: Gray, dark_ink: bool) 
 
     h, w = gray.shape
     factor = max(1, min(h, w) // 120)
-    small = reduce(gray, factor).astype(np.float32)
     grown = np.asarray(cv2.dilate(mask, np.ones((3, 3), np.uint8)), np.uint8)
     clear = (reduce(grown, factor) < 8).astype(np.float32)
     k = _paper_window(min(h, w), factor)
@@ -80,6 +79,7 @@ def paper_without_ink(gray: Gray, mask: Gray, background: Gray, dark_ink: bool) 
         # Ink fills no window much: the median was not dragged anywhere (the usual
         # frame of a few digits), so it stands, and the second pass is skipped.
         return background
+    small = reduce(gray, factor).astype(np.float32)
     total = cv2.boxFilter(small * clear, -1, (k, k), normalize=False)
     first = reduce(background, factor).astype(np.float32)
     mean = np.where(count >= 3.0, total / np.maximum(count, 1.0), first)
@@ -102,7 +102,7 @@ def dark_ink_of(gray: Gray, background: Gray | None = None) -> bool:
     step = max(1, min(gray.shape) // 160)
     g, b = gray[::step, ::step], bg[::step, ::step]
     return _darker_tail_wins(
-        np.asarray(cv2.subtract(b, g)).ravel(), np.asarray(cv2.subtract(g, b)).ravel()
+        np.asarray(cv2.subtract(b, g), np.uint8), np.asarray(cv2.subtract(g, b), np.uint8)
     )
 
 
@@ -114,17 +114,40 @@ def dark_ink_of_whole(gray: Gray) -> bool:
     the whole region does not move. It is fooled by shadows instead, so the two
     are asked together: where they disagree, the reader lets the model decide.
     """
+    import cv2
+
     step = max(1, min(gray.shape) // 160)
-    g = gray[::step, ::step].astype(np.int16)
-    level = int(np.median(g))
-    return _darker_tail_wins(np.clip(level - g, 0, 255).ravel(), np.clip(g - level, 0, 255).ravel())
+    g = np.ascontiguousarray(gray[::step, ::step])
+    counts = _histogram(g)
+    n = g.size
+    # np.median's value (the mean of the two middle ones for an even count), truncated
+    # as int() does; from the histogram, as grey levels are whole numbers 0..255.
+    middle = (_kth(counts, (n - 1) // 2) + _kth(counts, n // 2)) / 2
+    level = int(middle)
+    darker = np.asarray(cv2.subtract(np.full_like(g, level), g), np.uint8)
+    lighter = np.asarray(cv2.subtract(g, np.full_like(g, level)), np.uint8)
+    return _darker_tail_wins(darker, lighter)
 
 
-def _darker_tail_wins(darker: npt.NDArray[np.generic], lighter: npt.NDArray[np.generic]) -> bool:
+def _histogram(values: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """Cumulative counts of the grey levels 0..255 (``[v]``: how many are <= v)."""
+    import cv2
+
+    hist = cv2.calcHist([np.ascontiguousarray(values)], [0], None, [256], [0, 256])
+    return np.cumsum(hist.ravel().astype(np.int64))
+
+
+def _kth(cumulative: npt.NDArray[np.int64], k: int) -> int:
+    """The k-th smallest value (0-based), as a sort would put it, from cumulative counts."""
+    return int(np.searchsorted(cumulative, k + 1))
+
+
+def _darker_tail_wins(darker: npt.NDArray[np.uint8], lighter: npt.NDArray[np.uint8]) -> bool:
     """Ink is the strong tail on one side of the background: compare the residuals one
-    pixel in 300 reaches each way (a partition, not a sort: that one value is all we need)."""
+    pixel in 300 reaches each way. Counted in a histogram, not sorted: grey levels are
+    whole numbers 0..255 and one value is all we need (the frame's costliest step else)."""
     k = darker.size - max(1, darker.size // 300)
-    return bool(np.partition(darker, k)[k] >= np.partition(lighter, k)[k])
+    return _kth(_histogram(darker), k) >= _kth(_histogram(lighter), k)
 
 
 def _line_pixels(mask: Gray, horizontal: bool, along_edges: bool = True) -> Gray | None:
