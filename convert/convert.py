@@ -26,7 +26,7 @@ from digitd.edge import __version__
 from digitd.edge.vision.classifier import Classifier
 from digitd.edge.vision.labels import LABELS
 from digitd.edge.vision.model_card import write_card
-from digitd.edge.vision.normalise import PREPROCESSING_VERSION
+from digitd.edge.vision.normalise import PREPROCESSING_DESCRIPTION, PREPROCESSING_VERSION
 from digitd.edge.vision.runtime import native_stderr_to_log
 from digitd.train.augment import camera_batch
 from digitd.train.data import Split, load_mnist
@@ -174,8 +174,7 @@ def convert(
         "output": {"dtype": "int8", "meaning": "softmax over labels, dequantised by the device"},
         "preprocessing": {
             "version": PREPROCESSING_VERSION,
-            "description": "digitd.edge.vision.normalise: white on black, fit 20x20 keeping "
-            "aspect, centre of mass at the centre of 28x28, grey levels kept",
+            "description": PREPROCESSING_DESCRIPTION,
         },
         "accuracy": {
             "dataset": "MNIST test split",

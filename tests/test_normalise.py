@@ -7,7 +7,16 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from digitd.edge.vision.normalise import ink_contrast, is_dark_ink, normalise_digit
+from digitd.edge.vision.normalise import (
+    THICK,
+    THIN,
+    even_strokes,
+    ink_contrast,
+    is_dark_ink,
+    normalise_digit,
+    stroke_width,
+)
+from digitd.train.pen import PENS, rewritten
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 
@@ -93,3 +102,39 @@ def test_colour_sixteen_bit_and_alpha_inputs(mnist_test: Digits) -> None:
     sixteen = photo.astype(np.uint16) * 257
     for variant in (bgr, bgra, sixteen, photo.astype(np.float32) / 255.0):
         assert _corr(normalise_digit(variant), ref) > 0.99
+
+
+def _width(image: npt.NDArray[np.uint8]) -> float:
+    return stroke_width(image.astype(np.float32) / 255.0)
+
+
+def test_typical_mnist_strokes_are_left_alone(mnist_test: Digits) -> None:
+    images, _ = mnist_test
+    inside = [d for d in images[:300] if THIN <= _width(d) <= THICK]
+    assert len(inside) >= 0.85 * 300  # the band holds 95 % of MNIST's training digits
+    for d in inside:
+        small = d.astype(np.float32) / 255.0
+        assert np.array_equal(even_strokes(small), small)
+
+
+def test_thin_pencil_and_thick_marker_are_brought_to_mnist_widths(mnist_test: Digits) -> None:
+    """Real MNIST digits written again with a fine pen and with a marker: those whose
+    strokes fall outside MNIST's band are grown or thinned by a pixel of the fit, nearer
+    MNIST's median width than without it."""
+    images, _ = mnist_test
+    mnist_median = 2.41  # python -m digitd.train.stroke_widths
+    gains: dict[str, list[float]] = {"thin": [], "thick": []}
+    for d in images[:150]:
+        for kind, pen in (("thin", PENS["fine"]), ("thick", PENS["marker"])):
+            photo = rewritten(d, *pen)
+            plain = normalise_digit(photo, even=False)
+            width = _width(plain)
+            if THIN <= width <= THICK:
+                continue
+            after = _width(normalise_digit(photo))
+            gains[kind].append(abs(width - mnist_median) - abs(after - mnist_median))
+    for kind, values in gains.items():
+        assert len(values) >= 30, kind
+        # Nearly every such digit moves towards MNIST's width, by most of a pixel.
+        assert np.mean(np.array(values) > 0) >= 0.9, kind
+        assert np.median(values) >= 0.5, kind

@@ -97,6 +97,26 @@ def crossed_seven(digit: U8, rng: np.random.Generator) -> U8:
     return out
 
 
+def rewritten(digit: U8, scale: int, kernel: int, broader: bool) -> U8:
+    """``digit`` written again with a finer pen (``broader`` False: a fine ballpoint or a
+    pencil) or a marker, as a grey photo of dark ink on paper: enlarged ``scale`` times,
+    its strokes eroded or dilated by a ``kernel``-pixel square."""
+    import cv2
+
+    big = np.asarray(cv2.resize(digit, None, fx=scale, fy=scale,
+                                interpolation=cv2.INTER_LINEAR), np.uint8)
+    square = np.ones((kernel, kernel), np.uint8)
+    big = np.asarray(cv2.dilate(big, square) if broader else cv2.erode(big, square), np.uint8)
+    sheet = np.zeros((big.shape[0] + 40, big.shape[1] + 40), np.uint8)
+    sheet[20 : 20 + big.shape[0], 20 : 20 + big.shape[1]] = big
+    return (235 - sheet.astype(np.int32) * 190 // 255).astype(np.uint8)
+
+
+# Pens of :func:`rewritten` that measure (mostly) outside MNIST's width band, as
+# (scale, kernel, broader): two fine ones and a marker.
+PENS = {"fine": (6, 7, False), "finer": (8, 11, False), "marker": (3, 9, True)}
+
+
 def cell_border(ink: npt.NDArray[np.float32], rng: np.random.Generator) -> npt.NDArray[np.float32]:
     """A grid cell's border along one or two edges of a crop's ink map (0..1, any size)."""
     out = ink.copy()
