@@ -7,6 +7,8 @@ must not differ in any way that reaches a reading.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 
 from digitd.edge.vision import ink
 from digitd.edge.vision.locate import _components
+from digitd.edge.vision.normalise import median
 
 
 @st.composite
@@ -100,3 +103,10 @@ def test_polarity_from_histograms_is_the_polarity_from_sorting(
     k = darker.size - max(1, darker.size // 300)
     want = bool(np.partition(darker, k)[k] >= np.partition(lighter, k)[k])
     assert ink.dark_ink_of(gray, bg) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 400), st.integers(0, 2**31), st.sampled_from([np.uint8, np.float32]))
+def test_the_crops_median_is_numpys(n: int, seed: int, dtype: type) -> None:
+    values: npt.NDArray[Any] = (np.random.default_rng(seed).random(n) * 255).astype(dtype)
+    assert median(values) == float(np.median(values))
