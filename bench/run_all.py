@@ -2,6 +2,7 @@
 the set-up page.
 
     .venv/bin/python bench/run_all.py [--out runs/bench]    # bench/results: the committed figures
+    .venv/bin/python bench/run_all.py --plot PIPELINE_JSON --out DIR   # the plot alone
 
 Writes ``results.json`` (all figures and the machine) and ``frame_latency.png``
 (ms per frame against digits per frame, one line per frame size) into ``--out``
@@ -46,9 +47,15 @@ def main() -> None:
     # Not bench/results by default: a run should not overwrite the committed figures
     # unless that is what it is for.
     parser.add_argument("--out", default=str(HERE.parent / "runs" / "bench"))
+    parser.add_argument("--plot", metavar="PIPELINE_JSON",
+                        help="only draw frame_latency.png from a bench/pipeline.py --json file")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.plot:
+        plot(json.loads(Path(args.plot).read_text())["frames"], out / "frame_latency.png")
+        print(f"plot: {out / 'frame_latency.png'}")
+        return
     results = {}
     for name in ("models", "pipeline", "daemon", "window", "web"):
         target = out / f"{name}.json"
