@@ -36,8 +36,9 @@ def _recard(*args: str) -> subprocess.CompletedProcess[str]:
 def test_a_carried_over_model_loads_and_its_card_keeps_its_training(tmp_path: Path) -> None:
     model = _old_model(tmp_path)
     before = json.loads(card_path(model).read_text())
-    with pytest.raises(ModelError, match="preprocessing version"):
+    with pytest.raises(ModelError, match="preprocessing version") as refused:
         Classifier(model)
+    assert "digitd.convert.recard" in str(refused.value)  # the message names the way out
     digest = sha256_of(model)
     done = _recard(str(model), "--reason", "measured: figures in the README")
     assert done.returncode == 0, done.stderr

@@ -86,8 +86,13 @@ def read_card(
     version = preprocessing.get("version") if isinstance(preprocessing, dict) else None
     expected = WINDOW_PREPROCESSING_VERSION if kind == "window" else PREPROCESSING_VERSION
     if version != expected:
+        # A digit model one version behind may be carried over once measured (README,
+        # "Stroke widths evened"); a meter model's preprocessing has not changed.
+        carry = (" (or, once you have measured it with this version, carry it over: "
+                 "python -m digitd.convert.recard MODEL --reason ...)"
+                 if kind == "digit" and isinstance(version, int) and version < expected else "")
         raise ModelError(
             f"{path}: model made for preprocessing version {version}, this digitd uses "
-            f"{expected}; retrain/convert the model with this version"
+            f"{expected}; retrain/convert the model with this version{carry}"
         )
     return card
