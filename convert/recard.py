@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from digitd.edge.vision.model_card import CARD_FORMAT, ModelError, card_path, sha256_of
+from digitd.edge.vision.model_card import ModelError, card_path, load_card
 from digitd.edge.vision.normalise import PREPROCESSING_DESCRIPTION, PREPROCESSING_VERSION
 
 
@@ -31,14 +31,8 @@ def recard(model: str | Path, reason: str) -> dict[str, Any]:
     :class:`ModelError` names the problem: no card, another file's card, a meter
     model (its preprocessing is another), or a card already at this version.
     """
+    card = load_card(model)  # there, a digitd card, written for this very file
     path = card_path(model)
-    if not path.exists():
-        raise ModelError(f"{model}: no model card {path.name} beside it")
-    card: dict[str, Any] = json.loads(path.read_text())
-    if card.get("format") != CARD_FORMAT:
-        raise ModelError(f"{path}: not a digitd model card")
-    if card.get("sha256") != sha256_of(model):
-        raise ModelError(f"{path}: the card was written for another file (SHA-256 differs)")
     if card.get("kind", "digit") != "digit":
         raise ModelError(f"{path}: a {card.get('kind')!r} model; only digit models are recarded")
     old = card.get("preprocessing", {}).get("version")

@@ -123,9 +123,9 @@ def dark_ink_of_whole(gray: Gray) -> bool:
     # np.median's value (the mean of the two middle ones for an even count), truncated
     # as int() does; from the histogram, as grey levels are whole numbers 0..255.
     middle = (_kth(counts, (n - 1) // 2) + _kth(counts, n // 2)) / 2
-    level = int(middle)
-    darker = np.asarray(cv2.subtract(np.full_like(g, level), g), np.uint8)
-    lighter = np.asarray(cv2.subtract(g, np.full_like(g, level)), np.uint8)
+    level = np.full_like(g, int(middle))
+    darker = np.asarray(cv2.subtract(level, g), np.uint8)
+    lighter = np.asarray(cv2.subtract(g, level), np.uint8)
     return _darker_tail_wins(darker, lighter)
 
 

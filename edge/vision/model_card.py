@@ -54,10 +54,10 @@ def write_card(model_path: str | Path, card: dict[str, Any]) -> Path:
     return path
 
 
-def read_card(
-    model_path: str | Path, check_hash: bool = True, kind: str = "digit"
-) -> dict[str, Any]:
-    """Load and check the card of ``model_path``; raise :class:`ModelError` saying what is wrong."""
+def load_card(model_path: str | Path, check_hash: bool = True) -> dict[str, Any]:
+    """The card beside ``model_path``, checked to be a digitd card written for that very
+    file (not yet for its kind or preprocessing: :func:`read_card`); :class:`ModelError`
+    saying what is wrong."""
     path = card_path(model_path)
     if not path.exists():
         raise ModelError(
@@ -75,6 +75,15 @@ def read_card(
             f"{path}: the card was written for another file (SHA-256 differs from "
             f"{Path(model_path).name}); convert the model again or restore the matching card"
         )
+    return card
+
+
+def read_card(
+    model_path: str | Path, check_hash: bool = True, kind: str = "digit"
+) -> dict[str, Any]:
+    """Load and check the card of ``model_path``; raise :class:`ModelError` saying what is wrong."""
+    card = load_card(model_path, check_hash)
+    path = card_path(model_path)
     card_kind = card.get("kind", "digit")
     if card_kind != kind:
         use = "[model] path (auto mode)" if card_kind == "digit" else "[model] meter_path (boxes)"
