@@ -115,8 +115,9 @@ def test_folder_names_are_positions() -> None:
 
 
 def test_a_neighbouring_cell_shows_beside_a_box_drawn_too_wide() -> None:
-    """The training fault for boxes wider than their cell: the crop stays whole, and
-    the strip beside it is the neighbour's near edge (real crops of one meter)."""
+    """The evaluation's fault for boxes wider than their cell (window_eval; training does
+    not use it): the crop stays whole, and the strip beside it is the neighbour's near
+    edge (real crops of one meter)."""
     import cv2
 
     from digitd.train.window_data import side_neighbours
