@@ -96,6 +96,9 @@ def _add_train(sub: Any) -> None:
                    help="window kind: augmented copies of every real crop (default 4)")
     p.add_argument("--synthetic", type=int, default=30000,
                    help="window kind: generated wheel windows and cells (default 30000)")
+    p.add_argument("--neighbour-share", type=float, default=0.0,
+                   help="window kind: share of augmented crops shown with a strip of a "
+                   "neighbouring cell beside them, as a box drawn too wide (default 0)")
     p.add_argument("--mnist-dir", help="folder with the four MNIST IDX files "
                    "(default: keras.datasets.mnist, which downloads)")
     p.add_argument("--images", dest="images_dir",

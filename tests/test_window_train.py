@@ -86,10 +86,12 @@ def test_fine_tuning_on_a_users_labelled_crops(trained: Path, tmp_path: Path) ->
     out = tmp_path / "tuned"
     proc = _digitd("train", "--kind", "window", "--init", str(trained / "model.keras"),
                    "--images", str(labelled), "--epochs", "1", "--copies", "1",
-                   "--synthetic", "0", "--learning-rate", "3e-4", "--out", str(out))
+                   "--synthetic", "0", "--learning-rate", "3e-4", "--neighbour-share", "0.5",
+                   "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["train_real_crops"] == 40 and metrics["datasets"] == []
+    assert metrics["settings"]["neighbour_share"] == 0.5
 
 
 def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
@@ -101,6 +103,10 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     proc = _digitd("train", "--kind", "window", "--meter-dir", str(tmp_path),
                    "--out", str(tmp_path / "y"))
     assert proc.returncode == 1 and "labels.csv" in proc.stderr
+    proc = _digitd("train", "--kind", "window", "--meter-dir", str(tmp_path),
+                   "--neighbour-share", "1.5", "--out", str(tmp_path / "z"))
+    assert proc.returncode == 1 and "--neighbour-share 1.5" in proc.stderr
+    assert "share from 0 to 1" in proc.stderr and "Traceback" not in proc.stderr
     proc = _digitd("evaluate", "--model", "models/digits.tflite")
     assert proc.returncode == 1 and "--meter-dir" in proc.stderr
 

@@ -45,6 +45,9 @@ def _train_window(args: argparse.Namespace) -> int:
     if args.mnist_dir:
         raise ValueError("--mnist-dir trains the digit model; the window kind reads "
                          "--meter-dir, --sevenseg-dir and --images")
+    if not 0.0 <= args.neighbour_share <= 1.0:
+        raise ValueError(f"--neighbour-share {args.neighbour_share}: give a share from 0 to 1 "
+                         "(0.3: three augmented crops in ten show a neighbour's strip)")
     cfg = WindowTrainConfig(
         meter_dir=args.meter_dir,
         sevenseg_dir=args.sevenseg_dir,
@@ -54,6 +57,7 @@ def _train_window(args: argparse.Namespace) -> int:
         seed=args.seed,
         copies=args.copies,
         synthetic=args.synthetic,
+        neighbour_share=args.neighbour_share,
         limit=args.limit,
         images_dir=args.images_dir,
         init=args.init,

@@ -301,8 +301,8 @@ def side_neighbours(crop: U8, left: U8 | None, right: U8 | None, rng: np.random.
     The strip is the neighbour's near edge (its stem, a decimal point, the frame between
     two wheels), 10-35 % of the cell's width; the position label still holds, for a
     neighbour sits beside a wheel, not above it. ``window_eval`` measures the dev split
-    with it (neighbours from the same meter, so light and colour match); training does
-    not use it (fine-tunes with it did not read better: README, "Meters").
+    with it (neighbours from the same meter, so light and colour match); training uses
+    it only when asked (``--neighbour-share``: README, "Meters", for what it costs).
     """
     import cv2
 
@@ -336,7 +336,13 @@ def beside(crop: U8, others: Sequence[U8], rng: np.random.Generator) -> U8:
                            rng)
 
 
-def augment_crop(crop: U8, rng: np.random.Generator) -> U8:
+def augment_crop(crop: U8, rng: np.random.Generator, others: Sequence[U8] = (),
+                 neighbour_share: float = 0.0) -> U8:
+    """One real or generated crop with a set-up's faults; with ``neighbour_share``, that
+    share of them also shows a strip of one of ``others`` (cells of its own meter) beside
+    it, as a box drawn wider than its cell does."""
+    if others and neighbour_share > 0 and rng.random() < neighbour_share:
+        crop = beside(crop, others, rng)
     if rng.random() < 0.8:
         crop = reframe(crop, rng)
     if rng.random() < 0.2:
@@ -344,19 +350,38 @@ def augment_crop(crop: U8, rng: np.random.Generator) -> U8:
     return photograph(crop, rng)
 
 
-def _inputs_chunk(crops: list[U8], seed: np.random.SeedSequence | None) -> U8:
+def _inputs_chunk(part: tuple[list[U8], Sequence[str]], seed: np.random.SeedSequence | None,
+                  neighbour_share: float = 0.0) -> U8:
+    crops, groups = part
     rng = np.random.default_rng(seed) if seed is not None else None
+    same: dict[str, list[U8]] = {}
+    if neighbour_share > 0:
+        for crop, g in zip(crops, groups, strict=True):
+            same.setdefault(g, []).append(crop)
     out = np.zeros((len(crops), HEIGHT, WIDTH), np.uint8)
     for i, crop in enumerate(crops):
-        out[i] = window_input(augment_crop(crop, rng) if rng is not None else crop)
+        if rng is None:
+            out[i] = window_input(crop)
+        else:
+            others = same.get(groups[i], [])
+            out[i] = window_input(augment_crop(crop, rng, others, neighbour_share))
     return out
 
 
 def window_examples(
-    data: WindowSet, seed: int | None, workers: int = 1
+    data: WindowSet, seed: int | None, workers: int = 1, neighbour_share: float = 0.0
 ) -> U8:
-    """Model inputs for every crop: augmented with ``seed``, as they are with ``None``."""
+    """Model inputs for every crop: augmented with ``seed``, as they are with ``None``.
+
+    ``neighbour_share``: the share of augmented crops given a strip of another crop of
+    their own group (meter, or kind of generated window) beside them. Neighbours are
+    drawn from the crop's chunk of 2,000: crops are stored meter by meter, so nearly
+    all of a meter's cells are at hand.
+    """
+    if not 0.0 <= neighbour_share <= 1.0:
+        raise ValueError(f"neighbour share {neighbour_share}: give a share from 0 to 1")
     chunk = 2000
-    parts = [data.crops[i : i + chunk] for i in range(0, len(data), chunk)]
-    out = map_chunks(_inputs_chunk, parts, seed, workers)
+    parts = [(data.crops[i : i + chunk], data.groups[i : i + chunk])
+             for i in range(0, len(data), chunk)]
+    out = map_chunks(_inputs_chunk, parts, seed, workers, neighbour_share)
     return np.concatenate(out) if out else np.zeros((0, HEIGHT, WIDTH), np.uint8)

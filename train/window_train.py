@@ -48,6 +48,9 @@ class WindowTrainConfig:
     copies: int = 4  # augmented copies of every real crop, besides the crop itself
     synthetic: int = 20000  # generated wheel windows and cells
     sigma: float = 1.0  # width of the soft position target, in tenths
+    # Share of augmented crops shown with a strip of a neighbouring cell beside them (a box
+    # drawn wider than its cell). 0 for the shipped model: see the README for the trade.
+    neighbour_share: float = 0.0
     limit: int | None = None  # use only this many real training crops (quick runs, tests)
     images_dir: str | None = None  # extra labelled crops (a user's own meter): DIR/<position>/
     init: str | None = None
@@ -81,13 +84,14 @@ def build_training_set(cfg: WindowTrainConfig, real: WindowSet) -> tuple[np.ndar
     xs = [window_examples(real, None)]
     ys = [real.positions]
     for k in range(cfg.copies):
-        xs.append(window_examples(real, cfg.seed * 1000 + k, cfg.workers))
+        xs.append(window_examples(real, cfg.seed * 1000 + k, cfg.workers,
+                                  cfg.neighbour_share))
         ys.append(real.positions)
         logger.info("augmented copy %d/%d of %d real crops (%.0f s)", k + 1, cfg.copies,
                     len(real), time.monotonic() - t0)
     if cfg.synthetic:
         synth = synthetic_windows(cfg.synthetic, cfg.seed + 7, "train", cfg.workers)
-        xs.append(window_examples(synth, cfg.seed + 8, cfg.workers))
+        xs.append(window_examples(synth, cfg.seed + 8, cfg.workers, cfg.neighbour_share))
         ys.append(synth.positions)
         logger.info("%d generated windows (%.0f s)", len(synth), time.monotonic() - t0)
     return np.concatenate(xs), np.concatenate(ys).astype(np.float32)
