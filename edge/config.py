@@ -160,6 +160,12 @@ class DecisionConfig(Section):
     recover_after: int = Field(
         5, ge=1, description="meter: accept a rejected value after N agreeing readings"
     )
+    confirm_jump: int = Field(
+        100, ge=0,
+        description="meter: a rise of this many steps of the last digit or more (100: more "
+        "than the last two digits can explain; one misread leading digit) is published only "
+        "after recover_after readings in a row that count on from it (0: off)",
+    )
 
 
 class TlsConfig(Section):

@@ -200,6 +200,60 @@ def test_meter_values_with_a_decimal_point_compare_as_numbers() -> None:
     assert d.offer(reading("1240"), 3).action is Action.PUBLISH
 
 
+def test_meter_holds_back_a_misread_leading_digit() -> None:
+    """02437 read as 03439 (the thousands wheel misread, the others counting on): a rise of
+    1002 steps between two frames is a misread, not counting; it is never published and
+    the true values go on being published around it."""
+    d = Decider(cfg(stable_count=2, meter=True, heartbeat=0))
+    run(d, "02437", "02437")
+    got = run(d, "03439", "03439", "02439", "02439", "03440", "03440", start=10)
+    assert actions(got) == ["wait", "reject", "wait", "publish", "wait", "reject"]
+    reason = got[1].reason
+    assert reason is not None and reason.code is Code.JUMP and reason.value == "03439"
+    assert "1002 steps of its last digit above the accepted 02437" in reason.message
+    assert "5 readings in a row" in reason.message
+    assert d.value == "02439"
+
+
+def test_meter_catches_up_with_a_jump_that_keeps_counting() -> None:
+    """Restarted on a value from last week while water runs: the readings are never the
+    same twice, but they count on from each other, so the new value is published after
+    recover_after of them (identical readings would never come)."""
+    d = Decider(cfg(stable_count=1, meter=True, recover_after=4, heartbeat=0))
+    d.set_value("01000", 0)
+    got = run(d, "01700", "01701", "01703", "01703", "01704", start=1)
+    assert actions(got) == ["reject", "reject", "reject", "publish", "publish"]
+    assert got[0].reason is not None and got[0].reason.code is Code.JUMP
+    assert got[3].recovered and not got[4].recovered  # 01704 counts on from 01703
+    # A last wheel settling a step back does not break the run; a reading that falls
+    # further back, or leaps on again, starts it anew.
+    e = Decider(cfg(stable_count=1, meter=True, recover_after=3, heartbeat=0))
+    e.set_value("01000", 0)
+    assert actions(run(e, "01700", "01699", "01700", start=1)) == ["reject", "reject", "publish"]
+    f = Decider(cfg(stable_count=1, meter=True, recover_after=3, heartbeat=0))
+    f.set_value("01000", 0)
+    got = run(f, "01700", "01650", "01900", "01901", "01001", "01902", "01903", start=1)
+    # 01650 is back 50, 01900 leaps 250: each starts a new run; 01001 (near the accepted
+    # value: published at once) ends it.
+    assert actions(got) == ["reject"] * 4 + ["publish", "reject", "reject"]
+    assert f.value == "01001"
+
+
+def test_meter_jump_counts_steps_of_the_last_digit() -> None:
+    d = Decider(cfg(stable_count=1, meter=True, heartbeat=0))
+    d.set_value("01234.567", 0)
+    r = Reading(tuple(digit(int(c)) for c in "01234666"), decimals=3)
+    assert d.offer(r, 1).action is Action.PUBLISH  # 99 steps of a litre: counting
+    r = Reading(tuple(digit(int(c)) for c in "01234766"), decimals=3)
+    got = d.offer(r, 2)  # 100 steps
+    assert got.reason is not None and got.reason.code is Code.JUMP
+    # 0 turns the rule off, and a decrease is still a decrease, not a jump.
+    e = Decider(cfg(stable_count=1, meter=True, heartbeat=0, confirm_jump=0))
+    assert actions(run(e, "02437", "93439")) == ["publish", "publish"]
+    g = run(e, "02437", start=5)[0]
+    assert g.reason is not None and g.reason.code is Code.DECREASE
+
+
 def test_first_meter_value_is_taken_as_is() -> None:
     d = Decider(cfg(stable_count=1, meter=True, max_rate=0.001))
     assert d.offer(reading("99999"), 0).action is Action.PUBLISH
@@ -225,6 +279,7 @@ configs = st.builds(
     allow_decrease=st.booleans(),
     max_rate=st.none() | st.floats(1.0, 1e5),
     recover_after=st.integers(1, 6),
+    confirm_jump=st.sampled_from([0, 1, 3, 100]),
 )
 
 confidences = st.floats(allow_nan=True, allow_infinity=True) | st.floats(0.5, 1.0)
@@ -303,6 +358,21 @@ def test_properties_over_arbitrary_readings(
                 need = max(config.stable_count, config.recover_after)
                 assert len(offered) >= need
                 assert all(r.value == got.value for r in offered[-need:])
+            exponent = number.as_tuple().exponent
+            assert isinstance(exponent, int)
+            jump = config.confirm_jump * Decimal(1).scaleb(exponent)
+            if config.confirm_jump and number - prev >= jump and not broke_rules:
+                # A jump only after enough readings in a row, each as far above.
+                event("jump published after readings counting on")
+                assert got.recovered
+                need = max(config.stable_count, config.recover_after)
+                tail = offered[-need:]
+                assert len(tail) == need and all(r.complete for r in tail)
+                for r in tail:
+                    v = Decimal(r.value)
+                    e = v.as_tuple().exponent
+                    assert isinstance(e, int)
+                    assert v - prev >= config.confirm_jump * Decimal(1).scaleb(e)
         last_pub = (number, now)
 
 

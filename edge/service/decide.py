@@ -21,6 +21,14 @@ Rules, in order, for each :meth:`Decider.offer`:
    the accepted one is the last wheel settling (read a tenth early, or jittering
    at a digit's edge): it is neither published nor a fault, and never "recovered"
    into a decrease; the meter catches up by itself.
+5. Jump (``meter``, ``confirm_jump``): a rise of ``confirm_jump`` steps of the last
+   digit or more is what one misread leading digit gives (02437 read 03439), not a
+   counter counting between two frames. It is published only once
+   ``max(stable_count, recover_after)`` readings in a row each count on from the one
+   before (no lower than it by more than the settling step, and less than
+   ``confirm_jump`` steps above it) while all stay that far above the accepted value.
+   Unlike the other meter rules these readings need not be identical, so a meter that
+   moves while the daemon was away is caught up with even as its last wheel turns.
 
 Values are compared as decimal numbers (``"0417"`` and ``"417.0"`` are equal for
 the meter rules) but kept as the read strings, leading zeros included.
@@ -60,6 +68,7 @@ class Code(StrEnum):
     WHEELS_DISAGREE = "wheels_disagree"
     DECREASE = "decrease"
     TOO_FAST = "too_fast"
+    JUMP = "jump"
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,14 @@ class Decision:
 
 
 @dataclass
+class _Jump:
+    """Readings in a row far above the accepted value that count on from each other."""
+
+    last: Decimal  # the highest so far: the next must count on from it
+    count: int
+
+
+@dataclass
 class _Accepted:
     value: str
     number: Decimal
@@ -115,6 +132,7 @@ class Decider:
         self._candidate: str | None = None
         self._streak = 0
         self._accepted: _Accepted | None = None
+        self._jump: _Jump | None = None
         self._force = False
 
     @property
@@ -145,6 +163,7 @@ class Decider:
         number = parse_value(value)
         self._accepted = _Accepted(value, number, confirmed_at=now, published_at=now)
         self._candidate, self._streak = None, 0
+        self._jump = None
         self._force = False
         return Decision(Action.PUBLISH, value, forced=True)
 
@@ -153,8 +172,10 @@ class Decider:
         problem = self._check_quality(reading)
         if problem is not None:
             self._candidate, self._streak = None, 0
+            self._jump = None
             return Decision(Action.REJECT, problem.value, reading, problem)
         value = reading.value
+        self._follow_jump(value)
         if value == self._candidate:
             self._streak += 1
         else:
@@ -222,7 +243,35 @@ class Decider:
                     f"{float(allowed):.6g}",
                     value,
                 )
+        if self._jumps(number):
+            steps = (number - acc.number) / _step(number)
+            return Rejection(
+                Code.JUMP,
+                f"{value} is {steps} steps of its last digit above the accepted {acc.value} "
+                f"(confirm_jump {cfg.confirm_jump}): published once "
+                f"{max(cfg.stable_count, cfg.recover_after)} readings in a row count on from it",
+                value,
+            )
         return None
+
+    def _jumps(self, number: Decimal) -> bool:
+        """``number`` is at least ``confirm_jump`` steps above the accepted value."""
+        acc, jump = self._accepted, self.cfg.confirm_jump
+        if not self.cfg.meter or not jump or acc is None:
+            return False
+        return number - acc.number >= jump * _step(number)
+
+    def _follow_jump(self, value: str) -> None:
+        """Count the readings in a row that jumped and count on from each other."""
+        number = Decimal(value)
+        if not self._jumps(number):
+            self._jump = None
+            return
+        step, run = _step(number), self._jump
+        if run is not None and run.last - step <= number < run.last + self.cfg.confirm_jump * step:
+            run.last, run.count = max(run.last, number), run.count + 1
+        else:
+            self._jump = _Jump(number, 1)
 
     def _settling(self, value: str) -> bool:
         """A meter value one step of its last digit below the accepted one."""
@@ -230,9 +279,7 @@ class Decider:
         if not self.cfg.meter or self.cfg.allow_decrease or acc is None:
             return False
         number = Decimal(value)
-        exponent = number.as_tuple().exponent
-        step = Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0)
-        return acc.number - step <= number < acc.number
+        return acc.number - _step(number) <= number < acc.number
 
     def _decide_stable(self, value: str, reading: Reading, now: float) -> Decision:
         acc = self._accepted
@@ -252,14 +299,21 @@ class Decider:
         problem = self._check_meter(value, now)
         recovered = False
         if problem is not None:
-            if streak < max(self.cfg.stable_count, self.cfg.recover_after):
+            need = max(self.cfg.stable_count, self.cfg.recover_after)
+            # A jump is confirmed by readings that count on from it, the others by
+            # identical ones.
+            agreeing = streak
+            if problem.code is Code.JUMP:
+                agreeing = self._jump.count if self._jump is not None else 0
+            if agreeing < need:
                 return Decision(Action.REJECT, value, reading, problem, streak=streak)
             recovered = True
             logger.warning(
-                "accepting %s after %d agreeing readings although %s", value, streak,
+                "accepting %s after %d agreeing readings although %s", value, agreeing,
                 problem.message,
             )
         self._accepted = _Accepted(value, Decimal(value), confirmed_at=now, published_at=now)
+        self._jump = None
         forced = self._force
         self._force = False
         return Decision(
@@ -273,6 +327,12 @@ class Decider:
         self._accepted.published_at = now
         self._force = False
         return Decision(action, self._accepted.value, reading, streak=self._streak, forced=forced)
+
+
+def _step(number: Decimal) -> Decimal:
+    """One step of a value's last digit: 1 for 0417, 0.001 for 01234.567."""
+    exponent = number.as_tuple().exponent
+    return Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0)
 
 
 def _regions(indices: list[int]) -> str:
