@@ -161,10 +161,11 @@ class DecisionConfig(Section):
         5, ge=1, description="meter: accept a rejected value after N agreeing readings"
     )
     confirm_jump: int = Field(
-        100, ge=0,
-        description="meter: a rise of this many steps of the last digit or more (100: more "
-        "than the last two digits can explain; one misread leading digit) is published only "
-        "after recover_after readings in a row that count on from it (0: off)",
+        10, ge=0,
+        description="meter: a rise of this many steps of the last digit or more (10: more "
+        "than the last wheel turns between two published values, as one misread wheel left "
+        "of it gives) is published only after recover_after readings in a row that count on "
+        "from it (0: off)",
     )
 
 

@@ -10,7 +10,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from digitd.edge.config import DecisionConfig
-from digitd.edge.reading import DigitRead, Prediction, Reading
+from digitd.edge.reading import Composed, DigitRead, Prediction, Reading
 from digitd.edge.service.decide import Action, Code, Decider, Decision, parse_value
 
 
@@ -210,7 +210,7 @@ def test_meter_holds_back_a_misread_leading_digit() -> None:
     assert actions(got) == ["wait", "reject", "wait", "publish", "wait", "reject"]
     reason = got[1].reason
     assert reason is not None and reason.code is Code.JUMP and reason.value == "03439"
-    assert "1002 steps of its last digit above the accepted 02437" in reason.message
+    assert "1002 steps of the last digit above the accepted 02437" in reason.message
     assert "5 readings in a row" in reason.message
     assert d.value == "02439"
 
@@ -240,18 +240,42 @@ def test_meter_catches_up_with_a_jump_that_keeps_counting() -> None:
 
 
 def test_meter_jump_counts_steps_of_the_last_digit() -> None:
+    """02524 read as 02535 (the tens wheel misread, the last wheel right): 11 steps, more
+    than the last wheel turns between two published values."""
     d = Decider(cfg(stable_count=1, meter=True, heartbeat=0))
-    d.set_value("01234.567", 0)
-    r = Reading(tuple(digit(int(c)) for c in "01234666"), decimals=3)
-    assert d.offer(r, 1).action is Action.PUBLISH  # 99 steps of a litre: counting
-    r = Reading(tuple(digit(int(c)) for c in "01234766"), decimals=3)
-    got = d.offer(r, 2)  # 100 steps
+    run(d, "02524")
+    got = d.offer(reading("02535"), 1)
+    assert got.reason is not None and got.reason.code is Code.JUMP
+    assert d.offer(reading("02533"), 2).action is Action.PUBLISH  # 9 steps: counting
+    d.set_value("01234.567", 3)
+    litres = [Reading(tuple(digit(int(c)) for c in text), decimals=3)
+              for text in ("01234576", "01234586")]
+    assert d.offer(litres[0], 4).action is Action.PUBLISH  # 9 steps of a litre
+    got = d.offer(litres[1], 5)  # 10 steps
     assert got.reason is not None and got.reason.code is Code.JUMP
     # 0 turns the rule off, and a decrease is still a decrease, not a jump.
     e = Decider(cfg(stable_count=1, meter=True, heartbeat=0, confirm_jump=0))
     assert actions(run(e, "02437", "93439")) == ["publish", "publish"]
     g = run(e, "02437", start=5)[0]
     assert g.reason is not None and g.reason.code is Code.DECREASE
+
+
+def test_meter_jump_with_extended_resolution_counts_whole_steps_of_the_last_wheel() -> None:
+    """521.0 -> 521.9 is the last wheel turning (9 tenths), 521.0 -> 522.5 one whole step
+    and a half: the added tenth does not make every turn of the last wheel a jump, but
+    a misread wheel left of it still is one."""
+
+    def wheels(text: str, tenth: int) -> Reading:
+        digits = tuple(int(c) for c in text)
+        return Reading(tuple(digit(x) for x in digits),
+                       composed=Composed(digits, tenth), extended=True)
+
+    d = Decider(cfg(stable_count=1, meter=True, heartbeat=0))
+    assert d.offer(wheels("521", 0), 0).value == "521.0"
+    assert d.offer(wheels("522", 5), 1).action is Action.PUBLISH
+    got = d.offer(wheels("532", 6), 2)  # the tens wheel misread: 10.1 whole steps
+    assert got.reason is not None and got.reason.code is Code.JUMP, got
+    assert "101 steps" not in got.reason.message and "10.1 steps" in got.reason.message
 
 
 def test_first_meter_value_is_taken_as_is() -> None:

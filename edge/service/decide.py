@@ -22,8 +22,10 @@ Rules, in order, for each :meth:`Decider.offer`:
    at a digit's edge): it is neither published nor a fault, and never "recovered"
    into a decrease; the meter catches up by itself.
 5. Jump (``meter``, ``confirm_jump``): a rise of ``confirm_jump`` steps of the last
-   digit or more is what one misread leading digit gives (02437 read 03439), not a
-   counter counting between two frames. It is published only once
+   digit or more (more than the last wheel turns between two published values) is what
+   one misread wheel left of it gives (02524 read 02535, 02437 read 03439), not a
+   counter counting. With ``extended_resolution`` the step is that of the last wheel,
+   not of its added tenth. It is published only once
    ``max(stable_count, recover_after)`` readings in a row each count on from the one
    before (no lower than it by more than the settling step, and less than
    ``confirm_jump`` steps above it) while all stay that far above the accepted value.
@@ -175,7 +177,7 @@ class Decider:
             self._jump = None
             return Decision(Action.REJECT, problem.value, reading, problem)
         value = reading.value
-        self._follow_jump(value)
+        self._follow_jump(value, _digit_step(reading, value))
         if value == self._candidate:
             self._streak += 1
         else:
@@ -223,7 +225,7 @@ class Decider:
             return Rejection(Code.NOT_A_DIGIT, f"value {value!r} is not a number", value)
         return None
 
-    def _check_meter(self, value: str, now: float) -> Rejection | None:
+    def _check_meter(self, value: str, now: float, digit_step: Decimal) -> Rejection | None:
         cfg, acc = self.cfg, self._accepted
         if not cfg.meter or acc is None:
             return None
@@ -243,32 +245,32 @@ class Decider:
                     f"{float(allowed):.6g}",
                     value,
                 )
-        if self._jumps(number):
-            steps = (number - acc.number) / _step(number)
+        if self._jumps(number, digit_step):
+            steps = (number - acc.number) / digit_step
             return Rejection(
                 Code.JUMP,
-                f"{value} is {steps} steps of its last digit above the accepted {acc.value} "
+                f"{value} is {steps:f} steps of the last digit above the accepted {acc.value} "
                 f"(confirm_jump {cfg.confirm_jump}): published once "
                 f"{max(cfg.stable_count, cfg.recover_after)} readings in a row count on from it",
                 value,
             )
         return None
 
-    def _jumps(self, number: Decimal) -> bool:
+    def _jumps(self, number: Decimal, digit_step: Decimal) -> bool:
         """``number`` is at least ``confirm_jump`` steps above the accepted value."""
         acc, jump = self._accepted, self.cfg.confirm_jump
         if not self.cfg.meter or not jump or acc is None:
             return False
-        return number - acc.number >= jump * _step(number)
+        return number - acc.number >= jump * digit_step
 
-    def _follow_jump(self, value: str) -> None:
+    def _follow_jump(self, value: str, digit_step: Decimal) -> None:
         """Count the readings in a row that jumped and count on from each other."""
         number = Decimal(value)
-        if not self._jumps(number):
+        if not self._jumps(number, digit_step):
             self._jump = None
             return
-        step, run = _step(number), self._jump
-        if run is not None and run.last - step <= number < run.last + self.cfg.confirm_jump * step:
+        run, most = self._jump, self.cfg.confirm_jump * digit_step
+        if run is not None and run.last - _step(number) <= number < run.last + most:
             run.last, run.count = max(run.last, number), run.count + 1
         else:
             self._jump = _Jump(number, 1)
@@ -296,7 +298,7 @@ class Decider:
         if acc is not None and self._settling(value):
             acc.confirmed_at = max(acc.confirmed_at, now)
             return Decision(Action.UNCHANGED, acc.value, reading, streak=streak)
-        problem = self._check_meter(value, now)
+        problem = self._check_meter(value, now, _digit_step(reading, value))
         recovered = False
         if problem is not None:
             need = max(self.cfg.stable_count, self.cfg.recover_after)
@@ -333,6 +335,16 @@ def _step(number: Decimal) -> Decimal:
     """One step of a value's last digit: 1 for 0417, 0.001 for 01234.567."""
     exponent = number.as_tuple().exponent
     return Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0)
+
+
+def _digit_step(reading: Reading, value: str) -> Decimal:
+    """One step of the last digit read: the value's last digit, or with extended resolution
+    the digit before the added tenth (a wheel's tenth moves too fast to count jumps in)."""
+    step = _step(Decimal(value))
+    composed = reading.composed
+    if reading.extended and composed is not None and composed.has_tenth:
+        return step * 10
+    return step
 
 
 def _regions(indices: list[int]) -> str:
