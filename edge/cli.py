@@ -99,6 +99,9 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--neighbour-share", type=float, default=0.0,
                    help="window kind: share of augmented crops shown with a strip of a "
                    "neighbouring cell beside them, as a box drawn too wide (default 0)")
+    p.add_argument("--dot-matrix", type=float, default=0.0,
+                   help="window kind: share of the generated LCD cells drawn as a dot-matrix "
+                   "character LCD's, slashed zero and all (default 0)")
     p.add_argument("--mnist-dir", help="folder with the four MNIST IDX files "
                    "(default: keras.datasets.mnist, which downloads)")
     p.add_argument("--images", dest="images_dir",

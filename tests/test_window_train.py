@@ -34,7 +34,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = _digitd(
         "train", "--kind", "window", "--meter-dir", str(METER_CROPS),
         "--sevenseg-dir", str(SEVENSEG_CELLS), "--epochs", "2", "--copies", "2",
-        "--synthetic", "300", "--seed", "2", "--out", str(out),
+        "--synthetic", "300", "--seed", "2", "--dot-matrix", "0.5", "--out", str(out),
     )
     assert proc.returncode == 0, proc.stderr
     assert "meter-window model" in proc.stdout
@@ -51,6 +51,7 @@ def test_training_report_names_data_and_watches_the_dev_meters(trained: Path) ->
     assert {"near_whole_accuracy", "legible_refused", "median_position_error"} <= set(
         metrics["dev_history"][-1]
     )
+    assert metrics["settings"]["dot_matrix"] == 0.5
     repos = {d["repository"] for d in metrics["datasets"]}
     assert repos == {"haverland/Tenth-of-step-of-a-meter-digit",
                      "Kazuhito00/7segment-display-reader"}
@@ -106,6 +107,10 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     proc = _digitd("train", "--kind", "window", "--meter-dir", str(tmp_path),
                    "--neighbour-share", "1.5", "--out", str(tmp_path / "z"))
     assert proc.returncode == 1 and "--neighbour-share 1.5" in proc.stderr
+    assert "share from 0 to 1" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _digitd("train", "--kind", "window", "--meter-dir", str(tmp_path),
+                   "--dot-matrix", "-0.1", "--out", str(tmp_path / "z"))
+    assert proc.returncode == 1 and "--dot-matrix -0.1" in proc.stderr
     assert "share from 0 to 1" in proc.stderr and "Traceback" not in proc.stderr
     proc = _digitd("evaluate", "--model", "models/digits.tflite")
     assert proc.returncode == 1 and "--meter-dir" in proc.stderr

@@ -48,6 +48,9 @@ def _train_window(args: argparse.Namespace) -> int:
     if not 0.0 <= args.neighbour_share <= 1.0:
         raise ValueError(f"--neighbour-share {args.neighbour_share}: give a share from 0 to 1 "
                          "(0.3: three augmented crops in ten show a neighbour's strip)")
+    if not 0.0 <= args.dot_matrix <= 1.0:
+        raise ValueError(f"--dot-matrix {args.dot_matrix}: give a share from 0 to 1 "
+                         "(0.25: a quarter of the generated LCD cells drawn in dots)")
     cfg = WindowTrainConfig(
         meter_dir=args.meter_dir,
         sevenseg_dir=args.sevenseg_dir,
@@ -58,6 +61,7 @@ def _train_window(args: argparse.Namespace) -> int:
         copies=args.copies,
         synthetic=args.synthetic,
         neighbour_share=args.neighbour_share,
+        dot_matrix=args.dot_matrix,
         limit=args.limit,
         images_dir=args.images_dir,
         init=args.init,

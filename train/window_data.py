@@ -170,7 +170,9 @@ _SYNTHETIC_KINDS = {"wheel": 0.45, "segment": 0.3, "blank_cell": 0.1, "blank_whe
                     "glare": 0.05, "segment_symbol": 0.05}
 
 
-def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str) -> WindowSet:
+def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str,
+                     dot_matrix: float = 0.0) -> WindowSet:
+    from digitd.train.dot_matrix import VARIANTS, dot_matrix_glyphs
     from digitd.train.fonts import PLAIN_SEVEN, font_pool
     from digitd.train.printed import CropSpec, render_crop
 
@@ -199,21 +201,32 @@ def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str) -> Window
             style = "segment" if rng.random() < 0.5 else "print"
             position, spec = NOT_A_DIGIT_POSITION, CropSpec(kind, style, 10)
         glyphs = pool.pick(spec.style == "segment", rng)
+        group = f"synthetic/{kind}"
+        # Only when asked, so the default examples stay those of the shipped recipe.
+        if dot_matrix > 0 and kind in ("segment", "blank_cell") and spec.style == "segment" \
+                and rng.random() < dot_matrix:
+            glyphs = dot_matrix_glyphs(int(rng.integers(len(VARIANTS))))
+            group += "/dot-matrix"  # a neighbour strip beside it comes from its own kind
         if spec.digit == 7 and kind == "segment" and PLAIN_SEVEN in glyphs.ink \
                 and rng.random() < 0.5:
             spec = CropSpec(kind, "segment", 0, symbol=PLAIN_SEVEN)  # a, b, c lit, not f
         crop = render_crop(spec, glyphs, rng)
         crops.append(crop.image)
         positions.append(position)
-        groups.append(f"synthetic/{kind}")
+        groups.append(group)
     return WindowSet(crops, np.array(positions, np.float32), tuple(groups))
 
 
-def synthetic_windows(n: int, seed: int, fonts: str = "train", workers: int = 1) -> WindowSet:
-    """``n`` generated wheel windows (any roll) and LCD/LED cells, with some empty ones."""
+def synthetic_windows(n: int, seed: int, fonts: str = "train", workers: int = 1,
+                      dot_matrix: float = 0.0) -> WindowSet:
+    """``n`` generated wheel windows (any roll) and LCD/LED cells, with some empty ones;
+    ``dot_matrix``: the share of the segment cells (digits and empty ones) drawn as a
+    dot-matrix character LCD's instead (:mod:`digitd.train.dot_matrix`)."""
+    if not 0.0 <= dot_matrix <= 1.0:
+        raise ValueError(f"dot-matrix share {dot_matrix}: give a share from 0 to 1")
     chunk = 500
     sizes = [min(chunk, n - i) for i in range(0, n, chunk)]
-    return concat_sets(*map_chunks(_synthetic_chunk, sizes, seed, workers, fonts))
+    return concat_sets(*map_chunks(_synthetic_chunk, sizes, seed, workers, fonts, dot_matrix))
 
 
 # -- camera and framing faults ----------------------------------------------------------------

@@ -51,6 +51,8 @@ class WindowTrainConfig:
     # Share of augmented crops shown with a strip of a neighbouring cell beside them (a box
     # drawn wider than its cell). 0 for the shipped model: see the README for the trade.
     neighbour_share: float = 0.0
+    # Share of the generated segment cells drawn as a dot-matrix character LCD's.
+    dot_matrix: float = 0.0
     limit: int | None = None  # use only this many real training crops (quick runs, tests)
     images_dir: str | None = None  # extra labelled crops (a user's own meter): DIR/<position>/
     init: str | None = None
@@ -90,7 +92,8 @@ def build_training_set(cfg: WindowTrainConfig, real: WindowSet) -> tuple[np.ndar
         logger.info("augmented copy %d/%d of %d real crops (%.0f s)", k + 1, cfg.copies,
                     len(real), time.monotonic() - t0)
     if cfg.synthetic:
-        synth = synthetic_windows(cfg.synthetic, cfg.seed + 7, "train", cfg.workers)
+        synth = synthetic_windows(cfg.synthetic, cfg.seed + 7, "train", cfg.workers,
+                                  cfg.dot_matrix)
         xs.append(window_examples(synth, cfg.seed + 8, cfg.workers, cfg.neighbour_share))
         ys.append(synth.positions)
         logger.info("%d generated windows (%.0f s)", len(synth), time.monotonic() - t0)
