@@ -143,12 +143,31 @@ def test_set_value_refuses_what_is_not_a_meter_value(bad: str) -> None:
 def test_meter_refuses_a_decrease_then_recovers() -> None:
     d = Decider(cfg(stable_count=2, meter=True, recover_after=5, heartbeat=0))
     run(d, "0417", "0417")
-    got = run(d, "0411", "0411", "0411", "0411", "0411", start=10)
+    got = run(d, "0317", "0317", "0317", "0317", "0317", start=10)
     assert actions(got) == ["wait", "reject", "reject", "reject", "publish"]
     reason = got[1].reason
-    assert reason is not None and reason.code is Code.DECREASE and reason.value == "0411"
-    assert "lower than the accepted 0417" in reason.message
-    assert got[4].recovered and d.value == "0411"
+    assert reason is not None and reason.code is Code.DECREASE and reason.value == "0317"
+    assert reason.message == "0317 is lower than the accepted 0417"
+    assert got[4].recovered and d.value == "0317"
+    # With the jump rule off, any decrease is recovered into.
+    e = Decider(cfg(stable_count=2, meter=True, recover_after=3, heartbeat=0, confirm_jump=0))
+    run(e, "0417", "0417")
+    assert actions(run(e, "0411", "0411", "0411", start=10)) == ["wait", "reject", "publish"]
+
+
+def test_meter_waits_out_a_value_published_a_little_high() -> None:
+    """0417 published when the meter stood at 0411 (its last wheel misread): the true
+    readings below it are refused, never "recovered" into a decrease, however many agree;
+    the meter is published again once it passes 0417."""
+    d = Decider(cfg(stable_count=2, meter=True, recover_after=3, heartbeat=0))
+    run(d, "0417", "0417")
+    got = run(d, *["0411"] * 8, *["0415"] * 4, "0417", "0418", "0418", start=10)
+    assert not any(g.publish for g in got[:-1]), actions(got)
+    reason = got[1].reason
+    assert reason is not None and reason.code is Code.DECREASE
+    assert "by less than confirm_jump 10 steps" in reason.message
+    assert "waiting for the meter to reach it" in reason.message
+    assert got[-1].action is Action.PUBLISH and not got[-1].recovered and d.value == "0418"
 
 
 def test_meter_last_digit_settling_back_is_not_a_decrease() -> None:
@@ -379,6 +398,11 @@ def test_properties_over_arbitrary_readings(
             if broke_rules:
                 event("published after recovering")
                 assert got.recovered
+                if number < prev and config.confirm_jump:
+                    # Never a decrease of less than a turn of the last wheel.
+                    e = number.as_tuple().exponent
+                    assert isinstance(e, int)
+                    assert prev - number >= config.confirm_jump * Decimal(1).scaleb(e)
                 need = max(config.stable_count, config.recover_after)
                 assert len(offered) >= need
                 assert all(r.value == got.value for r in offered[-need:])

@@ -31,6 +31,9 @@ Rules, in order, for each :meth:`Decider.offer`:
    ``confirm_jump`` steps above it) while all stay that far above the accepted value.
    Unlike the other meter rules these readings need not be identical, so a meter that
    moves while the daemon was away is caught up with even as its last wheel turns.
+   With ``confirm_jump`` set, a decrease of fewer steps than it is never recovered
+   into: the accepted value was read a little high (a last wheel misread), and the meter
+   passes it within one turn of its last wheel.
 
 Values are compared as decimal numbers (``"0417"`` and ``"417.0"`` are equal for
 the meter rules) but kept as the read strings, leading zeros included.
@@ -231,9 +234,11 @@ class Decider:
             return None
         number = Decimal(value)
         if number < acc.number and not cfg.allow_decrease:
-            return Rejection(
-                Code.DECREASE, f"{value} is lower than the accepted {acc.value}", value
-            )
+            message = f"{value} is lower than the accepted {acc.value}"
+            if self._small_decrease(number, digit_step):
+                message += (f", by less than confirm_jump {cfg.confirm_jump} steps: the accepted "
+                            "value was read a little high; waiting for the meter to reach it")
+            return Rejection(Code.DECREASE, message, value)
         if cfg.max_rate is not None and number > acc.number:
             hours = max(0.0, now - acc.confirmed_at) / 3600.0
             allowed = Decimal(repr(cfg.max_rate * hours))
@@ -255,6 +260,12 @@ class Decider:
                 value,
             )
         return None
+
+    def _small_decrease(self, number: Decimal, digit_step: Decimal) -> bool:
+        """Below the accepted value by less than ``confirm_jump`` steps: less than a turn of
+        the last wheel, which the meter makes up by itself."""
+        acc, jump = self._accepted, self.cfg.confirm_jump
+        return acc is not None and bool(jump) and acc.number - number < jump * digit_step
 
     def _jumps(self, number: Decimal, digit_step: Decimal) -> bool:
         """``number`` is at least ``confirm_jump`` steps above the accepted value."""
@@ -298,15 +309,19 @@ class Decider:
         if acc is not None and self._settling(value):
             acc.confirmed_at = max(acc.confirmed_at, now)
             return Decision(Action.UNCHANGED, acc.value, reading, streak=streak)
-        problem = self._check_meter(value, now, _digit_step(reading, value))
+        digit_step = _digit_step(reading, value)
+        problem = self._check_meter(value, now, digit_step)
         recovered = False
         if problem is not None:
             need = max(self.cfg.stable_count, self.cfg.recover_after)
             # A jump is confirmed by readings that count on from it, the others by
-            # identical ones.
+            # identical ones; a small decrease never is: the meter catches up instead.
             agreeing = streak
             if problem.code is Code.JUMP:
                 agreeing = self._jump.count if self._jump is not None else 0
+            elif problem.code is Code.DECREASE and self._small_decrease(Decimal(value),
+                                                                        digit_step):
+                agreeing = 0
             if agreeing < need:
                 return Decision(Action.REJECT, value, reading, problem, streak=streak)
             recovered = True
