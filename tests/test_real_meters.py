@@ -24,6 +24,7 @@ from digitd.edge.vision.model_card import ModelError, read_card
 from digitd.edge.vision.reader import Reader
 from digitd.edge.vision.wheel import wheel_digit
 from digitd.edge.vision.window import window_batch
+from digitd.train.window_data import load_errata
 from tests.meter_strips import (
     METER_CROPS,
     SEVENSEG_CELLS,
@@ -80,7 +81,11 @@ def test_real_dev_crops_read_as_their_digit(window: WindowClassifier) -> None:
     images = [cv2.imread(str(c.file), cv2.IMREAD_COLOR) for c in crops]
     ests = window.estimate(window_batch(images))
     positions = np.array([c.position for c in crops])
-    near = np.abs(positions - np.round(positions)) <= 0.2
+    # Unlit LCD cells labelled "0" show no digit (train/meter_digits_errata.csv, looked at
+    # one by one): refusing them is right, so they are not counted as legible digits.
+    unlit = {Path(f).name for f, shows in load_errata().items() if shows == "blank"}
+    shown = np.array([c.file.name not in unlit for c in crops])
+    near = (np.abs(positions - np.round(positions)) <= 0.2) & shown
     got = np.array([-1 if (d := wheel_digit(e, 0.5)[0]) is None else d for e in ests])
     want = np.round(positions).astype(int) % 10
     assert near.sum() >= 120
@@ -187,10 +192,11 @@ def test_wheels_that_cannot_all_be_right_are_refused(window: WindowClassifier,
 
 
 def test_recognize_an_lcd_meter_reads_each_cell_as_its_nearest_digit(tmp_path: Path) -> None:
-    # Real lcd_pb cells the model places just below their digit (1.92, 1.93, 5.95, 5.95):
-    # taken as counter wheels they have not reached it and the value comes out low.
-    names = ["2_09b4021e0d89857a7780a9541c4464b3", "6_1d1b4d6c000eb7b1ffc047a1c8d3a666",
-             "2_284defc11b27ebf98b4e92b2a1d3e2ed", "6_28f128426fb185c8d015604ed8428708"]
+    # Real lcd_pb cells the model places just below their digit (the shipped model: 1.94,
+    # 5.99, 1.94, 5.94): taken as counter wheels the last has not reached its 6 and the
+    # value comes out low.
+    names = ["2_09b4021e0d89857a7780a9541c4464b3", "6_28f128426fb185c8d015604ed8428708",
+             "2_284defc11b27ebf98b4e92b2a1d3e2ed", "6_1d1b4d6c000eb7b1ffc047a1c8d3a666"]
     crops = {c.file.stem: c for c in meter_crops()}
     image, boxes = strip([crops[n] for n in names])
     path = tmp_path / "lcd.png"
@@ -297,7 +303,7 @@ def test_daemon_reads_a_real_meter_video_through_roll_overs(
         f'[decision]\nmeter = true\nstable_count = 2\n\n'
         f'[mqtt]\nhost = "127.0.0.1"\nport = {mosquitto.port}\n\n'
         f'[daemon]\nstate_dir = "{tmp_path / "state"}"\ncollect_dir = "crops"\n'
-        f'collect_below = 0.9\ncollect_interval = 0\ncollect_max_files = 25\n'
+        f'collect_below = 0.99\ncollect_interval = 0\ncollect_max_files = 25\n'
     )
     with Subscriber(mosquitto, ["digitd/water/state"]) as sub:
         proc = subprocess.run(
@@ -317,7 +323,8 @@ def test_daemon_reads_a_real_meter_video_through_roll_overs(
         assert int(extended) == int(s["value"])
         assert min(abs(extended - t) for t in truths) <= 0.11
     assert all("position" in d for s in states for d in s["digits"])
-    # Doubtful crops were kept for labelling, bounded by collect_max_files.
+    # Doubtful crops (read below 0.99: the shipped model reads every wheel of this video at
+    # 0.9 or more) were kept for labelling, bounded by collect_max_files.
     kept = list((tmp_path / "state" / "crops" / "unsorted").glob("*_guess-*.png"))
     assert 0 < len(kept) <= 25
 
