@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fonts import DIGITS, RENDER_SIZE, Float, Glyphs
+from .fonts import DIGITS, RENDER_SIZE, Float, Glyphs, ink_box
 
 ALL_DOTS = "#"  # the key of the cell with every dot lit
 COLUMNS, ROWS = 5, 7
@@ -77,10 +77,7 @@ def dot_matrix_glyphs(variant: int) -> Glyphs:
         shapes["0"] = _PLAIN_ZERO
     ink = {d: _cell(shapes[d], pitch, dot) for d in DIGITS}
     ink[ALL_DOTS] = _cell(("#####",) * ROWS, pitch, dot)
-    tight: dict[str, tuple[int, int, int, int]] = {}
-    for ch, arr in ink.items():
-        ys, xs = np.nonzero(arr > 0.05)
-        tight[ch] = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1)
+    tight = {ch: ink_box(arr) for ch, arr in ink.items()}
     height = max(tight[d][1] - tight[d][0] for d in DIGITS)
     name = f"dot-matrix/gap{gap:g}{'-round' if rounded else ''}{'' if slashed else '-plain0'}"
     return Glyphs(Path(name), True, ALL_DOTS, ink, tight, height)

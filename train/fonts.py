@@ -171,6 +171,14 @@ class Glyphs:
     digit_height: int  # px of the digits' ink at RENDER_SIZE
 
 
+def ink_box(ink: Float) -> tuple[int, int, int, int]:
+    """y0, y1, x0, x1 of a glyph's ink (the whole cell if it has none)."""
+    ys, xs = np.nonzero(ink > 0.05)
+    if not ys.size:
+        return (0, ink.shape[0], 0, ink.shape[1])
+    return (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1)
+
+
 @cache
 def load_glyphs(path: Path, all_segments: str = "") -> Glyphs:
     from PIL import Image, ImageDraw, ImageFont
@@ -189,12 +197,7 @@ def load_glyphs(path: Path, all_segments: str = "") -> Glyphs:
         ImageDraw.Draw(img).text((pad - x0, pad - y0), c, font=font, fill=255)
         arr = np.asarray(img, np.float32) / 255.0
         ink[c] = arr
-        ys, xs = np.nonzero(arr > 0.05)
-        tight[c] = (
-            (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1)
-            if ys.size
-            else (0, size[1], 0, size[0])
-        )
+        tight[c] = ink_box(arr)
     if all_segments == "8":  # seven segments
         ink[PLAIN_SEVEN] = np.maximum(np.minimum(ink["7"], ink["2"]), ink["1"])
         tight[PLAIN_SEVEN] = tight["7"]
