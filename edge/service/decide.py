@@ -180,14 +180,15 @@ class Decider:
             self._jump = None
             return Decision(Action.REJECT, problem.value, reading, problem)
         value = reading.value
-        self._follow_jump(value, _digit_step(reading, value))
+        digit_step = _digit_step(reading, value)
+        self._follow_jump(value, digit_step)
         if value == self._candidate:
             self._streak += 1
         else:
             self._candidate, self._streak = value, 1
         if self._streak < self.cfg.stable_count:
             return Decision(Action.WAIT, value, reading, streak=self._streak)
-        return self._decide_stable(value, reading, now)
+        return self._decide_stable(value, reading, now, digit_step)
 
     # ---- rules ---------------------------------------------------------------------------
 
@@ -294,7 +295,9 @@ class Decider:
         number = Decimal(value)
         return acc.number - _step(number) <= number < acc.number
 
-    def _decide_stable(self, value: str, reading: Reading, now: float) -> Decision:
+    def _decide_stable(
+        self, value: str, reading: Reading, now: float, digit_step: Decimal
+    ) -> Decision:
         acc = self._accepted
         streak = self._streak
         if acc is not None and value == acc.value:
@@ -309,7 +312,6 @@ class Decider:
         if acc is not None and self._settling(value):
             acc.confirmed_at = max(acc.confirmed_at, now)
             return Decision(Action.UNCHANGED, acc.value, reading, streak=streak)
-        digit_step = _digit_step(reading, value)
         problem = self._check_meter(value, now, digit_step)
         recovered = False
         if problem is not None:
