@@ -352,6 +352,13 @@ def timelines(draw: st.DrawFn) -> list[tuple[Reading, float, str]]:
     return steps
 
 
+def _last_step(number: Decimal) -> Decimal:
+    """One step of the last digit as written: 1 for 0417, 0.001 for 1234.567."""
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return Decimal(1).scaleb(exponent)
+
+
 meter_configs = configs.map(
     lambda c: c.model_copy(update={"meter": True, "expected_digits": None, "min_confidence": 0.5})
 )
@@ -400,15 +407,11 @@ def test_properties_over_arbitrary_readings(
                 assert got.recovered
                 if number < prev and config.confirm_jump:
                     # Never a decrease of less than a turn of the last wheel.
-                    e = number.as_tuple().exponent
-                    assert isinstance(e, int)
-                    assert prev - number >= config.confirm_jump * Decimal(1).scaleb(e)
+                    assert prev - number >= config.confirm_jump * _last_step(number)
                 need = max(config.stable_count, config.recover_after)
                 assert len(offered) >= need
                 assert all(r.value == got.value for r in offered[-need:])
-            exponent = number.as_tuple().exponent
-            assert isinstance(exponent, int)
-            jump = config.confirm_jump * Decimal(1).scaleb(exponent)
+            jump = config.confirm_jump * _last_step(number)
             if config.confirm_jump and number - prev >= jump and not broke_rules:
                 # A jump only after enough readings in a row, each as far above.
                 event("jump published after readings counting on")
@@ -418,9 +421,7 @@ def test_properties_over_arbitrary_readings(
                 assert len(tail) == need and all(r.complete for r in tail)
                 for r in tail:
                     v = Decimal(r.value)
-                    e = v.as_tuple().exponent
-                    assert isinstance(e, int)
-                    assert v - prev >= config.confirm_jump * Decimal(1).scaleb(e)
+                    assert v - prev >= config.confirm_jump * _last_step(v)
         last_pub = (number, now)
 
 
