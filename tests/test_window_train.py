@@ -150,3 +150,89 @@ def test_a_neighbouring_cell_shows_beside_a_box_drawn_too_wide() -> None:
     assert both.ndim == 3 and both.shape[1] >= w + 2
     assert any(np.array_equal(both[:, left : left + w], cell)
                for left in range(1, both.shape[1] - w))
+
+
+def _student(teacher: Path, labelled: Path, out: Path, weight: str) -> Path:
+    """A short fine-tune of ``teacher`` on ``labelled`` that learns from ``teacher`` too."""
+    proc = _digitd("train", "--kind", "window", "--init", str(teacher), "--images", str(labelled),
+                   "--teacher", str(teacher), "--teacher-weight", weight, "--epochs", "3",
+                   "--copies", "1", "--synthetic", "0", "--batch-size", "8", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_a_student_follows_its_teachers_where_the_labels_are_wrong(
+    trained: Path, tmp_path: Path
+) -> None:
+    """``--teacher``: the targets blend the teachers' scores with the labels. Given crops
+    all labelled 5.0, a student that only learns the labels (weight 0) says 5.0 for them;
+    one that only learns the teacher (weight 1) keeps reading them as the teacher does."""
+    import keras
+
+    from digitd.train.window_data import load_meter_digits, window_examples
+
+    crops = [c for c in meter_crops() if abs(c.position - 5.0) > 1.0][:40]
+    wrong = tmp_path / "labelled" / "5.0"
+    wrong.mkdir(parents=True)
+    for c in crops:
+        shutil.copy(c.file, wrong / c.file.name)
+    teacher = trained / "model.keras"
+    dev = load_meter_digits(str(METER_CROPS), "dev")
+    x = window_examples(dev, None)[..., None].astype(np.float32) / 255.0
+
+    def says(model_dir: Path) -> np.ndarray:
+        model = keras.models.load_model(model_dir / "model.keras", compile=False)
+        return np.asarray(model.predict(x, verbose=0)).argmax(axis=1)
+
+    before = says(trained)
+    labels_only = says(_student(teacher, tmp_path / "labelled", tmp_path / "w0", "0"))
+    teacher_only_dir = _student(teacher, tmp_path / "labelled", tmp_path / "w1", "1")
+    teacher_only = says(teacher_only_dir)
+    assert np.mean(labels_only == 50) > 0.5  # learnt the wrong labels
+    assert np.mean(teacher_only == 50) < 0.2
+    assert np.mean(teacher_only == before) > np.mean(labels_only == before) + 0.3
+    settings = json.loads((teacher_only_dir / "metrics.json").read_text())["settings"]
+    assert settings["teachers"] == [str(teacher)] and settings["teacher_weight"] == 1.0
+
+
+def test_teacher_scores_are_the_teachers_mean(trained: Path, tmp_path: Path) -> None:
+    import keras
+
+    from digitd.train.distill import blend, load_teachers, teacher_scores
+
+    first = keras.models.load_model(trained / "model.keras", compile=False)
+    other = keras.models.clone_model(first)  # same shape, fresh random weights
+    other.save(tmp_path / "other.keras")
+    x = np.random.default_rng(0).integers(0, 256, (5, 32, 20), dtype=np.uint8)
+    teachers = load_teachers([str(trained / "model.keras"), str(tmp_path / "other.keras")])
+    mean = teacher_scores(teachers, x)
+    inputs = x[..., None].astype(np.float32) / 255.0
+    want = (first.predict(inputs, verbose=0) + other.predict(inputs, verbose=0)) / 2
+    assert mean.shape == (5, 101) and np.allclose(mean, want, atol=1e-5)
+    labels = np.zeros_like(mean)
+    labels[:, 30] = 1.0
+    mixed = blend(labels, mean, 0.25)
+    assert np.allclose(mixed.sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose(mixed, 0.75 * labels + 0.25 * mean)
+    with pytest.raises(ValueError, match=r"teacher weight 1\.5"):
+        blend(labels, mean, 1.5)
+
+
+def test_teacher_mistakes_are_one_line_errors(tmp_path: Path) -> None:
+    import keras
+
+    digitish = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                                 keras.layers.Dense(11, activation="softmax")])
+    digitish.save(tmp_path / "digits.keras")
+    base = ("train", "--kind", "window", "--meter-dir", str(METER_CROPS), "--synthetic", "0",
+            "--out", str(tmp_path / "x"))
+    proc = _digitd(*base, "--teacher", str(tmp_path / "missing.keras"))
+    assert proc.returncode == 1 and "missing.keras: no such file" in proc.stderr
+    proc = _digitd(*base, "--teacher", str(tmp_path / "digits.keras"))
+    assert proc.returncode == 1 and "a meter-window model takes (32, 20, 1)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = _digitd(*base, "--teacher", str(tmp_path / "digits.keras"), "--teacher-weight", "2")
+    assert proc.returncode == 1 and "--teacher-weight 2.0" in proc.stderr
+    proc = _digitd("train", "--teacher", str(tmp_path / "digits.keras"),
+                   "--out", str(tmp_path / "y"))
+    assert proc.returncode == 1 and "add --kind window" in proc.stderr

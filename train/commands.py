@@ -11,8 +11,8 @@ from digitd.train.train import TrainConfig, train
 def train_command(args: argparse.Namespace) -> int:
     if args.kind == "window":
         return _train_window(args)
-    if args.meter_dir or args.sevenseg_dir:
-        raise ValueError("--meter-dir/--sevenseg-dir train the meter-window model: "
+    if args.meter_dir or args.sevenseg_dir or args.teachers:
+        raise ValueError("--meter-dir/--sevenseg-dir/--teacher train the meter-window model: "
                          "add --kind window")
     cfg = TrainConfig(
         arch=args.arch,
@@ -51,6 +51,9 @@ def _train_window(args: argparse.Namespace) -> int:
     if not 0.0 <= args.dot_matrix <= 1.0:
         raise ValueError(f"--dot-matrix {args.dot_matrix}: give a share from 0 to 1 "
                          "(0.25: a quarter of the generated LCD cells drawn in dots)")
+    if args.teachers and not 0.0 <= args.teacher_weight <= 1.0:
+        raise ValueError(f"--teacher-weight {args.teacher_weight}: give a share from 0 to 1 "
+                         "(0.5: targets half the teachers' mean scores, half the labels)")
     cfg = WindowTrainConfig(
         meter_dir=args.meter_dir,
         sevenseg_dir=args.sevenseg_dir,
@@ -65,6 +68,8 @@ def _train_window(args: argparse.Namespace) -> int:
         limit=args.limit,
         images_dir=args.images_dir,
         init=args.init,
+        teachers=tuple(args.teachers or ()),
+        teacher_weight=args.teacher_weight,
         out=args.out or "runs/window",
     )
     path = train_window(cfg)

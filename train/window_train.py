@@ -22,6 +22,7 @@ import numpy as np
 from digitd.edge import __version__
 from digitd.edge.vision.wheel import NUM_WINDOW_CLASSES, soft_targets
 from digitd.edge.vision.window import HEIGHT, WIDTH, WINDOW_PREPROCESSING_VERSION
+from digitd.train.distill import blend, load_teachers, teacher_scores
 from digitd.train.quiet import import_tensorflow
 from digitd.train.window_data import (
     METER_DIGITS_SOURCE,
@@ -56,6 +57,10 @@ class WindowTrainConfig:
     limit: int | None = None  # use only this many real training crops (quick runs, tests)
     images_dir: str | None = None  # extra labelled crops (a user's own meter): DIR/<position>/
     init: str | None = None
+    # Trained meter-window models (model.keras) whose mean scores are blended into the
+    # targets (:mod:`digitd.train.distill`): teacher_weight of them, the rest the labels.
+    teachers: tuple[str, ...] = ()
+    teacher_weight: float = 0.5
     workers: int = 2
     out: str = "runs/window"
 
@@ -142,6 +147,10 @@ def train_window(cfg: WindowTrainConfig) -> Path:
         initial = keras.models.load_model(cfg.init, compile=False)
         if initial.output_shape[-1] != NUM_WINDOW_CLASSES:
             raise ValueError(f"--init {cfg.init}: not a meter-window model")
+    # Loaded before the data is built, so a wrong path fails in seconds, not minutes.
+    teachers = load_teachers(cfg.teachers) if cfg.teachers else []
+    if teachers and not 0.0 <= cfg.teacher_weight <= 1.0:
+        raise ValueError(f"--teacher-weight {cfg.teacher_weight}: give a share from 0 to 1")
 
     real = training_crops(cfg)
     x, positions = build_training_set(cfg, real)
@@ -152,6 +161,9 @@ def train_window(cfg: WindowTrainConfig) -> Path:
                 len(dev))
 
     targets = soft_targets(positions, cfg.sigma)
+    if teachers:
+        targets = blend(targets, teacher_scores(teachers, x), cfg.teacher_weight)
+        del teachers
     ds = (
         tf.data.Dataset.from_tensor_slices((x[..., None], targets))
         .shuffle(len(x), seed=cfg.seed, reshuffle_each_iteration=True)
