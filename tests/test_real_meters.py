@@ -144,10 +144,12 @@ def test_recognize_boxes_reads_whole_counters_through_roll_overs(tmp_path: Path)
     right = 0
     for result, truth, v in zip(results, truths, values, strict=True):
         assert all("position" in d for d in result["digits"]), result
-        # A wheel in view has its digit; one half-way between two has none.
+        # A wheel in view has its digit; one half-way between two has none. The JSON's
+        # position is rounded to 2 decimals: within 0.005 of 0.3 it cannot tell.
         for d in result["digits"]:
             off = abs(d["position"] - round(d["position"]))
-            assert (d["digit"] is None) == (off > 0.3) or d["confidence"] < 0.5, d
+            if d["confidence"] >= 0.5 and abs(off - 0.3) > 0.005:
+                assert (d["digit"] is None) == (off > 0.3), d
         assert result["extended_value"].startswith(result["value"][:-1])
         right += result["value"] == truth
         if result["value"] != truth:
