@@ -133,9 +133,9 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--teacher", dest="teachers", action="append", metavar="MODEL.keras",
                    help="window kind: a trained meter-window model whose scores the new one "
                    "learns from besides the labels (repeat for several: their mean is used)")
-    p.add_argument("--teacher-weight", type=float, default=0.5,
+    p.add_argument("--teacher-weight", type=float, default=0.8,
                    help="window kind: share of the targets taken from the teachers' mean "
-                   "scores, the rest from the labels (default 0.5)")
+                   "scores, the rest from the labels (default 0.8)")
     p.add_argument("--out", default=None, help="output folder (default runs/<arch>)")
     p.set_defaults(func=_late("digitd.train.commands", "train_command", "train", TRAIN_NEEDS))
 

@@ -60,7 +60,7 @@ class WindowTrainConfig:
     # Trained meter-window models (model.keras) whose mean scores are blended into the
     # targets (:mod:`digitd.train.distill`): teacher_weight of them, the rest the labels.
     teachers: tuple[str, ...] = ()
-    teacher_weight: float = 0.5
+    teacher_weight: float = 0.8
     workers: int = 2
     out: str = "runs/window"
 
