@@ -39,6 +39,12 @@ def actions(decisions: list[Decision]) -> list[str]:
     return [str(d.action) for d in decisions]
 
 
+def first(decider: Decider, value: str, now: float = 0.0) -> None:
+    """A meter whose first value is already accepted (as a persisted one is restored), for
+    the rules that judge later readings; the first-value rule has tests of its own."""
+    decider.set_value(value, now)
+
+
 # ---- quality -------------------------------------------------------------------------------
 
 
@@ -142,7 +148,7 @@ def test_set_value_refuses_what_is_not_a_meter_value(bad: str) -> None:
 
 def test_meter_refuses_a_decrease_then_recovers() -> None:
     d = Decider(cfg(stable_count=2, meter=True, recover_after=5, heartbeat=0))
-    run(d, "0417", "0417")
+    first(d, "0417")
     got = run(d, "0317", "0317", "0317", "0317", "0317", start=10)
     assert actions(got) == ["wait", "reject", "reject", "reject", "publish"]
     reason = got[1].reason
@@ -151,7 +157,7 @@ def test_meter_refuses_a_decrease_then_recovers() -> None:
     assert got[4].recovered and d.value == "0317"
     # With the jump rule off, any decrease is recovered into.
     e = Decider(cfg(stable_count=2, meter=True, recover_after=3, heartbeat=0, confirm_jump=0))
-    run(e, "0417", "0417")
+    first(e, "0417")
     assert actions(run(e, "0411", "0411", "0411", start=10)) == ["wait", "reject", "publish"]
 
 
@@ -160,7 +166,7 @@ def test_meter_waits_out_a_value_published_a_little_high() -> None:
     readings below it are refused, never "recovered" into a decrease, however many agree;
     the meter is published again once it passes 0417."""
     d = Decider(cfg(stable_count=2, meter=True, recover_after=3, heartbeat=0))
-    run(d, "0417", "0417")
+    first(d, "0417")
     got = run(d, *["0411"] * 8, *["0415"] * 4, "0417", "0418", "0418", start=10)
     assert not any(g.publish for g in got[:-1]), actions(got)
     reason = got[1].reason
@@ -174,26 +180,27 @@ def test_meter_last_digit_settling_back_is_not_a_decrease() -> None:
     """A last wheel read a step early (0418), then right (0417): the 0417 is not published
     as a decrease, nor "recovered" into one, and the meter goes on from there."""
     d = Decider(cfg(stable_count=2, meter=True, recover_after=3, heartbeat=0))
-    run(d, "0418", "0418")
+    first(d, "0418")
     got = run(d, *["0417"] * 8, start=10)
     assert all(g.action in (Action.WAIT, Action.UNCHANGED) for g in got), actions(got)
     assert d.value == "0418" and not any(g.reason for g in got)
     assert actions(run(d, "0419", "0419", start=30)) == ["wait", "publish"]
     # One step of the last digit is what a decimal value settles by too; two is a decrease.
     e = Decider(cfg(stable_count=1, meter=True, recover_after=9, heartbeat=0))
-    e.offer(reading("0418", decimals=1), 0)
+    first(e, "041.8")
     assert e.offer(reading("0417", decimals=1), 1).action is Action.UNCHANGED
     assert e.offer(reading("0416", decimals=1), 2).action is Action.REJECT
 
 
 def test_meter_allows_a_decrease_when_told() -> None:
     d = Decider(cfg(stable_count=1, meter=True, allow_decrease=True))
-    assert actions(run(d, "0417", "0411")) == ["publish", "publish"]
+    first(d, "0417")
+    assert actions(run(d, "0411", "0410", start=1)) == ["publish", "publish"]
 
 
 def test_meter_rate_counts_from_the_last_confirmation() -> None:
     d = Decider(cfg(stable_count=1, meter=True, max_rate=100.0, recover_after=3, heartbeat=0))
-    assert d.offer(reading("0417"), 0).action is Action.PUBLISH
+    first(d, "0417")
     # 36 s = 0.01 h: up to 1 unit.
     assert d.offer(reading("0418"), 36).action is Action.PUBLISH
     # Confirmed again at 72 s; a jump of 2 at 108 s is more than 0.01 h allows.
@@ -209,7 +216,8 @@ def test_meter_values_with_a_decimal_point_compare_as_numbers() -> None:
     d = Decider(cfg(stable_count=1, meter=True, recover_after=10))
     r = Reading(tuple(digit(int(c)) for c in "01234567"), decimals=3)
     assert r.value == "01234.567"
-    assert d.offer(r, 0).value == "01234.567"
+    first(d, r.value)
+    assert d.offer(r, 0).action is Action.UNCHANGED
     lower = Reading(tuple(digit(int(c)) for c in "01234560"), decimals=3)
     got = d.offer(lower, 1)
     assert got.reason is not None and got.reason.code is Code.DECREASE
@@ -224,7 +232,7 @@ def test_meter_holds_back_a_misread_leading_digit() -> None:
     1002 steps between two frames is a misread, not counting; it is never published and
     the true values go on being published around it."""
     d = Decider(cfg(stable_count=2, meter=True, heartbeat=0))
-    run(d, "02437", "02437")
+    first(d, "02437")
     got = run(d, "03439", "03439", "02439", "02439", "03440", "03440", start=10)
     assert actions(got) == ["wait", "reject", "wait", "publish", "wait", "reject"]
     reason = got[1].reason
@@ -262,7 +270,7 @@ def test_meter_jump_counts_steps_of_the_last_digit() -> None:
     """02524 read as 02535 (the tens wheel misread, the last wheel right): 11 steps, more
     than the last wheel turns between two published values."""
     d = Decider(cfg(stable_count=1, meter=True, heartbeat=0))
-    run(d, "02524")
+    first(d, "02524")
     got = d.offer(reading("02535"), 1)
     assert got.reason is not None and got.reason.code is Code.JUMP
     assert d.offer(reading("02533"), 2).action is Action.PUBLISH  # 9 steps: counting
@@ -290,16 +298,33 @@ def test_meter_jump_with_extended_resolution_counts_whole_steps_of_the_last_whee
                        composed=Composed(digits, tenth), extended=True)
 
     d = Decider(cfg(stable_count=1, meter=True, heartbeat=0))
-    assert d.offer(wheels("521", 0), 0).value == "521.0"
+    assert wheels("521", 0).value == "521.0"
+    first(d, "521.0")
     assert d.offer(wheels("522", 5), 1).action is Action.PUBLISH
     got = d.offer(wheels("532", 6), 2)  # the tens wheel misread: 10.1 whole steps
     assert got.reason is not None and got.reason.code is Code.JUMP, got
     assert "101 steps" not in got.reason.message and "10.1 steps" in got.reason.message
 
 
-def test_first_meter_value_is_taken_as_is() -> None:
-    d = Decider(cfg(stable_count=1, meter=True, max_rate=0.001))
-    assert d.offer(reading("99999"), 0).action is Action.PUBLISH
+def test_first_meter_value_waits_for_readings_that_count_on() -> None:
+    """Nothing accepted yet: a misread that comes and goes (a leading "0" read as "8" in
+    some frames) is not published as the first value; the first value is, once
+    max(stable_count, recover_after) readings in a row count on from each other."""
+    d = Decider(cfg(stable_count=2, meter=True, recover_after=5, heartbeat=0))
+    texts = ["06096", "86096", "06097", "06097", "86097", "06098", "06098", "06099", "06099",
+             "06100", "06100"]
+    got = run(d, *texts)
+    assert actions(got) == ["wait"] * 10 + ["publish"]  # waiting, not an error
+    assert d.value == "06100" and not got[-1].recovered
+    # The rate and the jump rule have nothing to judge it by: a first value is not too fast.
+    e = Decider(cfg(stable_count=1, meter=True, max_rate=0.001, recover_after=3))
+    assert actions(run(e, "99999", "99999", "99999")) == ["wait", "wait", "publish"]
+    # Without the jump rule (confirm_jump = 0) the first stable value is taken as is, as
+    # it is without the meter rules; so is a value set or restored (set_value).
+    f = Decider(cfg(stable_count=1, meter=True, confirm_jump=0))
+    assert f.offer(reading("86096"), 0).action is Action.PUBLISH
+    g = Decider(cfg(stable_count=1, meter=False))
+    assert g.offer(reading("86096"), 0).action is Action.PUBLISH
 
 
 def test_parse_value() -> None:

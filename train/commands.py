@@ -53,7 +53,7 @@ def _train_window(args: argparse.Namespace) -> int:
                          "(0.25: a quarter of the generated LCD cells drawn in dots)")
     if args.teachers and not 0.0 <= args.teacher_weight <= 1.0:
         raise ValueError(f"--teacher-weight {args.teacher_weight}: give a share from 0 to 1 "
-                         "(0.8: targets four fifths the teachers' mean scores, the rest the labels)")
+                         "(0.8: four fifths of the targets from the teachers' mean scores)")
     cfg = WindowTrainConfig(
         meter_dir=args.meter_dir,
         sevenseg_dir=args.sevenseg_dir,

@@ -34,6 +34,12 @@ Rules, in order, for each :meth:`Decider.offer`:
    With ``confirm_jump`` set, a decrease of fewer steps than it is never recovered
    into: the accepted value was read a little high (a last wheel misread), and the meter
    passes it within one turn of its last wheel.
+6. First value (``meter``, ``confirm_jump``): with nothing accepted yet (no value
+   persisted, none set) there is nothing to judge a reading against, so the first value
+   waits (``wait``, not an error) for the same run: ``max(stable_count, recover_after)``
+   readings in a row that count on from each other. A misread that comes and goes (a
+   leading "0" read as "8" in one frame of three) is not published as a meter's first
+   value, which the true values would then only undo as a decrease.
 
 Values are compared as decimal numbers (``"0417"`` and ``"417.0"`` are equal for
 the meter rules) but kept as the read strings, leading zeros included.
@@ -186,7 +192,7 @@ class Decider:
             self._streak += 1
         else:
             self._candidate, self._streak = value, 1
-        if self._streak < self.cfg.stable_count:
+        if self._streak < self.cfg.stable_count or self._first_unconfirmed():
             return Decision(Action.WAIT, value, reading, streak=self._streak)
         return self._decide_stable(value, reading, now, digit_step)
 
@@ -269,11 +275,20 @@ class Decider:
         return acc is not None and bool(jump) and acc.number - number < jump * digit_step
 
     def _jumps(self, number: Decimal, digit_step: Decimal) -> bool:
-        """``number`` is at least ``confirm_jump`` steps above the accepted value."""
+        """``number`` is at least ``confirm_jump`` steps above the accepted value, or there
+        is none yet (a first value is a jump from nothing)."""
         acc, jump = self._accepted, self.cfg.confirm_jump
-        if not self.cfg.meter or not jump or acc is None:
+        if not self.cfg.meter or not jump:
             return False
-        return number - acc.number >= jump * digit_step
+        return acc is None or number - acc.number >= jump * digit_step
+
+    def _first_unconfirmed(self) -> bool:
+        """A meter's first value without ``max(stable_count, recover_after)`` readings in a
+        row that count on from each other."""
+        if self._accepted is not None or not self.cfg.meter or not self.cfg.confirm_jump:
+            return False
+        need = max(self.cfg.stable_count, self.cfg.recover_after)
+        return self._jump is None or self._jump.count < need
 
     def _follow_jump(self, value: str, digit_step: Decimal) -> None:
         """Count the readings in a row that jumped and count on from each other."""
