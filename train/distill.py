@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 BATCH = 2048
 
 
-def load_teachers(paths: Sequence[str]) -> list[object]:
+def load_teachers(paths: Sequence[str]) -> list[Any]:
     """The teacher models, each checked to be a meter-window model; errors name the file."""
     import keras
 
@@ -51,14 +52,14 @@ def load_teachers(paths: Sequence[str]) -> list[object]:
     return teachers
 
 
-def teacher_scores(teachers: Sequence[object], x: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+def teacher_scores(teachers: Sequence[Any], x: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     """The teachers' mean scores for uint8 model inputs ``x`` (N, HEIGHT, WIDTH)."""
     total = np.zeros((len(x), NUM_WINDOW_CLASSES), np.float64)
     t0 = time.monotonic()
     for k, model in enumerate(teachers):
         for start in range(0, len(x), BATCH):
             part = x[start:start + BATCH, ..., None].astype(np.float32) / 255.0
-            total[start:start + BATCH] += model.predict_on_batch(part)  # type: ignore[attr-defined]
+            total[start:start + BATCH] += model.predict_on_batch(part)
         logger.info("teacher %d/%d read %d examples (%.0f s)", k + 1, len(teachers), len(x),
                     time.monotonic() - t0)
     mean = total / max(1, len(teachers))

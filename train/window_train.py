@@ -147,10 +147,10 @@ def train_window(cfg: WindowTrainConfig) -> Path:
         initial = keras.models.load_model(cfg.init, compile=False)
         if initial.output_shape[-1] != NUM_WINDOW_CLASSES:
             raise ValueError(f"--init {cfg.init}: not a meter-window model")
-    # Loaded before the data is built, so a wrong path fails in seconds, not minutes.
-    teachers = load_teachers(cfg.teachers) if cfg.teachers else []
-    if teachers and not 0.0 <= cfg.teacher_weight <= 1.0:
+    # Checked and loaded before the data is built: a mistake fails in seconds, not minutes.
+    if cfg.teachers and not 0.0 <= cfg.teacher_weight <= 1.0:
         raise ValueError(f"--teacher-weight {cfg.teacher_weight}: give a share from 0 to 1")
+    teachers = load_teachers(cfg.teachers) if cfg.teachers else []
 
     real = training_crops(cfg)
     x, positions = build_training_set(cfg, real)

@@ -263,7 +263,7 @@ class Decider:
                 Code.JUMP,
                 f"{value} is {steps:f} steps of the last digit above the accepted {acc.value} "
                 f"(confirm_jump {cfg.confirm_jump}): published once "
-                f"{max(cfg.stable_count, cfg.recover_after)} readings in a row count on from it",
+                f"{self._need} readings in a row count on from it",
                 value,
             )
         return None
@@ -273,6 +273,12 @@ class Decider:
         the last wheel, which the meter makes up by itself."""
         acc, jump = self._accepted, self.cfg.confirm_jump
         return acc is not None and bool(jump) and acc.number - number < jump * digit_step
+
+    @property
+    def _need(self) -> int:
+        """Readings in a row that confirm what the meter rules refused: a jump, a first
+        value, a larger decrease."""
+        return max(self.cfg.stable_count, self.cfg.recover_after)
 
     def _jumps(self, number: Decimal, digit_step: Decimal) -> bool:
         """``number`` is at least ``confirm_jump`` steps above the accepted value, or there
@@ -287,8 +293,7 @@ class Decider:
         row that count on from each other."""
         if self._accepted is not None or not self.cfg.meter or not self.cfg.confirm_jump:
             return False
-        need = max(self.cfg.stable_count, self.cfg.recover_after)
-        return self._jump is None or self._jump.count < need
+        return self._jump is None or self._jump.count < self._need
 
     def _follow_jump(self, value: str, digit_step: Decimal) -> None:
         """Count the readings in a row that jumped and count on from each other."""
@@ -330,7 +335,6 @@ class Decider:
         problem = self._check_meter(value, now, digit_step)
         recovered = False
         if problem is not None:
-            need = max(self.cfg.stable_count, self.cfg.recover_after)
             # A jump is confirmed by readings that count on from it, the others by
             # identical ones; a small decrease never is: the meter catches up instead.
             agreeing = streak
@@ -339,7 +343,7 @@ class Decider:
             elif problem.code is Code.DECREASE and self._small_decrease(Decimal(value),
                                                                         digit_step):
                 agreeing = 0
-            if agreeing < need:
+            if agreeing < self._need:
                 return Decision(Action.REJECT, value, reading, problem, streak=streak)
             recovered = True
             logger.warning(
