@@ -29,27 +29,30 @@ logger = logging.getLogger(__name__)
 BATCH = 2048
 
 
-def load_teachers(paths: Sequence[str]) -> list[Any]:
-    """The teacher models, each checked to be a meter-window model; errors name the file."""
+def load_window_model(path: str, option: str) -> Any:
+    """A trained meter-window Keras model (``option``: ``--init`` or ``--teacher``, named in
+    the error for a missing file or a model of another shape)."""
     import keras
 
-    teachers = []
-    for path in paths:
-        if not Path(path).is_file():
-            raise FileNotFoundError(
-                f"--teacher {path}: no such file; give a model.keras that digitd train "
-                "--kind window wrote"
-            )
-        model = keras.models.load_model(path, compile=False)
-        if tuple(model.input_shape[1:]) != (HEIGHT, WIDTH, 1) or \
-                model.output_shape[-1] != NUM_WINDOW_CLASSES:
-            raise ValueError(
-                f"--teacher {path}: input {model.input_shape[1:]}, {model.output_shape[-1]} "
-                f"outputs; a meter-window model takes ({HEIGHT}, {WIDTH}, 1) and gives "
-                f"{NUM_WINDOW_CLASSES}"
-            )
-        teachers.append(model)
-    return teachers
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"{option} {path}: no such file; give a model.keras that digitd train --kind "
+            "window wrote"
+        )
+    model = keras.models.load_model(path, compile=False)
+    if tuple(model.input_shape[1:]) != (HEIGHT, WIDTH, 1) or \
+            model.output_shape[-1] != NUM_WINDOW_CLASSES:
+        raise ValueError(
+            f"{option} {path}: input {model.input_shape[1:]}, {model.output_shape[-1]} "
+            f"outputs; a meter-window model takes ({HEIGHT}, {WIDTH}, 1) and gives "
+            f"{NUM_WINDOW_CLASSES}"
+        )
+    return model
+
+
+def load_teachers(paths: Sequence[str]) -> list[Any]:
+    """The teacher models, each checked to be a meter-window model; errors name the file."""
+    return [load_window_model(path, "--teacher") for path in paths]
 
 
 def teacher_scores(teachers: Sequence[Any], x: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
@@ -62,7 +65,7 @@ def teacher_scores(teachers: Sequence[Any], x: npt.NDArray[np.uint8]) -> npt.NDA
             total[start:start + BATCH] += model.predict_on_batch(part)
         logger.info("teacher %d/%d read %d examples (%.0f s)", k + 1, len(teachers), len(x),
                     time.monotonic() - t0)
-    mean = total / max(1, len(teachers))
+    mean = total / len(teachers)
     return (mean / mean.sum(axis=1, keepdims=True)).astype(np.float32)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from digitd.edge import __version__
 from digitd.edge.vision.wheel import NUM_WINDOW_CLASSES, soft_targets
 from digitd.edge.vision.window import HEIGHT, WIDTH, WINDOW_PREPROCESSING_VERSION
-from digitd.train.distill import blend, load_teachers, teacher_scores
+from digitd.train.distill import blend, load_teachers, load_window_model, teacher_scores
 from digitd.train.quiet import import_tensorflow
 from digitd.train.window_data import (
     METER_DIGITS_SOURCE,
@@ -140,14 +140,8 @@ def train_window(cfg: WindowTrainConfig) -> Path:
     keras.utils.set_random_seed(cfg.seed)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    initial = None
-    if cfg.init:
-        if not Path(cfg.init).is_file():
-            raise FileNotFoundError(f"--init {cfg.init}: no such file; give an earlier model.keras")
-        initial = keras.models.load_model(cfg.init, compile=False)
-        if initial.output_shape[-1] != NUM_WINDOW_CLASSES:
-            raise ValueError(f"--init {cfg.init}: not a meter-window model")
     # Checked and loaded before the data is built: a mistake fails in seconds, not minutes.
+    initial = load_window_model(cfg.init, "--init") if cfg.init else None
     if cfg.teachers and not 0.0 <= cfg.teacher_weight <= 1.0:
         raise ValueError(f"--teacher-weight {cfg.teacher_weight}: give a share from 0 to 1")
     teachers = load_teachers(cfg.teachers) if cfg.teachers else []
