@@ -102,6 +102,9 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--dot-matrix", type=float, default=0.0,
                    help="window kind: share of the generated LCD cells drawn as a dot-matrix "
                    "character LCD's, slashed zero and all (default 0)")
+    p.add_argument("--glare", type=float, default=0.0,
+                   help="window kind: share of augmented crops also given an LED flash's "
+                   "glare on the window, from a faint veil to a burnt-out patch (default 0)")
     p.add_argument("--mnist-dir", help="folder with the four MNIST IDX files "
                    "(default: keras.datasets.mnist, which downloads)")
     p.add_argument("--images", dest="images_dir",
@@ -136,6 +139,10 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--teacher-weight", type=float, default=0.8,
                    help="window kind: share of the targets taken from the teachers' mean "
                    "scores, the rest from the labels (default 0.8)")
+    p.add_argument("--teacher-sees", choices=["augmented", "crops"], default="augmented",
+                   help="window kind: what the teachers score: every training example as "
+                   "augmented (default), or each crop as it is, without the camera and "
+                   "framing faults the new model is shown")
     p.add_argument("--out", default=None, help="output folder (default runs/<arch>)")
     p.set_defaults(func=_late("digitd.train.commands", "train_command", "train", TRAIN_NEEDS))
 

@@ -65,3 +65,52 @@ def test_without_a_share_the_augmented_crops_are_those_of_before(
 def test_a_share_outside_0_to_1_is_refused() -> None:
     with pytest.raises(ValueError, match="share from 0 to 1"):
         window_examples(_two_meters(), 3, neighbour_share=1.5)
+
+
+def _real_crop() -> np.ndarray:
+    import cv2
+
+    from tests.meter_strips import meter_crops
+
+    crop = next(c for c in meter_crops() if c.meter == "powermeter/Heliowatt")
+    return np.asarray(cv2.imread(str(crop.file), cv2.IMREAD_COLOR), np.uint8)
+
+
+def test_a_flash_glare_pulls_one_patch_of_the_box_towards_white() -> None:
+    """``--glare``: a patch somewhere in the box, from a veil to a burnt-out core; the box
+    is never darkened, and the patch is local (some of the box is left as it was)."""
+    crop = _real_crop().astype(np.float32)
+    rng = np.random.default_rng(0)
+    cores = []
+    for _ in range(200):
+        out = window_data.flash_glare(crop, rng)
+        assert out.shape == crop.shape
+        lift = out - crop
+        assert lift.min() >= -1e-3 and out.max() <= 255.0 + 1e-3
+        # the most any pixel moved towards white, as a share of the way there
+        cores.append(float((lift / np.maximum(255.0 - crop, 1.0)).max()))
+        assert np.mean(lift < 2.0) > 0.05
+    assert min(cores) < 0.6 and max(cores) > 0.95  # faint veils and burnt-out cores
+
+
+def test_glare_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A glare share of 0 (the default) draws no glare and not one random number more;
+    a share gives about that share of the augmented crops a glare, and none to crops read
+    as they are."""
+    data = _two_meters()
+    plain = window_examples(data, 3)
+    calls: list[int] = []
+    real_glare = window_data.flash_glare
+
+    def spy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        calls.append(1)
+        return real_glare(img, rng)
+
+    monkeypatch.setattr(window_data, "flash_glare", spy)
+    assert np.array_equal(window_examples(data, 3, glare=0.0), plain)
+    window_examples(data, None, glare=1.0)
+    assert not calls
+    glared = window_examples(data, 3, glare=0.3)
+    assert 15 <= len(calls) <= 45 and not np.array_equal(glared, plain)
+    with pytest.raises(ValueError, match=r"glare share 1\.5"):
+        window_examples(data, 3, glare=1.5)

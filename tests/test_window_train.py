@@ -236,3 +236,59 @@ def test_teacher_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     proc = _digitd("train", "--teacher", str(tmp_path / "digits.keras"),
                    "--out", str(tmp_path / "y"))
     assert proc.returncode == 1 and "add --kind window" in proc.stderr
+
+
+def test_teachers_can_score_each_crop_as_it_is() -> None:
+    """``--teacher-sees crops``: every training example points at its crop without the
+    augmentation's faults, real copies at the real crop and generated windows at their
+    own plain rendering, so a teacher's misreading of a fault is not taught."""
+    from digitd.train.window_data import load_meter_digits, synthetic_windows, window_examples
+    from digitd.train.window_train import WindowTrainConfig, build_training_set, training_crops
+
+    cfg = WindowTrainConfig(meter_dir=str(METER_CROPS), sevenseg_dir=None, copies=2,
+                            synthetic=40, glare=0.5, teachers=("t.keras",),
+                            teacher_sees="crops", workers=1)
+    real = training_crops(cfg)
+    data = build_training_set(cfg, real)
+    n = len(real)
+    assert len(data.x) == len(data.plain_of) == 3 * n + 40
+    as_is = window_examples(load_meter_digits(str(METER_CROPS), "train"), None)
+    for copy in range(3):
+        assert np.array_equal(data.plain[data.plain_of[copy * n:(copy + 1) * n]], as_is)
+    # The augmented copies are not what the teachers see; the generated ones map to theirs.
+    assert not np.array_equal(data.x[n:2 * n], as_is)
+    synth = synthetic_windows(40, cfg.seed + 7, "train", 1, cfg.dot_matrix)
+    assert np.array_equal(data.plain[data.plain_of[3 * n:]], window_examples(synth, None))
+    assert np.array_equal(data.positions[3 * n:], synth.positions)
+
+
+def test_the_teachers_score_what_teacher_sees_names(
+    trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``augmented`` (the default) scores every training example, ``crops`` each crop once;
+    anything else is refused before the data is built."""
+    from digitd.train import window_train
+    from digitd.train.window_train import WindowTrainConfig, train_window
+
+    class Scored(Exception):
+        pass
+
+    seen: list[int] = []
+
+    def spy(_teachers: object, x: np.ndarray) -> np.ndarray:
+        seen.append(len(x))
+        raise Scored  # what was scored is all this test needs: no training
+
+    monkeypatch.setattr(window_train, "teacher_scores", spy)
+    for sees in ("augmented", "crops"):
+        cfg = WindowTrainConfig(meter_dir=str(METER_CROPS), sevenseg_dir=None, copies=2,
+                                synthetic=0, teachers=(str(trained / "model.keras"),),
+                                teacher_sees=sees, workers=1, out=str(tmp_path / sees))
+        with pytest.raises(Scored):
+            train_window(cfg)
+    n = sum(1 for c in meter_crops() if c.split == "train")
+    assert seen == [3 * n, n]
+    cfg = WindowTrainConfig(meter_dir=str(METER_CROPS), teachers=(str(trained / "model.keras"),),
+                            teacher_sees="clean", out=str(tmp_path / "x"))
+    with pytest.raises(ValueError, match="--teacher-sees 'clean': give one of augmented, crops"):
+        train_window(cfg)

@@ -11,9 +11,9 @@ from digitd.train.train import TrainConfig, train
 def train_command(args: argparse.Namespace) -> int:
     if args.kind == "window":
         return _train_window(args)
-    if args.meter_dir or args.sevenseg_dir or args.teachers:
-        raise ValueError("--meter-dir/--sevenseg-dir/--teacher train the meter-window model: "
-                         "add --kind window")
+    if args.meter_dir or args.sevenseg_dir or args.teachers or args.glare:
+        raise ValueError("--meter-dir/--sevenseg-dir/--teacher/--glare train the meter-window "
+                         "model: add --kind window")
     cfg = TrainConfig(
         arch=args.arch,
         epochs=args.epochs or 15,
@@ -51,6 +51,9 @@ def _train_window(args: argparse.Namespace) -> int:
     if not 0.0 <= args.dot_matrix <= 1.0:
         raise ValueError(f"--dot-matrix {args.dot_matrix}: give a share from 0 to 1 "
                          "(0.25: a quarter of the generated LCD cells drawn in dots)")
+    if not 0.0 <= args.glare <= 1.0:
+        raise ValueError(f"--glare {args.glare}: give a share from 0 to 1 "
+                         "(0.3: three augmented crops in ten given a flash's glare)")
     if args.teachers and not 0.0 <= args.teacher_weight <= 1.0:
         raise ValueError(f"--teacher-weight {args.teacher_weight}: give a share from 0 to 1 "
                          "(0.8: four fifths of the targets from the teachers' mean scores)")
@@ -70,6 +73,8 @@ def _train_window(args: argparse.Namespace) -> int:
         init=args.init,
         teachers=tuple(args.teachers or ()),
         teacher_weight=args.teacher_weight,
+        teacher_sees=args.teacher_sees,
+        glare=args.glare,
         out=args.out or "runs/window",
     )
     path = train_window(cfg)

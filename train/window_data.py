@@ -275,8 +275,33 @@ def frame_bars(crop: U8, rng: np.random.Generator) -> U8:
     return out
 
 
-def photograph(crop: U8, rng: np.random.Generator) -> U8:
-    """Light, colour cast, blur, low resolution, noise, JPEG, and now and then inverted."""
+def flash_glare(img: npt.NDArray[np.float32], rng: np.random.Generator) -> npt.NDArray[np.float32]:
+    """An LED flash's reflection on the meter's glass: a patch pulled towards white.
+
+    Anywhere in the box, 10-45 % of its height and width, from a faint veil (the digit
+    still shows through at lower contrast) to a burnt-out core where nothing shows, as
+    an ESP32-CAM's flash leaves on a window. Works in grey levels (float, 0-255).
+    """
+    h, w = img.shape[:2]
+    cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+    ry, rx = rng.uniform(0.1, 0.45) * h, rng.uniform(0.1, 0.45) * w
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    spot = np.exp(-(((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2)) * rng.uniform(0.4, 1.0)
+    if img.ndim == 3:
+        spot = spot[..., None]
+    return (img + (255.0 - img) * spot).astype(np.float32)
+
+
+def glare_crop(crop: U8, rng: np.random.Generator) -> U8:
+    """``crop`` under :func:`flash_glare` (``window_eval``'s glare row)."""
+    from digitd.train import camera
+
+    return camera.to_u8(flash_glare(crop.astype(np.float32), rng))
+
+
+def photograph(crop: U8, rng: np.random.Generator, glare: float = 0.0) -> U8:
+    """Light, colour cast, blur, low resolution, noise, JPEG, and now and then inverted;
+    ``glare``: the share also given a flash's glare (:func:`flash_glare`)."""
     from digitd.train import camera
 
     img = crop.astype(np.float32)
@@ -294,6 +319,9 @@ def photograph(crop: U8, rng: np.random.Generator) -> U8:
         r2 = ((yy - cy) / (0.3 * h)) ** 2 + ((xx - cx) / (0.4 * w)) ** 2
         spot = rng.uniform(60, 180) * np.exp(-r2)
         img = img + (spot[..., None] if img.ndim == 3 else spot)
+    # Only when asked, so the default examples stay those of earlier recipes.
+    if glare > 0 and rng.random() < glare:
+        img = flash_glare(np.clip(img, 0, 255), rng)
     if rng.random() < 0.35:
         img = camera.blur(img, rng, 1.5, 0.4)
     if rng.random() < 0.25 and min(h, w) >= 16:
@@ -350,21 +378,22 @@ def beside(crop: U8, others: Sequence[U8], rng: np.random.Generator) -> U8:
 
 
 def augment_crop(crop: U8, rng: np.random.Generator, others: Sequence[U8] = (),
-                 neighbour_share: float = 0.0) -> U8:
+                 neighbour_share: float = 0.0, glare: float = 0.0) -> U8:
     """One real or generated crop with a set-up's faults; with ``neighbour_share``, that
     share of them also shows a strip of one of ``others`` (cells of its own meter) beside
-    it, as a box drawn wider than its cell does."""
+    it, as a box drawn wider than its cell does; with ``glare``, that share a flash's
+    glare."""
     if others and neighbour_share > 0 and rng.random() < neighbour_share:
         crop = beside(crop, others, rng)
     if rng.random() < 0.8:
         crop = reframe(crop, rng)
     if rng.random() < 0.2:
         crop = frame_bars(crop, rng)
-    return photograph(crop, rng)
+    return photograph(crop, rng, glare)
 
 
 def _inputs_chunk(part: tuple[list[U8], Sequence[str]], seed: np.random.SeedSequence | None,
-                  neighbour_share: float = 0.0) -> U8:
+                  neighbour_share: float = 0.0, glare: float = 0.0) -> U8:
     crops, groups = part
     rng = np.random.default_rng(seed) if seed is not None else None
     same: dict[str, list[U8]] = {}
@@ -377,24 +406,27 @@ def _inputs_chunk(part: tuple[list[U8], Sequence[str]], seed: np.random.SeedSequ
             out[i] = window_input(crop)
         else:
             others = same.get(groups[i], [])
-            out[i] = window_input(augment_crop(crop, rng, others, neighbour_share))
+            out[i] = window_input(augment_crop(crop, rng, others, neighbour_share, glare))
     return out
 
 
 def window_examples(
-    data: WindowSet, seed: int | None, workers: int = 1, neighbour_share: float = 0.0
+    data: WindowSet, seed: int | None, workers: int = 1, neighbour_share: float = 0.0,
+    glare: float = 0.0,
 ) -> U8:
     """Model inputs for every crop: augmented with ``seed``, as they are with ``None``.
 
     ``neighbour_share``: the share of augmented crops given a strip of another crop of
     their own group (meter, or kind of generated window) beside them. Neighbours are
     drawn from the crop's chunk of 2,000: crops are stored meter by meter, so nearly
-    all of a meter's cells are at hand.
+    all of a meter's cells are at hand. ``glare``: the share given a flash's glare.
     """
     if not 0.0 <= neighbour_share <= 1.0:
         raise ValueError(f"neighbour share {neighbour_share}: give a share from 0 to 1")
+    if not 0.0 <= glare <= 1.0:
+        raise ValueError(f"glare share {glare}: give a share from 0 to 1")
     chunk = 2000
     parts = [(data.crops[i : i + chunk], data.groups[i : i + chunk])
              for i in range(0, len(data), chunk)]
-    out = map_chunks(_inputs_chunk, parts, seed, workers, neighbour_share)
+    out = map_chunks(_inputs_chunk, parts, seed, workers, neighbour_share, glare)
     return np.concatenate(out) if out else np.zeros((0, HEIGHT, WIDTH), np.uint8)

@@ -5,9 +5,10 @@ table (and ``--json`` one object): for wheels near a whole digit (within 0.2 of
 it) the exact digit rate and how many legible digits were refused, the median
 position error over every wheel, blank cells refused, per meter and per digit;
 the held-out LCD cells; the box shifted, scaled and turned as real set-ups are;
-whole readings of 5-wheel counters composed from dev crops, and of generated meter
-photos (``--synthetic-counters``, fonts held out of training). Only LiteRT runs the
-model: no TensorFlow.
+the same crops under an LED flash's glare (with the errata: a glared unlit cell is
+still no digit); whole readings of 5-wheel counters composed from dev crops, and of
+generated meter photos (``--synthetic-counters``, fonts held out of training). Only
+LiteRT runs the model: no TensorFlow.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         SEVENSEG_ERRATA,
         beside,
         frame_bars,
+        glare_crop,
         load_errata,
         load_meter_digits,
         load_sevenseg,
@@ -141,6 +143,12 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
     widened = window_batch([beside(c, same_meter[g], rng) for c, g in zip(dev.crops, dev.groups,
                                                                           strict=True)])
     report["dev_side_neighbours"] = crop_figures(clf.probabilities(widened), dev.positions)
+    # ... and under an LED flash's glare (its own random stream: the rows above stay as
+    # they were measured before this row existed). The glare errata count: a glared
+    # unlit cell is still no digit.
+    glare_rng = np.random.default_rng([seed, 4])
+    glared = window_batch([glare_crop(c, glare_rng) for c in dev.crops])
+    report["dev_glare"] = crop_figures(clf.probabilities(glared), corrected)
     if sevenseg_dir:
         cells = load_sevenseg(sevenseg_dir, "heldout")
         cell_probs = clf.probabilities(window_examples(cells, None))
@@ -224,6 +232,8 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
     line("dev, frame bars at the edges", r["dev_frame_bars"])
     if "dev_side_neighbours" in r:
         line("dev, a neighbouring cell beside", r["dev_side_neighbours"])
+    if "dev_glare" in r:
+        line("dev, a flash's glare (with errata)", r["dev_glare"])
     if "sevenseg_heldout" in r:
         line("sevenseg cells (held-out frames)", r["sevenseg_heldout"])
         print(f"  all sevenseg cells right (digits and blanks): "

@@ -37,6 +37,8 @@ from digitd.train.window_data import (
 
 logger = logging.getLogger(__name__)
 
+TEACHER_SEES = ("augmented", "crops")
+
 
 @dataclass
 class WindowTrainConfig:
@@ -61,6 +63,12 @@ class WindowTrainConfig:
     # targets (:mod:`digitd.train.distill`): teacher_weight of them, the rest the labels.
     teachers: tuple[str, ...] = ()
     teacher_weight: float = 0.8
+    # What the teachers score: "augmented", every training example as the student sees it
+    # (the recipe until stop 28); "crops", each crop as it is, without the camera and
+    # framing faults the student sees, so a fault the teachers misread is not taught.
+    teacher_sees: str = "augmented"
+    # Share of augmented crops also given an LED flash's glare (window_data.flash_glare).
+    glare: float = 0.0
     workers: int = 2
     out: str = "runs/window"
 
@@ -86,23 +94,44 @@ def training_crops(cfg: WindowTrainConfig) -> WindowSet:
     return concat_sets(*parts)
 
 
-def build_training_set(cfg: WindowTrainConfig, real: WindowSet) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class TrainingSet:
+    """The model inputs and their positions; ``plain[plain_of[i]]`` is example ``i``'s crop
+    as it is, without the faults augmentation added (what ``teacher_sees = "crops"``
+    scores)."""
+
+    x: np.ndarray
+    positions: np.ndarray
+    plain: np.ndarray
+    plain_of: np.ndarray
+
+
+def build_training_set(cfg: WindowTrainConfig, real: WindowSet) -> TrainingSet:
     t0 = time.monotonic()
-    xs = [window_examples(real, None)]
+    as_is = window_examples(real, None)
+    xs = [as_is]
     ys = [real.positions]
+    plain = [as_is]
+    of = [np.arange(len(real))]
     for k in range(cfg.copies):
         xs.append(window_examples(real, cfg.seed * 1000 + k, cfg.workers,
-                                  cfg.neighbour_share))
+                                  cfg.neighbour_share, cfg.glare))
         ys.append(real.positions)
+        of.append(np.arange(len(real)))
         logger.info("augmented copy %d/%d of %d real crops (%.0f s)", k + 1, cfg.copies,
                     len(real), time.monotonic() - t0)
     if cfg.synthetic:
         synth = synthetic_windows(cfg.synthetic, cfg.seed + 7, "train", cfg.workers,
                                   cfg.dot_matrix)
-        xs.append(window_examples(synth, cfg.seed + 8, cfg.workers, cfg.neighbour_share))
+        xs.append(window_examples(synth, cfg.seed + 8, cfg.workers, cfg.neighbour_share,
+                                  cfg.glare))
         ys.append(synth.positions)
+        # Generated windows are only ever seen augmented; their plain form is for teachers.
+        plain.append(window_examples(synth, None) if cfg.teachers else xs[-1][:0])
+        of.append(len(real) + np.arange(len(synth)))
         logger.info("%d generated windows (%.0f s)", len(synth), time.monotonic() - t0)
-    return np.concatenate(xs), np.concatenate(ys).astype(np.float32)
+    return TrainingSet(np.concatenate(xs), np.concatenate(ys).astype(np.float32),
+                       np.concatenate(plain), np.concatenate(of))
 
 
 class _DevWatch:
@@ -144,10 +173,14 @@ def train_window(cfg: WindowTrainConfig) -> Path:
     initial = load_window_model(cfg.init, "--init") if cfg.init else None
     if cfg.teachers and not 0.0 <= cfg.teacher_weight <= 1.0:
         raise ValueError(f"--teacher-weight {cfg.teacher_weight}: give a share from 0 to 1")
+    if cfg.teacher_sees not in TEACHER_SEES:
+        raise ValueError(f"--teacher-sees {cfg.teacher_sees!r}: give one of "
+                         + ", ".join(TEACHER_SEES))
     teachers = load_teachers(cfg.teachers) if cfg.teachers else []
 
     real = training_crops(cfg)
-    x, positions = build_training_set(cfg, real)
+    data = build_training_set(cfg, real)
+    x, positions = data.x, data.positions
     # Without a dev split there is nothing unseen to watch: the user's own crops, as they are.
     dev = load_meter_digits(cfg.meter_dir, "dev") if cfg.meter_dir else real
     x_dev = window_examples(dev, None)[..., None].astype(np.float32) / 255.0
@@ -156,7 +189,11 @@ def train_window(cfg: WindowTrainConfig) -> Path:
 
     targets = soft_targets(positions, cfg.sigma)
     if teachers:
-        targets = blend(targets, teacher_scores(teachers, x), cfg.teacher_weight)
+        if cfg.teacher_sees == "crops":
+            scores = teacher_scores(teachers, data.plain)[data.plain_of]
+        else:
+            scores = teacher_scores(teachers, x)
+        targets = blend(targets, scores, cfg.teacher_weight)
         del teachers
     ds = (
         tf.data.Dataset.from_tensor_slices((x[..., None], targets))
