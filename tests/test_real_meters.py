@@ -278,6 +278,13 @@ def test_evaluate_reports_real_meter_figures(tmp_path: Path) -> None:
     assert synthetic["frames"] == 3 * 30 and set(synthetic["per_kind"]) == {"wheels", "lcd"}
     assert synthetic["published"] > 0 and synthetic["decreasing"] == 0
     assert synthetic["per_kind"]["wheels"]["exact"] >= 0.9
+    # Each frame also read on its own, as recognize reads one photo: given and right.
+    for figures in (seq, synthetic):
+        assert 0.0 < figures["one_photo_exact"] <= figures["one_photo_given"] <= 1.0
+    assert synthetic["per_kind"]["wheels"]["one_photo_exact"] >= 0.9
+    # The dev crops under a flash's glare, counted with the errata (unlit cells as blank).
+    assert report["dev_glare"]["near_whole_n"] == errata["dev"]["near_whole_n"]
+    assert report["dev_glare"]["blank_n"] == 6
     assert (tmp_path / "report" / "window_eval.json").is_file()
 
 

@@ -262,19 +262,27 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
             print(f"  with the errata: published {e['published']}, exact {_pct(e['exact'])} %, "
                   f"decreasing {e['decreasing']}, frames without a reading "
                   f"{_pct(e['no_reading'])} %", file=out)
+        print(f"  one frame at a time, no decisions (as recognize reads a photo): value "
+              f"right {_pct(s['one_photo_exact'])} % of frames, given "
+              f"{_pct(s['one_photo_given'])} %"
+              + (f"; with the errata {_pct(e['one_photo_exact'])} %, given "
+                 f"{_pct(e['one_photo_given'])} %" if e else ""), file=out)
         for name, m in s["per_meter"].items():
             print(f"  {name:32s} published {m['published']:4d}  exact {_pct(m['exact'])} %  "
                   f"decreasing {m['decreasing']}  frames without a reading "
-                  f"{_pct(m['no_reading'])} %", file=out)
+                  f"{_pct(m['no_reading'])} %  one frame right {_pct(m['one_photo_exact'])} %",
+                  file=out)
     if "synthetic_sequences" in r:
         s = r["synthetic_sequences"]
         print(f"whole readings of generated meter photos ({s['counters']} counters x "
               f"{s['steps']} frames, held-out fonts): published {s['published']}, exact "
-              f"{_pct(s['exact'])} %, decreasing {s['decreasing']}", file=out)
+              f"{_pct(s['exact'])} %, decreasing {s['decreasing']}; one frame at a time "
+              f"right {_pct(s['one_photo_exact'])} %", file=out)
         for name, m in s["per_kind"].items():
             print(f"  {name:32s} published {m['published']:4d}  exact {_pct(m['exact'])} %  "
                   f"decreasing {m['decreasing']}  frames without a reading "
-                  f"{_pct(m['no_reading'])} %", file=out)
+                  f"{_pct(m['no_reading'])} %  one frame right {_pct(m['one_photo_exact'])} %",
+                  file=out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -77,6 +77,10 @@ class _Tally:
     published: int = 0
     exact: int = 0
     decreasing: int = 0
+    # Each frame read on its own, as ``digitd recognize`` reads one photo (no decisions):
+    # its value shown, and shown right.
+    one_photo_given: int = 0
+    one_photo_exact: int = 0
 
     def exact_rate(self) -> float:
         return self.exact / self.published if self.published else float("nan")
@@ -86,7 +90,12 @@ class _Tally:
 
     def figures(self) -> dict[str, Any]:
         return {"frames": self.frames, "published": self.published, "exact": self.exact_rate(),
-                "decreasing": self.decreasing, "no_reading": self.no_reading_rate()}
+                "decreasing": self.decreasing, "no_reading": self.no_reading_rate(),
+                "one_photo_given": self._share(self.one_photo_given),
+                "one_photo_exact": self._share(self.one_photo_exact)}
+
+    def _share(self, count: int) -> float:
+        return count / self.frames if self.frames else float("nan")
 
 
 class _Counter:
@@ -101,9 +110,15 @@ class _Counter:
         decision = self.decider.offer(reading, float(step))
         unread = decision.action == Action.REJECT and decision.reason is not None and \
             decision.reason.code in (Code.NOT_A_DIGIT, Code.LOW_CONFIDENCE, Code.WHEELS_DISAGREE)
+        # What the photo alone shows: a value once every box has a position, even one the
+        # daemon would refuse (recognize prints it, with "wheels_disagree" if so).
+        alone = reading.value if reading.complete else ""
+        alone_right = bool(alone) and Decimal(alone) == Decimal(want)
         for t in tallies:
             t.frames += 1
             t.no_reading += unread
+            t.one_photo_given += bool(alone)
+            t.one_photo_exact += alone_right
         if not decision.publish or decision.value is None:
             return None
         number = Decimal(decision.value)
