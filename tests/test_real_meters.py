@@ -246,6 +246,36 @@ def test_reader_leading_empty_lcd_cells_are_not_digits(window: WindowClassifier)
     assert len(reading.rejected) == 2 and len(reading.digits) == 3
 
 
+def test_unlit_lcd_places_the_model_guesses_at_add_no_digit(
+    window: WindowClassifier, tmp_path: Path
+) -> None:
+    """Real unlit lcd_pb cells (labelled "0" in the data set, listed in the errata) in the
+    two leading places of an LCD meter: the model's weak guesses at them (a "3" and a
+    "1", each scoring under 0.3) are unlit places, not digits, so the photo reads "407"
+    through the reader and recognize; read as wheels the same boxes keep their guesses."""
+    crops = {c.file.name: c for c in meter_crops() if c.meter == "lcd/lcd_pb"}
+    cells = [crops[f] for f in ("0.0_0c935863054423d655980422503c98bd.jpg",
+                                "0.0_881a3a0083c168093741a487f155604a.jpg",
+                                "4_4ac6ca3ff564c6222232a5317ae0169e.jpg",
+                                "0_9e6eaea643f580ff5d6b71dad61c7947.jpg",
+                                "7.0_a72823cd1a91a34a5a8f68472288b99e.jpg")]
+    errata = load_errata()
+    assert all(errata.get(f"images/lcd/lcd_pb/{c.file.name}") == "blank" for c in cells[:2])
+    image, boxes = strip(cells)
+    lcd = Reader(None, LocateConfig(mode="boxes", boxes=boxes, display="lcd"),
+                 window=window).read(image)
+    assert lcd.value == "407"
+    assert len(lcd.rejected) == 2 and all(r.digit is None for r in lcd.rejected)
+    wheels = Reader(None, LocateConfig(mode="boxes", boxes=boxes), window=window).read(image)
+    assert len(wheels.value) == 5 and wheels.value.endswith("407")
+    path = tmp_path / "lcd.png"
+    cv2.imwrite(str(path), image)
+    proc = _digitd("recognize", "--json", "--display", "lcd", "--boxes",
+                   ";".join(",".join(map(str, b)) for b in boxes), str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["value"] == "407"
+
+
 def test_evaluate_reports_real_meter_figures(tmp_path: Path) -> None:
     """``digitd evaluate --meter-dir``: dev figures per meter, LCD cells, whole readings."""
     proc = _digitd("evaluate", "--meter-dir", str(METER_CROPS), "--sevenseg-dir",
@@ -273,6 +303,9 @@ def test_evaluate_reports_real_meter_figures(tmp_path: Path) -> None:
         report["sevenseg_heldout"]["near_whole_n"] - 1)
     seq = report["sequences"]
     assert seq["published"] > 0 and seq["decreasing"] == 0
+    # ... and as the display shows a counter, its leading zeros unlit.
+    assert errata["sequences_unlit_leading"]["decreasing"] == 0
+    assert set(errata["sequences_unlit_leading"]["per_meter"]) == set(seq["per_meter"])
     # Generated meter photos read through fixed boxes: two wheel counters and an LCD.
     synthetic = report["synthetic_sequences"]
     assert synthetic["frames"] == 3 * 30 and set(synthetic["per_kind"]) == {"wheels", "lcd"}

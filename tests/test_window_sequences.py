@@ -3,6 +3,8 @@ photo alone shows (as ``digitd recognize`` reads it)."""
 
 from __future__ import annotations
 
+import pytest
+
 from digitd.edge.config import LocateConfig
 from digitd.edge.reading import Reading
 from digitd.edge.vision.reader import wheel_reading
@@ -40,3 +42,87 @@ def test_one_photo_counts_what_the_frame_alone_shows() -> None:
     assert figures["frames"] == 4
     assert figures["one_photo_given"] == 3 / 4
     assert figures["one_photo_exact"] == 2 / 4
+
+
+def _cells(*scores: float | None, display: str) -> Reading:
+    """Boxes read as whole digits 1, 2, 3 ... whose best digit scores ``scores`` (None: a
+    cell read as "not a digit")."""
+    ests = []
+    for k, s in enumerate(scores):
+        digit_scores = [0.0] * 10
+        if s is None:
+            ests.append(WheelEstimate(0.0, tuple(digit_scores), not_a_digit=0.9))
+            continue
+        digit_scores[k + 1] = s
+        ests.append(WheelEstimate(float(k + 1), tuple(digit_scores), not_a_digit=0.0,
+                                  confidence=s))
+    boxes = [(0, 0, 1, 1)] * len(scores)
+    locate = LocateConfig(mode="boxes", boxes=[[0, 0, 1, 1]] * len(scores), display=display)
+    return wheel_reading(ests, boxes, locate, 0.0)
+
+
+def test_only_leading_weak_lcd_cells_are_unlit_places() -> None:
+    """On an LCD a leading cell the model scores under 0.5 is an unlit place, like an
+    empty one; the same cell after a digit stays in the reading (the daemon refuses the
+    frame for its confidence), and wheels keep every guess."""
+    lead = _cells(0.3, None, 0.9, 0.9, display="lcd")
+    assert lead.value == "34" and len(lead.rejected) == 2
+    assert all(r.digit is None and r.position is None for r in lead.rejected)
+    inner = _cells(0.9, 0.3, 0.9, display="lcd")
+    assert inner.value == "123" and not inner.rejected
+    assert inner.digits[1].confidence == 0.3
+    wheels = _cells(0.3, 0.9, display="wheels")
+    assert wheels.value == "12" and not wheels.rejected
+    confident = _cells(0.5, 0.9, display="lcd")  # at the threshold: a digit
+    assert confident.value == "12"
+
+
+def test_an_lcd_counters_leading_zeros_can_be_shown_unlit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``unlit_leading``: an LCD meter's counters show their leading zeros with the
+    meter's unlit cells (the errata's blanks) and every other place with a lit crop of
+    its digit; without it no unlit cell is drawn."""
+    import numpy as np
+
+    from digitd.edge.vision.classifier import WindowClassifier
+    from digitd.train.window_data import (
+        load_errata,
+        load_meter_digits,
+        positions_with_errata,
+        window_examples,
+    )
+    from digitd.train.window_sequences import evaluate_sequences
+    from tests.meter_strips import METER_CROPS
+
+    dev = load_meter_digits(str(METER_CROPS), "dev")
+    pb = dev.subset(np.array([g == "lcd/lcd_pb" for g in dev.groups]))
+    labels = positions_with_errata(pb, load_errata())
+    unlit = set(np.flatnonzero(labels < 0).tolist())
+    assert unlit  # the committed crops hold some
+    clf = WindowClassifier()
+    frames: list[list[int]] = []
+    real_estimate = clf.estimate
+
+    def spy(x: np.ndarray) -> list[WheelEstimate]:
+        frames.append([next(i for i, row in enumerate(inputs) if np.array_equal(row, r))
+                       for r in x])
+        return real_estimate(x)
+
+    inputs = window_examples(pb, None)
+    monkeypatch.setattr(clf, "estimate", spy)
+    shown = evaluate_sequences(clf, pb, inputs, 20, 1, labels_as=labels, unlit_leading=True)
+    assert shown["frames"] == len(frames) > 0
+    leading_unlit = 0
+    for picks in frames:
+        values = [labels[i] for i in picks]
+        lit = [i not in unlit for i in picks]
+        # unlit cells only in front, never in the last place, and never after a lit one
+        assert lit[-1] and all(lit[k:] == [True] * (len(lit) - k) for k in range(len(lit))
+                               if lit[k])
+        leading_unlit += lit.count(False)
+        assert all(v >= 0 for v, on in zip(values, lit, strict=True) if on)
+    assert leading_unlit > 0
+    frames.clear()
+    evaluate_sequences(clf, pb, inputs, 20, 1, labels_as=labels)
+    assert frames and not any(i in unlit for picks in frames for i in picks)

@@ -173,6 +173,11 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         report["errata"]["sequences"] = evaluate_sequences(
             clf, dev, x, sequences, seed, labels_as=corrected, wheel_tolerance=wheel_tolerance
         )
+        # ... and as such a display shows a counter: its leading zeros unlit.
+        report["errata"]["sequences_unlit_leading"] = evaluate_sequences(
+            clf, dev, x, sequences, seed, labels_as=corrected, wheel_tolerance=wheel_tolerance,
+            unlit_leading=True,
+        )
     if synthetic_counters:
         report["synthetic_sequences"] = evaluate_synthetic_sequences(
             clf, synthetic_counters, seed
@@ -262,6 +267,18 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
             print(f"  with the errata: published {e['published']}, exact {_pct(e['exact'])} %, "
                   f"decreasing {e['decreasing']}, frames without a reading "
                   f"{_pct(e['no_reading'])} %", file=out)
+        u = r.get("errata", {}).get("sequences_unlit_leading")
+        if u:
+            print(f"  with the errata, an LCD's leading zeros shown by its unlit cells: "
+                  f"published {u['published']}, exact {_pct(u['exact'])} %, decreasing "
+                  f"{u['decreasing']}, frames without a reading {_pct(u['no_reading'])} %, "
+                  f"one frame right {_pct(u['one_photo_exact'])} %", file=out)
+            for name, m in u["per_meter"].items():
+                if name in r["errata"]["per_meter"]:
+                    print(f"    {name:30s} published {m['published']:4d}  exact "
+                          f"{_pct(m['exact'])} %  frames without a reading "
+                          f"{_pct(m['no_reading'])} %  one frame right "
+                          f"{_pct(m['one_photo_exact'])} %", file=out)
         print(f"  one frame at a time, no decisions (as recognize reads a photo): value "
               f"right {_pct(s['one_photo_exact'])} % of frames, given "
               f"{_pct(s['one_photo_given'])} %"

@@ -137,11 +137,14 @@ def evaluate_sequences(
     clf: WindowClassifier, dev: WindowSet, inputs: np.ndarray, counters: int = 900,
     seed: int = 1, wheels: int = WHEELS, steps: int = STEPS,
     labels_as: np.ndarray | None = None, wheel_tolerance: float | None = None,
+    unlit_leading: bool = False,
 ) -> dict[str, Any]:
     """``inputs``: the model inputs of ``dev``'s crops (``window_examples(dev, None)``),
     already made for the per-crop figures; ``labels_as``: their positions if not
     ``dev.positions`` (the errata's corrections); ``wheel_tolerance``: the
-    ``[locate]`` setting, if not its default."""
+    ``[locate]`` setting, if not its default; ``unlit_leading``: an LCD counter's
+    leading zeros are shown by the meter's unlit cells (crops ``labels_as`` calls
+    blank), as such a display shows them, its other zeros by lit "0"s."""
     rng = np.random.default_rng(seed)
     boxes = [(0, 0, 1, 1)] * wheels
     # Set up as the meter's owner would: an LCD's digits jump (``display = "lcd"``).
@@ -152,10 +155,13 @@ def evaluate_sequences(
         for display in ("wheels", "lcd")
     }
     by_meter: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    unlit: dict[str, list[int]] = defaultdict(list)
     labelled = dev.positions if labels_as is None else labels_as
     for i, (g, p) in enumerate(zip(dev.groups, labelled, strict=True)):
         if p >= 0:
             by_meter[g][round(float(p) * 10) % 100].append(i)
+        elif unlit_leading:
+            unlit[g].append(i)
     meters = sorted(by_meter)
 
     total = _Tally()
@@ -172,10 +178,16 @@ def evaluate_sequences(
             value += int(rng.integers(0, 4 if not lcd else 12))
             positions = true_positions(value, wheels, lcd)
             picks: list[int] = []
-            for p in positions:
+            leading = lcd and bool(unlit[meter])
+            for k, p in enumerate(positions):
                 # Only a crop labelled with exactly this position: a neighbour's crop
                 # would make the frame show another value than the truth it is scored on.
                 options = labels.get(round(p * 10) % 100)
+                # A display draws its last place even at 0; zeros before the first other
+                # digit are unlit places.
+                leading = leading and p == 0.0 and k < wheels - 1
+                if leading:
+                    options = unlit[meter]
                 if not options:
                     break
                 picks.append(int(options[int(rng.integers(len(options)))]))
