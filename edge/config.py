@@ -111,7 +111,8 @@ class LocateConfig(Section):
     display: Literal["wheels", "lcd", "handwriting"] = Field(
         "wheels",
         description="boxes: 'wheels' for counter wheels (the last one turns continuously); "
-        "'lcd' for digits that jump (LCD or LED segments): each box is its nearest digit; "
+        "'lcd' for digits that jump (LCD or LED segments): each box is its nearest digit, "
+        "and leading boxes that show no digit (or only a weak guess) are unlit places; "
         "'handwriting' for a handwritten or printed digit per box (a form, a label): read "
         "by the digit model, which searches the box and a margin around it",
     )
