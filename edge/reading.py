@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 BoxXYWH = tuple[int, int, int, int]
 
 
+def shown_position(position: float, places: int) -> float:
+    """A wheel position rounded for showing: 9.996 to one place is 0.0, not 10.0 (a
+    position is always below 10)."""
+    return round(round(position, places) % 10.0, places)
+
+
 @dataclass(frozen=True)
 class Composed:
     """The counter's digits left to right and the tenth the last wheel has turned."""
@@ -81,7 +87,8 @@ class DigitRead:
         """``7:0.99`` for a digit, ``-@3.5:0.97`` for a wheel between two digits (its
         position), ``?:0.40`` for a region read as neither."""
         if self.position is not None:
-            shown = f"{self.digit if self.digit is not None else '-'}@{self.position:.1f}"
+            shown = (f"{self.digit if self.digit is not None else '-'}"
+                     f"@{shown_position(self.position, 1):.1f}")
         else:
             shown = str(self.digit) if self.digit is not None else "?"
         return f"{shown}:{self.confidence:.2f}"
@@ -94,7 +101,7 @@ class DigitRead:
             "scores": [round(s, 4) for s in self.scores],
         }
         if self.position is not None:
-            out["position"] = round(self.position, 2)
+            out["position"] = shown_position(self.position, 2)
         return out
 
 

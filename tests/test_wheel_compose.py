@@ -150,3 +150,19 @@ def test_compose_tolerates_position_errors_on_the_left_wheels(
     noisy = [(p + e) % 10.0 for p, e in zip(positions[:-1], noise, strict=False)]
     got = compose([*noisy, positions[-1]])
     assert "".join(map(str, got.digits)) == str(value // 10).zfill(5)[-5:]
+
+
+def test_a_position_just_below_10_is_shown_as_0() -> None:
+    """A wheel at 9.996 is a 0 almost in place: shown, published and filed for labelling
+    as 0.0, never as 10.0 (positions are below 10, and a folder named 10.0 is no label)."""
+    from digitd.edge.mqtt.payloads import DigitOut
+    from digitd.edge.reading import DigitRead, Prediction
+    from digitd.edge.service.collect import guess_label
+    from digitd.train.window_folder import position_of_folder
+
+    read = DigitRead(0, (0, 0, 10, 10), Prediction(0, 0.97, (0.97,) + (0.0,) * 9), 9.996)
+    assert read.brief() == "0@0.0:0.97"
+    assert read.as_json()["position"] == 0.0
+    assert DigitOut(0, 0.97, 9.996).as_json()["position"] == 0.0
+    assert guess_label(read) == "0.0" and position_of_folder(guess_label(read)) == 0.0
+    assert DigitOut(9, 0.9, 9.94).as_json()["position"] == 9.94

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..reading import Reading
+from ..reading import Reading, shown_position
 
 
 def utc_timestamp(when: datetime | None = None) -> str:
@@ -35,7 +35,7 @@ class DigitOut:
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {"digit": self.digit, "confidence": round(self.confidence, 4)}
         if self.position is not None:
-            out["position"] = round(self.position, 2)
+            out["position"] = shown_position(self.position, 2)
         return out
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ..reading import DigitRead
+from ..reading import DigitRead, shown_position
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 def guess_label(read: DigitRead) -> str:
     """The folder name the model's guess would be filed under."""
     if read.position is not None:
-        return f"{read.position:.1f}"
+        return f"{shown_position(read.position, 1):.1f}"
     if read.digit is not None:
         return str(read.digit)
     return "not_a_digit"

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import DigitdError, UsageError
-from ..reading import DigitRead, Reading
+from ..reading import DigitRead, Reading, shown_position
 from .image import to_gray, to_uint8
 
 ACCEPTED = (60, 200, 60)  # BGR
@@ -45,7 +45,8 @@ def annotate(
     for d in reading.digits:
         if d.position is not None:
             # A wheel: its position says more than a digit (3.5 is between 3 and 4).
-            box(d, ACCEPTED if d.digit is not None else ROLLING, f"{d.position:.1f}")
+            box(d, ACCEPTED if d.digit is not None else ROLLING,
+                f"{shown_position(d.position, 1):.1f}")
         elif d.digit is None:
             box(d, REFUSED, f"? {d.confidence:.2f}")
         else:

@@ -116,7 +116,9 @@ function showState() {
       b.textContent = d.digit === null ? "?" : String(d.digit);
       card.appendChild(b);
       const small = document.createElement("div");
-      small.textContent = (d.position !== undefined ? `@${d.position.toFixed(1)} ` : "") +
+      // A wheel at 9.96 is a 0 almost in place: shown as 0.0, not 10.0.
+      const tenth = d.position !== undefined ? (Math.round(d.position * 10) % 100) / 10 : null;
+      small.textContent = (tenth !== null ? `@${tenth.toFixed(1)} ` : "") +
         (d.confidence * 100).toFixed(0) + " %";
       card.appendChild(small);
       digits.appendChild(card);
