@@ -315,6 +315,12 @@ def test_evaluate_reports_real_meter_figures(tmp_path: Path) -> None:
     for figures in (seq, synthetic):
         assert 0.0 < figures["one_photo_exact"] <= figures["one_photo_given"] <= 1.0
     assert synthetic["per_kind"]["wheels"]["one_photo_exact"] >= 0.9
+    # How many lit and unlit LCD cells score under the reader's unlit-place threshold:
+    # the committed dev LCD crops (6 of lcd_pb's unlit) and held-out cells (1 blank, and
+    # the "6" caught mid-change, which may score under it).
+    weak = report["lcd_weak_cells"]
+    assert weak["unlit"] == 6 + 1 and weak["lit"] > 0
+    assert weak["unlit_weak"] >= 5 and weak["lit_weak"] <= 1
     # The dev crops under a flash's glare, counted with the errata (unlit cells as blank).
     assert report["dev_glare"]["near_whole_n"] == errata["dev"]["near_whole_n"]
     assert report["dev_glare"]["blank_n"] == 6

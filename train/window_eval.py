@@ -149,6 +149,14 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
     glare_rng = np.random.default_rng([seed, 4])
     glared = window_batch([glare_crop(c, glare_rng) for c in dev.crops])
     report["dev_glare"] = crop_figures(clf.probabilities(glared), corrected)
+    # The reader's rule for an LCD's leading cells (edge/vision/reader.py, UNLIT_BELOW):
+    # how many lit and unlit LCD cells score under it (dev meters whose crops are all
+    # whole digits, with the errata; then the held-out LCD cells below).
+    lcd_meters = {g for g in set(dev.groups)
+                  if all(abs(p - round(p)) < 1e-6 for p, h in zip(dev.positions, dev.groups,
+                                                                  strict=True) if h == g)}
+    on_lcd = np.array([g in lcd_meters for g in dev.groups])
+    unlit_counts = _weak_cells(probs[on_lcd], corrected[on_lcd])
     if sevenseg_dir:
         cells = load_sevenseg(sevenseg_dir, "heldout")
         cell_probs = clf.probabilities(window_examples(cells, None))
@@ -165,6 +173,9 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         report["errata"]["sevenseg_heldout"] = crop_figures(
             cell_probs[~partial], cells.positions[~partial]
         )
+        held = _weak_cells(cell_probs, cells.positions)
+        unlit_counts = {k: unlit_counts[k] + held[k] for k in unlit_counts}
+    report["lcd_weak_cells"] = unlit_counts
     if sequences:
         report["sequences"] = evaluate_sequences(clf, dev, x, sequences, seed,
                                                  wheel_tolerance=wheel_tolerance)
@@ -184,6 +195,17 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         )
     report["before"] = digit_model_baseline(dev)
     return report
+
+
+def _weak_cells(probs: npt.NDArray[np.floating], positions: npt.NDArray[np.floating]
+                ) -> dict[str, int]:
+    """Lit and unlit cells, and how many of each score under the reader's UNLIT_BELOW."""
+    from digitd.edge.vision.reader import UNLIT_BELOW
+
+    weak = np.array([max(e.digit_scores) < UNLIT_BELOW for e in estimate(probs)], bool)
+    lit = np.asarray(positions) >= 0
+    return {"lit": int(lit.sum()), "lit_weak": int((weak & lit).sum()),
+            "unlit": int((~lit).sum()), "unlit_weak": int((weak & ~lit).sum())}
 
 
 def digit_model_baseline(dev: Any) -> dict[str, Any]:
@@ -247,6 +269,11 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
         if "sevenseg_heldout" in e:
             line(f"  without {e['sevenseg_left_out']} partial frames", e["sevenseg_heldout"])
             print(f"  ({e['sevenseg_file']}: cells whose segments are not all there)", file=out)
+    if "lcd_weak_cells" in r:
+        w = r["lcd_weak_cells"]
+        print(f"LCD cells (dev LCD meters with the errata, held-out cells) whose best digit "
+              f"scores under the reader's unlit-place threshold: lit {w['lit_weak']} of "
+              f"{w['lit']}, unlit {w['unlit_weak']} of {w['unlit']}", file=out)
     print("per digit (near-whole exact): " + "  ".join(
         f"{d}:{_pct(v).strip()}" for d, v in r["per_digit"].items()), file=out)
     if "before" in r:

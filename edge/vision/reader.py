@@ -229,9 +229,9 @@ def wheel_reading(
     # Empty cells left of the first digit are an LCD's unlit leading places: not
     # digits, not a fault. An empty box between digits is (the reading is refused).
     # On an LCD (``display = "lcd"``) so is a leading cell whose best digit scores under
-    # UNLIT_BELOW: real lit LCD cells score higher (all but 4 of 2,641 in the data sets,
-    # two of those frames caught mid-change) while unlit ones often get a weak guess
-    # (14 of lcd_pb's 18), which would stand in front of the value as a phantom digit.
+    # UNLIT_BELOW: real lit LCD cells score higher (all but 3 of 769 in window_eval's
+    # count, two of those frames caught mid-change) while unlit ones often get a weak
+    # guess (14 of lcd_pb's 18), which would stand in front of the value as a phantom digit.
     lcd = locate.display == "lcd"
     weak = [lcd and max(est.digit_scores, default=0.0) < UNLIT_BELOW for est in estimates]
     first = next((i for i, r in enumerate(reads) if r.position is not None and not weak[i]),
