@@ -311,6 +311,9 @@ def test_evaluate_reports_real_meter_figures(tmp_path: Path) -> None:
     assert synthetic["frames"] == 3 * 30 and set(synthetic["per_kind"]) == {"wheels", "lcd"}
     assert synthetic["published"] > 0 and synthetic["decreasing"] == 0
     assert synthetic["per_kind"]["wheels"]["exact"] >= 0.9
+    # The fixed photos tests/test_meter_reading.py holds the shipped model to, counted.
+    assert {k: m["n"] for k, m in report["test_meters"].items()} == {"wheels": 40, "lcd": 40}
+    assert len(report["test_meters"]["wheels"]["wrong"]) <= 1
     # Each frame also read on its own, as recognize reads one photo: given and right.
     for figures in (seq, synthetic):
         assert 0.0 < figures["one_photo_exact"] <= figures["one_photo_given"] <= 1.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -126,3 +126,28 @@ def meter_image(
     if ok:
         out = np.asarray(cv2.imdecode(buf, cv2.IMREAD_COLOR), np.uint8)
     return out, boxes
+
+
+def fixed_meter_digits(seed: int) -> str:
+    """The eight digits of ``tests/test_meter_reading.py``'s meter ``seed``."""
+    return "".join(str((seed * 3 + i * 7) % 10) for i in range(8))
+
+
+def read_test_meters(window: Any, kind: Literal["wheels", "lcd"], count: int = 40
+                     ) -> list[tuple[int, str, str]]:
+    """``tests/test_meter_reading.py``'s ``count`` generated meters of ``kind`` (held-out
+    fonts, five whole digits and three decimals, the last wheel a third of the way on)
+    read through fixed boxes by the meter-window classifier ``window``: the ones read
+    wrong, as (seed, digits, value read). ``window_eval`` prints the count."""
+    from digitd.edge.config import LocateConfig
+    from digitd.edge.vision.reader import Reader
+
+    wrong = []
+    for seed in range(1, count + 1):
+        digits = fixed_meter_digits(seed)
+        image, boxes = meter_image(digits, seed=seed, kind=kind, rolls=[0.0] * 7 + [0.3])
+        locate = LocateConfig(mode="boxes", boxes=boxes, decimals=3)
+        value = Reader(None, locate, window=window).read(image).value
+        if value != f"{digits[:5]}.{digits[5:]}":
+            wrong.append((seed, digits, value))
+    return wrong

@@ -193,6 +193,14 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         report["synthetic_sequences"] = evaluate_synthetic_sequences(
             clf, synthetic_counters, seed
         )
+        # The 40 + 40 fixed meter photos tests/test_meter_reading.py holds the shipped
+        # model to (its floors: 39 wheels, 35 LCDs), for any model.
+        from digitd.train.meters import read_test_meters
+
+        report["test_meters"] = {
+            kind: {"n": 40, "wrong": [list(w) for w in read_test_meters(clf, kind)]}
+            for kind in ("wheels", "lcd")
+        }
     report["before"] = digit_model_baseline(dev)
     return report
 
@@ -316,6 +324,11 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
                   f"decreasing {m['decreasing']}  frames without a reading "
                   f"{_pct(m['no_reading'])} %  one frame right {_pct(m['one_photo_exact'])} %",
                   file=out)
+    if "test_meters" in r:
+        t = r["test_meters"]
+        print("the fixed meter photos of tests/test_meter_reading.py read exactly: "
+              + ", ".join(f"{kind} {m['n'] - len(m['wrong'])} of {m['n']}"
+                          for kind, m in t.items()), file=out)
     if "synthetic_sequences" in r:
         s = r["synthetic_sequences"]
         print(f"whole readings of generated meter photos ({s['counters']} counters x "
