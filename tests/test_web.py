@@ -227,3 +227,47 @@ def test_without_web_nothing_of_it_is_loaded(tmp_path: Path, mosquitto: Mosquitt
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.split() == ["0", "False", "False"], done.stdout + done.stderr
+
+
+def test_a_wheel_just_below_10_shows_as_0_on_the_page(
+    tmp_path: Path, mosquitto: Mosquitto, daemons: list[Daemon]
+) -> None:
+    """Real lcd_pb cells as wheels: the lit "0" the model places at 9.96 shows as @0.0 on
+    its card, never @10.0 (the JSON gives 9.96; the page rounds it to the tenth)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.meter_strips import meter_crops, strip
+
+    crops = {c.file.name: c for c in meter_crops() if c.meter == "lcd/lcd_pb"}
+    image, boxes = strip([crops[f] for f in ("4_4ac6ca3ff564c6222232a5317ae0169e.jpg",
+                                             "0_9e6eaea643f580ff5d6b71dad61c7947.jpg",
+                                             "7.0_a72823cd1a91a34a5a8f68472288b99e.jpg")])
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "frame.png"), image)
+    port = free_port()
+    config = tmp_path / "digitd.toml"
+    config.write_text(
+        f'[device]\nid = "webwheel"\n\n'
+        f'[camera]\nsource = "{frames}"\ninterval = 0.25\nloop = true\n\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {mosquitto.port}\n\n'
+        f'[locate]\nmode = "boxes"\nboxes = {json.dumps(boxes)}\n\n'
+        f'[daemon]\nstate_dir = "{tmp_path / "state"}"\n\n'
+        f'[web]\nenabled = true\nlisten = "127.0.0.1:{port}"\n'
+    )
+    daemon = Daemon(config)
+    daemons.append(daemon)
+    daemon.wait_log("set-up page on")
+    driver = _browser()
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        cards = WebDriverWait(driver, 30).until(
+            lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, "#digits .digit")
+                       if "@" in c.text] or None)
+        state = json.loads(_request(port, "GET", "/api/state")[1])
+    finally:
+        driver.quit()
+    positions = [d["position"] for d in state["reading"]["digits"]]
+    assert positions[1] >= 9.95, positions  # the crop this test is about
+    assert len(cards) == 3 and "@0.0" in cards[1] and "10.0" not in " ".join(cards)
