@@ -262,9 +262,9 @@ def test_a_wheel_just_below_10_shows_as_0_on_the_page(
     driver = _browser()
     try:
         driver.get(f"http://127.0.0.1:{port}/")
-        cards = WebDriverWait(driver, 30).until(
+        cards: list[str] = WebDriverWait(driver, 30).until(
             lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, "#digits .digit")
-                       if "@" in c.text] or None)
+                       if "@" in c.text] or False)
         state = json.loads(_request(port, "GET", "/api/state")[1])
     finally:
         driver.quit()
