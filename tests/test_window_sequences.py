@@ -63,8 +63,8 @@ def _cells(*scores: float | None, display: str) -> Reading:
 
 def test_only_leading_weak_lcd_cells_are_unlit_places() -> None:
     """On an LCD a leading cell the model scores under 0.5 is an unlit place, like an
-    empty one; the same cell after a digit stays in the reading (the daemon refuses the
-    frame for its confidence), and wheels keep every guess."""
+    empty one; the same cell after a digit stays in the reading (with its confidence,
+    for the daemon's floor to judge), and wheels keep every guess."""
     lead = _cells(0.3, None, 0.9, 0.9, display="lcd")
     assert lead.value == "34" and len(lead.rejected) == 2
     assert all(r.digit is None and r.position is None for r in lead.rejected)
