@@ -236,6 +236,10 @@ def test_teacher_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     proc = _digitd("train", "--teacher", str(tmp_path / "digits.keras"),
                    "--out", str(tmp_path / "y"))
     assert proc.returncode == 1 and "add --kind window" in proc.stderr
+    proc = _digitd("train", "--glare", "0.3", "--out", str(tmp_path / "y"))
+    assert proc.returncode == 1 and "add --kind window" in proc.stderr
+    proc = _digitd(*base, "--glare", "1.5")
+    assert proc.returncode == 1 and "--glare 1.5: give a share from 0 to 1" in proc.stderr
 
 
 def test_teachers_can_score_each_crop_as_it_is() -> None:
