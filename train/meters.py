@@ -128,12 +128,16 @@ def meter_image(
     return out, boxes
 
 
+# How many fixed meter photos of each kind tests/test_meter_reading.py reads.
+TEST_METERS = 40
+
+
 def fixed_meter_digits(seed: int) -> str:
     """The eight digits of ``tests/test_meter_reading.py``'s meter ``seed``."""
     return "".join(str((seed * 3 + i * 7) % 10) for i in range(8))
 
 
-def read_test_meters(window: Any, kind: Literal["wheels", "lcd"], count: int = 40
+def read_test_meters(window: Any, kind: Literal["wheels", "lcd"], count: int = TEST_METERS
                      ) -> list[tuple[int, str, str]]:
     """``tests/test_meter_reading.py``'s ``count`` generated meters of ``kind`` (held-out
     fonts, five whole digits and three decimals, the last wheel a third of the way on)

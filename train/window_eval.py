@@ -99,6 +99,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
     from digitd.train.window_sequences import (
         evaluate_sequences,
         evaluate_synthetic_sequences,
+        lcd_meters,
     )
 
     clf = WindowClassifier(model)
@@ -152,10 +153,8 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
     # The reader's rule for an LCD's leading cells (edge/vision/reader.py, UNLIT_BELOW):
     # how many lit and unlit LCD cells score under it (dev meters whose crops are all
     # whole digits, with the errata; then the held-out LCD cells below).
-    lcd_meters = {g for g in set(dev.groups)
-                  if all(abs(p - round(p)) < 1e-6 for p, h in zip(dev.positions, dev.groups,
-                                                                  strict=True) if h == g)}
-    on_lcd = np.array([g in lcd_meters for g in dev.groups])
+    lcds = lcd_meters(dev.groups, corrected)
+    on_lcd = np.array([g in lcds for g in dev.groups])
     unlit_counts = _weak_cells(probs[on_lcd], corrected[on_lcd])
     if sevenseg_dir:
         cells = load_sevenseg(sevenseg_dir, "heldout")
@@ -195,10 +194,10 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         )
         # The 40 + 40 fixed meter photos tests/test_meter_reading.py holds the shipped
         # model to (its floors: 39 wheels, 35 LCDs), for any model.
-        from digitd.train.meters import read_test_meters
+        from digitd.train.meters import TEST_METERS, read_test_meters
 
         report["test_meters"] = {
-            kind: {"n": 40, "wrong": [list(w) for w in read_test_meters(clf, kind)]}
+            kind: {"n": TEST_METERS, "wrong": [list(w) for w in read_test_meters(clf, kind)]}
             for kind in ("wheels", "lcd")
         }
     report["before"] = digit_model_baseline(dev)
@@ -207,10 +206,10 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
 
 def _weak_cells(probs: npt.NDArray[np.floating], positions: npt.NDArray[np.floating]
                 ) -> dict[str, int]:
-    """Lit and unlit cells, and how many of each score under the reader's UNLIT_BELOW."""
-    from digitd.edge.vision.reader import UNLIT_BELOW
+    """Lit and unlit cells, and how many of each the reader takes for a weak guess."""
+    from digitd.edge.vision.reader import weak_guess
 
-    weak = np.array([max(e.digit_scores) < UNLIT_BELOW for e in estimate(probs)], bool)
+    weak = np.array([weak_guess(e) for e in estimate(probs)], bool)
     lit = np.asarray(positions) >= 0
     return {"lit": int(lit.sum()), "lit_weak": int((weak & lit).sum()),
             "unlit": int((~lit).sum()), "unlit_weak": int((weak & ~lit).sum())}

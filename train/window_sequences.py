@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -54,6 +55,14 @@ def true_positions(value_tenths: int, wheels: int, lcd: bool) -> list[float]:
         positions.append(p)
         right = p
     return positions[::-1]
+
+
+def lcd_meters(groups: Sequence[str], positions: np.ndarray) -> set[str]:
+    """The meters whose crops (blank ones aside) are all labelled whole digits: LCDs, set
+    up with ``display = "lcd"`` as their owners would."""
+    fractional = {g for g, p in zip(groups, positions, strict=True)
+                  if p >= 0 and round(float(p) * 10) % 10}
+    return set(groups) - fractional
 
 
 def truth(value_tenths: int, wheels: int) -> str:
@@ -163,6 +172,7 @@ def evaluate_sequences(
         elif unlit_leading:
             unlit[g].append(i)
     meters = sorted(by_meter)
+    lcds = lcd_meters(dev.groups, labelled)
 
     total = _Tally()
     per_meter: dict[str, _Tally] = defaultdict(_Tally)
@@ -171,7 +181,7 @@ def evaluate_sequences(
     for c in range(counters):
         meter = meters[c % len(meters)]
         labels = by_meter[meter]
-        lcd = all(k % 10 == 0 for k in labels)
+        lcd = meter in lcds
         value = _start(rng, wheels)
         counter = _Counter()
         for step in range(steps):

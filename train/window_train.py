@@ -98,7 +98,7 @@ def training_crops(cfg: WindowTrainConfig) -> WindowSet:
 class TrainingSet:
     """The model inputs and their positions; ``plain[plain_of[i]]`` is example ``i``'s crop
     as it is, without the faults augmentation added (what ``teacher_sees = "crops"``
-    scores)."""
+    scores; generated windows' plain forms are made only for that)."""
 
     x: np.ndarray
     positions: np.ndarray
@@ -126,8 +126,10 @@ def build_training_set(cfg: WindowTrainConfig, real: WindowSet) -> TrainingSet:
         xs.append(window_examples(synth, cfg.seed + 8, cfg.workers, cfg.neighbour_share,
                                   cfg.glare))
         ys.append(synth.positions)
-        # Generated windows are only ever seen augmented; their plain form is for teachers.
-        plain.append(window_examples(synth, None) if cfg.teachers else xs[-1][:0])
+        # Generated windows are only ever seen augmented; their plain form is for teachers
+        # that score crops as they are, and made only for them.
+        if cfg.teachers and cfg.teacher_sees == "crops":
+            plain.append(window_examples(synth, None))
         of.append(len(real) + np.arange(len(synth)))
         logger.info("%d generated windows (%.0f s)", len(synth), time.monotonic() - t0)
     return TrainingSet(np.concatenate(xs), np.concatenate(ys).astype(np.float32),

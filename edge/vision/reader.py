@@ -233,7 +233,7 @@ def wheel_reading(
     # count, two of those frames caught mid-change) while unlit ones often get a weak
     # guess (14 of lcd_pb's 18), which would stand in front of the value as a phantom digit.
     lcd = locate.display == "lcd"
-    weak = [lcd and max(est.digit_scores, default=0.0) < UNLIT_BELOW for est in estimates]
+    weak = [lcd and weak_guess(est) for est in estimates]
     first = next((i for i, r in enumerate(reads) if r.position is not None and not weak[i]),
                  len(reads))
     unlit = tuple(replace(r, digit=None, position=None) if weak[i] else r
@@ -257,6 +257,12 @@ def wheel_reading(
         extended=locate.extended_resolution,
         disagreement=disagreement,
     )
+
+
+def weak_guess(est: WheelEstimate) -> bool:
+    """The model's best digit for this box scores under UNLIT_BELOW: leading an LCD, the
+    box is an unlit place (``window_eval`` counts how many real cells are)."""
+    return max(est.digit_scores, default=0.0) < UNLIT_BELOW
 
 
 def _disagreement(composed: Composed, first: int, tolerance: float) -> str | None:
