@@ -143,6 +143,11 @@ def _add_train(sub: Any) -> None:
                    help="window kind: what the teachers score: every training example as "
                    "augmented (default), or each crop as it is, without the camera and "
                    "framing faults the new model is shown")
+    p.add_argument("--generated-teacher", dest="generated_teachers", action="append",
+                   metavar="MODEL.keras",
+                   help="window kind: a trained meter-window model that teaches the generated "
+                   "windows instead of the --teacher models, which then teach only the real "
+                   "crops (repeat for several: their mean is used)")
     p.add_argument("--out", default=None, help="output folder (default runs/<arch>)")
     p.set_defaults(func=_late("digitd.train.commands", "train_command", "train", TRAIN_NEEDS))
 

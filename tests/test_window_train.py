@@ -296,3 +296,61 @@ def test_the_teachers_score_what_teacher_sees_names(
                             teacher_sees="clean", out=str(tmp_path / "x"))
     with pytest.raises(ValueError, match="--teacher-sees 'clean': give one of augmented, crops"):
         train_window(cfg)
+
+
+def test_generated_windows_can_have_teachers_of_their_own(trained: Path, tmp_path: Path) -> None:
+    """``--generated-teacher``: the generated windows' targets come from those models, the
+    real crops' from the ``--teacher`` models, each example's own teachers' scores blended
+    in at the teacher weight; each crop scored once when teachers see crops as they are."""
+    import keras
+
+    from digitd.train.distill import blend, load_teachers, teacher_scores
+    from digitd.train.window_train import (
+        WindowTrainConfig,
+        build_training_set,
+        taught_targets,
+        training_crops,
+    )
+
+    first = keras.models.load_model(trained / "model.keras", compile=False)
+    other = keras.models.clone_model(first)  # same shape, other (random) weights
+    other.save(tmp_path / "other.keras")
+    real_teachers = load_teachers([str(trained / "model.keras")])
+    generated_teachers = load_teachers([str(tmp_path / "other.keras")], "--generated-teacher")
+    for sees in ("augmented", "crops"):
+        cfg = WindowTrainConfig(meter_dir=str(METER_CROPS), sevenseg_dir=None, copies=1,
+                                synthetic=30, teachers=("t.keras",),
+                                generated_teachers=("g.keras",), teacher_sees=sees, workers=1)
+        real = training_crops(cfg)
+        data = build_training_set(cfg, real)
+        assert not data.generated[:2 * len(real)].any() and data.generated[2 * len(real):].all()
+        labels = np.zeros((len(data.x), 101), np.float32)
+        labels[:, 30] = 1.0
+        got = taught_targets(labels, data, real_teachers, generated_teachers, 0.8, sees)
+        seen = data.x if sees == "augmented" else data.plain[data.plain_of]
+        for rows, teachers in ((~data.generated, real_teachers),
+                               (data.generated, generated_teachers)):
+            want = blend(labels[rows], teacher_scores(teachers, seen[rows]), 0.8)
+            assert np.allclose(got[rows], want, atol=1e-5)
+        # The two teachers differ, so the rows did not all get one model's scores.
+        assert not np.allclose(teacher_scores(real_teachers, seen[data.generated]),
+                               teacher_scores(generated_teachers, seen[data.generated]),
+                               atol=1e-3)
+        # Without --teacher the real crops keep their labels' targets.
+        alone = taught_targets(labels, data, [], generated_teachers, 0.8, sees)
+        assert np.array_equal(alone[~data.generated], labels[~data.generated])
+        assert np.allclose(alone[data.generated], got[data.generated], atol=1e-6)
+
+
+def test_generated_teacher_mistakes_are_one_line_errors(tmp_path: Path) -> None:
+    base = ("train", "--kind", "window", "--meter-dir", str(METER_CROPS), "--out",
+            str(tmp_path / "x"))
+    proc = _digitd(*base, "--generated-teacher", str(tmp_path / "missing.keras"))
+    assert proc.returncode == 1
+    assert "--generated-teacher" in proc.stderr and "missing.keras: no such file" in proc.stderr
+    proc = _digitd(*base, "--synthetic", "0", "--generated-teacher", str(tmp_path / "g.keras"))
+    assert proc.returncode == 1 and "--synthetic 0 makes none" in proc.stderr
+    proc = _digitd("train", "--generated-teacher", str(tmp_path / "g.keras"),
+                   "--out", str(tmp_path / "y"))
+    assert proc.returncode == 1 and "add --kind window" in proc.stderr
+    assert "Traceback" not in proc.stderr

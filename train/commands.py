@@ -11,9 +11,10 @@ from digitd.train.train import TrainConfig, train
 def train_command(args: argparse.Namespace) -> int:
     if args.kind == "window":
         return _train_window(args)
-    if args.meter_dir or args.sevenseg_dir or args.teachers or args.glare:
-        raise ValueError("--meter-dir/--sevenseg-dir/--teacher/--glare train the meter-window "
-                         "model: add --kind window")
+    if args.meter_dir or args.sevenseg_dir or args.teachers or args.generated_teachers \
+            or args.glare:
+        raise ValueError("--meter-dir/--sevenseg-dir/--teacher/--generated-teacher/--glare "
+                         "train the meter-window model: add --kind window")
     cfg = TrainConfig(
         arch=args.arch,
         epochs=args.epochs or 15,
@@ -54,7 +55,7 @@ def _train_window(args: argparse.Namespace) -> int:
     if not 0.0 <= args.glare <= 1.0:
         raise ValueError(f"--glare {args.glare}: give a share from 0 to 1 "
                          "(0.3: three augmented crops in ten given a flash's glare)")
-    if args.teachers and not 0.0 <= args.teacher_weight <= 1.0:
+    if (args.teachers or args.generated_teachers) and not 0.0 <= args.teacher_weight <= 1.0:
         raise ValueError(f"--teacher-weight {args.teacher_weight}: give a share from 0 to 1 "
                          "(0.8: four fifths of the targets from the teachers' mean scores)")
     cfg = WindowTrainConfig(
@@ -74,6 +75,7 @@ def _train_window(args: argparse.Namespace) -> int:
         teachers=tuple(args.teachers or ()),
         teacher_weight=args.teacher_weight,
         teacher_sees=args.teacher_sees,
+        generated_teachers=tuple(args.generated_teachers or ()),
         glare=args.glare,
         out=args.out or "runs/window",
     )

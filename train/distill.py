@@ -50,9 +50,10 @@ def load_window_model(path: str, option: str) -> Any:
     return model
 
 
-def load_teachers(paths: Sequence[str]) -> list[Any]:
-    """The teacher models, each checked to be a meter-window model; errors name the file."""
-    return [load_window_model(path, "--teacher") for path in paths]
+def load_teachers(paths: Sequence[str], option: str = "--teacher") -> list[Any]:
+    """The teacher models, each checked to be a meter-window model; errors name the file
+    and the option that gave it."""
+    return [load_window_model(path, option) for path in paths]
 
 
 def teacher_scores(teachers: Sequence[Any], x: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:

@@ -67,6 +67,10 @@ class WindowTrainConfig:
     # (the recipe until stop 28); "crops", each crop as it is, without the camera and
     # framing faults the student sees, so a fault the teachers misread is not taught.
     teacher_sees: str = "augmented"
+    # Models whose mean scores the generated windows learn from instead of ``teachers``'
+    # (which then teach only the real crops): a run that reads real crops best may read the
+    # generator's held-out fonts worse than another, and each can teach what it reads best.
+    generated_teachers: tuple[str, ...] = ()
     # Share of augmented crops also given an LED flash's glare (window_data.flash_glare).
     glare: float = 0.0
     workers: int = 2
@@ -98,12 +102,14 @@ def training_crops(cfg: WindowTrainConfig) -> WindowSet:
 class TrainingSet:
     """The model inputs and their positions; ``plain[plain_of[i]]`` is example ``i``'s crop
     as it is, without the faults augmentation added (what ``teacher_sees = "crops"``
-    scores; generated windows' plain forms are made only for that)."""
+    scores; generated windows' plain forms are made only for that); ``generated[i]``: example
+    ``i`` is a generated window, not a real crop."""
 
     x: np.ndarray
     positions: np.ndarray
     plain: np.ndarray
     plain_of: np.ndarray
+    generated: np.ndarray
 
 
 def build_training_set(cfg: WindowTrainConfig, real: WindowSet) -> TrainingSet:
@@ -128,12 +134,35 @@ def build_training_set(cfg: WindowTrainConfig, real: WindowSet) -> TrainingSet:
         ys.append(synth.positions)
         # Generated windows are only ever seen augmented; their plain form is for teachers
         # that score crops as they are, and made only for them.
-        if cfg.teachers and cfg.teacher_sees == "crops":
+        if (cfg.teachers or cfg.generated_teachers) and cfg.teacher_sees == "crops":
             plain.append(window_examples(synth, None))
         of.append(len(real) + np.arange(len(synth)))
         logger.info("%d generated windows (%.0f s)", len(synth), time.monotonic() - t0)
+    plain_of = np.concatenate(of)
     return TrainingSet(np.concatenate(xs), np.concatenate(ys).astype(np.float32),
-                       np.concatenate(plain), np.concatenate(of))
+                       np.concatenate(plain), plain_of, plain_of >= len(real))
+
+
+def taught_targets(targets: np.ndarray, data: TrainingSet, teachers: list[Any],
+                   generated_teachers: list[Any], weight: float, sees: str) -> np.ndarray:
+    """``targets`` with ``weight`` of each example's teachers' mean scores blended in: the
+    generated windows' from ``generated_teachers`` where given, every other example's from
+    ``teachers``; an example without teachers keeps its label's targets."""
+    targets = targets.copy()
+    everything = np.ones(len(targets), bool)
+    groups = [(generated_teachers, data.generated),
+              (teachers, ~data.generated if generated_teachers else everything)]
+    for models, rows in groups:
+        if not models or not rows.any():
+            continue
+        if sees == "crops":
+            # Each crop scored once, however many augmented copies of it there are.
+            crops, copy_of = np.unique(data.plain_of[rows], return_inverse=True)
+            scores = teacher_scores(models, data.plain[crops])[copy_of]
+        else:
+            scores = teacher_scores(models, data.x[rows])
+        targets[rows] = blend(targets[rows], scores, weight)
+    return targets
 
 
 class _DevWatch:
@@ -173,12 +202,17 @@ def train_window(cfg: WindowTrainConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     # Checked and loaded before the data is built: a mistake fails in seconds, not minutes.
     initial = load_window_model(cfg.init, "--init") if cfg.init else None
-    if cfg.teachers and not 0.0 <= cfg.teacher_weight <= 1.0:
+    if (cfg.teachers or cfg.generated_teachers) and not 0.0 <= cfg.teacher_weight <= 1.0:
         raise ValueError(f"--teacher-weight {cfg.teacher_weight}: give a share from 0 to 1")
     if cfg.teacher_sees not in TEACHER_SEES:
         raise ValueError(f"--teacher-sees {cfg.teacher_sees!r}: give one of "
                          + ", ".join(TEACHER_SEES))
+    if cfg.generated_teachers and not cfg.synthetic:
+        raise ValueError("--generated-teacher teaches the generated windows, and --synthetic 0 "
+                         "makes none: give --synthetic N or use --teacher")
     teachers = load_teachers(cfg.teachers) if cfg.teachers else []
+    generated_teachers = (load_teachers(cfg.generated_teachers, "--generated-teacher")
+                          if cfg.generated_teachers else [])
 
     real = training_crops(cfg)
     data = build_training_set(cfg, real)
@@ -190,13 +224,10 @@ def train_window(cfg: WindowTrainConfig) -> Path:
                 len(dev))
 
     targets = soft_targets(positions, cfg.sigma)
-    if teachers:
-        if cfg.teacher_sees == "crops":
-            scores = teacher_scores(teachers, data.plain)[data.plain_of]
-        else:
-            scores = teacher_scores(teachers, x)
-        targets = blend(targets, scores, cfg.teacher_weight)
-        del teachers
+    if teachers or generated_teachers:
+        targets = taught_targets(targets, data, teachers, generated_teachers,
+                                 cfg.teacher_weight, cfg.teacher_sees)
+        del teachers, generated_teachers
     ds = (
         tf.data.Dataset.from_tensor_slices((x[..., None], targets))
         .shuffle(len(x), seed=cfg.seed, reshuffle_each_iteration=True)
