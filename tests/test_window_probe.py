@@ -31,6 +31,13 @@ def test_landisgyr_sevens_read_as_they_are_and_with_the_box_moved_off_the_stem()
     assert _digits(rows["cut left 0.15"]) == [7, 7, 7, 7]
 
 
+def test_positions_just_below_ten_show_as_zero() -> None:
+    """Metrona's committed "0"s sit at 9.95 or above: shown as recognize shows them, 0.0,
+    never 10.0 (a position is always below 10)."""
+    reads = dict(probe(None, str(CROPS), "Metrona", 0))["as they are"]
+    assert reads and all(r.split("/")[0] == "0.0" for r in reads), reads
+
+
 def test_a_meter_without_such_crops_is_a_clear_error() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "digitd.train.window_probe", "--meter-dir", str(CROPS),

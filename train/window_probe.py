@@ -62,6 +62,7 @@ CHANGES: dict[str, Callable[[U8, float], U8]] = {
 def probe(model: str | None, meter_dir: str, meter: str, digit: int,
           shares: Sequence[float] = (0.15, 0.25)) -> list[tuple[str, list[str]]]:
     """Rows of (change, each crop's "position/confidence" or "-" for not a digit)."""
+    from digitd.edge.reading import shown_position
     from digitd.edge.vision.classifier import WindowClassifier
     from digitd.edge.vision.wheel import estimate
     from digitd.edge.vision.window import window_batch
@@ -77,8 +78,9 @@ def probe(model: str | None, meter_dir: str, meter: str, digit: int,
 
     def read(batch: list[U8]) -> list[str]:
         ests = estimate(clf.probabilities(window_batch(batch)))
-        return [f"{e.position:.1f}/{e.confidence:.2f}" if e.position is not None else "-"
-                for e in ests]
+        # Shown as recognize shows positions: 9.97 is 0.0, not 10.0.
+        return [f"{shown_position(e.position, 1):.1f}/{e.confidence:.2f}"
+                if e.position is not None else "-" for e in ests]
 
     rows = [("as they are", read(crops))]
     for share in shares:
