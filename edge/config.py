@@ -166,7 +166,8 @@ class DecisionConfig(Section):
         description="meter: a rise of this many steps of the last digit or more (10: more "
         "than the last wheel turns between two published values, as one misread wheel left "
         "of it gives) is published only after recover_after readings in a row that count on "
-        "from it; a decrease of fewer steps is waited out, never recovered into; a first value "
+        "from it; a decrease of fewer steps is waited out, never recovered into, a larger one "
+        "recovered into after the same run (or as many identical readings); a first value "
         "(none persisted) waits for the same run of readings (0: off)",
     )
 

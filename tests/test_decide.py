@@ -153,12 +153,42 @@ def test_meter_refuses_a_decrease_then_recovers() -> None:
     assert actions(got) == ["wait", "reject", "reject", "reject", "publish"]
     reason = got[1].reason
     assert reason is not None and reason.code is Code.DECREASE and reason.value == "0317"
-    assert reason.message == "0317 is lower than the accepted 0417"
+    assert reason.message == ("0317 is lower than the accepted 0417: published once 5 "
+                              "readings in a row count on from it (the accepted value was "
+                              "misread, or the meter exchanged)")
     assert got[4].recovered and d.value == "0317"
     # With the jump rule off, any decrease is recovered into.
     e = Decider(cfg(stable_count=2, meter=True, recover_after=3, heartbeat=0, confirm_jump=0))
     first(e, "0417")
     assert actions(run(e, "0411", "0411", "0411", start=10)) == ["wait", "reject", "publish"]
+
+
+def test_meter_recovers_from_a_value_far_too_high_while_it_counts() -> None:
+    """86097 published for 06097 (a leading "0" misread in every frame for a while): the
+    true values are a large decrease, and on an LCD that changes every frame or two, or a
+    wheel meter with water running, they are never the same five times in a row. They
+    count on from each other, so the meter is recovered after recover_after of them."""
+    d = Decider(cfg(stable_count=1, meter=True, recover_after=5, heartbeat=0))
+    first(d, "86097")
+    got = run(d, "06097", "06098", "06098", "06100", "06101", "06102", start=10)
+    assert actions(got) == ["reject"] * 4 + ["publish", "publish"]
+    assert got[0].reason is not None and got[0].reason.code is Code.DECREASE
+    assert got[4].recovered and not got[5].recovered and d.value == "06102"
+    # A reading that does not count on from the run (back more than a step, or a leap of
+    # confirm_jump steps) starts it anew, as does a refused frame.
+    e = Decider(cfg(stable_count=1, meter=True, recover_after=3, heartbeat=0))
+    first(e, "86097")
+    got = run(e, "06097", "06098", "06080", "06081", "06300", "06301", "06302", start=10)
+    assert actions(got) == ["reject"] * 6 + ["publish"] and e.value == "06302"
+    f = Decider(cfg(stable_count=1, meter=True, recover_after=3, heartbeat=0))
+    first(f, "86097")
+    run(f, "06097", "06098", start=10)
+    assert f.offer(reading("06099", confidence=0.2), 12).action is Action.REJECT
+    assert actions(run(f, "06100", "06101", start=13)) == ["reject", "reject"]
+    # With the jump rule off, only identical readings recover a decrease, as before.
+    g = Decider(cfg(stable_count=1, meter=True, recover_after=3, heartbeat=0, confirm_jump=0))
+    first(g, "86097")
+    assert not any(x.publish for x in run(g, "06097", "06098", "06099", "06100", start=10))
 
 
 def test_meter_waits_out_a_value_published_a_little_high() -> None:
@@ -430,12 +460,19 @@ def test_properties_over_arbitrary_readings(
             if broke_rules:
                 event("published after recovering")
                 assert got.recovered
-                if number < prev and config.confirm_jump:
-                    # Never a decrease of less than a turn of the last wheel.
-                    assert prev - number >= config.confirm_jump * _last_step(number)
                 need = max(config.stable_count, config.recover_after)
                 assert len(offered) >= need
-                assert all(r.value == got.value for r in offered[-need:])
+                tail = offered[-need:]
+                if number < prev and config.confirm_jump:
+                    # Never a decrease of less than a turn of the last wheel; a larger one
+                    # after readings in a row each as far below (they need not be identical).
+                    assert prev - number >= config.confirm_jump * _last_step(number)
+                    assert all(r.complete for r in tail)
+                    for r in tail:
+                        v = Decimal(r.value)
+                        assert prev - v >= config.confirm_jump * _last_step(v)
+                else:
+                    assert all(r.value == got.value for r in tail)
             jump = config.confirm_jump * _last_step(number)
             if config.confirm_jump and number - prev >= jump and not broke_rules:
                 # A jump only after enough readings in a row, each as far above.

@@ -33,7 +33,12 @@ Rules, in order, for each :meth:`Decider.offer`:
    moves while the daemon was away is caught up with even as its last wheel turns.
    With ``confirm_jump`` set, a decrease of fewer steps than it is never recovered
    into: the accepted value was read a little high (a last wheel misread), and the meter
-   passes it within one turn of its last wheel.
+   passes it within one turn of its last wheel. A decrease of that many steps or more
+   (a misread published far too high, a meter exchanged) is recovered into after the same
+   run as a jump: ``max(stable_count, recover_after)`` readings in a row that count on
+   from each other, or as many identical ones; a meter that keeps counting (an LCD that
+   changes every frame or two, water running) would otherwise never show that many
+   identical readings and stay on the wrong value.
 6. First value (``meter``, ``confirm_jump``): with nothing accepted yet (no value
    persisted, none set) there is nothing to judge a reading against, so the first value
    waits (``wait``, not an error) for the same run: ``max(stable_count, recover_after)``
@@ -111,7 +116,8 @@ class Decision:
 
 @dataclass
 class _Jump:
-    """Readings in a row far above the accepted value that count on from each other."""
+    """Readings in a row far from the accepted value (above it: a jump; below: a large
+    decrease) that count on from each other."""
 
     last: Decimal  # the highest so far: the next must count on from it
     count: int
@@ -144,6 +150,7 @@ class Decider:
         self._streak = 0
         self._accepted: _Accepted | None = None
         self._jump: _Jump | None = None
+        self._drop: _Jump | None = None
         self._force = False
 
     @property
@@ -174,7 +181,7 @@ class Decider:
         number = parse_value(value)
         self._accepted = _Accepted(value, number, confirmed_at=now, published_at=now)
         self._candidate, self._streak = None, 0
-        self._jump = None
+        self._jump = self._drop = None
         self._force = False
         return Decision(Action.PUBLISH, value, forced=True)
 
@@ -183,11 +190,11 @@ class Decider:
         problem = self._check_quality(reading)
         if problem is not None:
             self._candidate, self._streak = None, 0
-            self._jump = None
+            self._jump = self._drop = None
             return Decision(Action.REJECT, problem.value, reading, problem)
         value = reading.value
         digit_step = _digit_step(reading, value)
-        self._follow_jump(value, digit_step)
+        self._follow_runs(value, digit_step)
         if value == self._candidate:
             self._streak += 1
         else:
@@ -245,6 +252,9 @@ class Decider:
             if self._small_decrease(number, digit_step):
                 message += (f", by less than confirm_jump {cfg.confirm_jump} steps: the accepted "
                             "value was read a little high; waiting for the meter to reach it")
+            elif cfg.confirm_jump:
+                message += (f": published once {self._need} readings in a row count on from it "
+                            "(the accepted value was misread, or the meter exchanged)")
             return Rejection(Code.DECREASE, message, value)
         if cfg.max_rate is not None and number > acc.number:
             hours = max(0.0, now - acc.confirmed_at) / 3600.0
@@ -295,17 +305,32 @@ class Decider:
             return False
         return self._jump is None or self._jump.count < self._need
 
-    def _follow_jump(self, value: str, digit_step: Decimal) -> None:
-        """Count the readings in a row that jumped and count on from each other."""
+    def _drops(self, number: Decimal, digit_step: Decimal) -> bool:
+        """``number`` is ``confirm_jump`` steps or more below the accepted value: more than
+        the last wheel turns, so not a value read a little high."""
+        acc, jump = self._accepted, self.cfg.confirm_jump
+        if not self.cfg.meter or not jump or self.cfg.allow_decrease or acc is None:
+            return False
+        return acc.number - number >= jump * digit_step
+
+    def _follow_runs(self, value: str, digit_step: Decimal) -> None:
+        """Count the readings in a row that jumped, or dropped far, and count on from each
+        other."""
         number = Decimal(value)
-        if not self._jumps(number, digit_step):
-            self._jump = None
-            return
-        run, most = self._jump, self.cfg.confirm_jump * digit_step
+        self._jump = (self._count_on(self._jump, number, digit_step)
+                      if self._jumps(number, digit_step) else None)
+        self._drop = (self._count_on(self._drop, number, digit_step)
+                      if self._drops(number, digit_step) else None)
+
+    def _count_on(self, run: _Jump | None, number: Decimal, digit_step: Decimal) -> _Jump:
+        """``run`` with ``number`` added if it counts on from it (no lower than its highest
+        by more than the settling step, less than ``confirm_jump`` steps above), else a new
+        run."""
+        most = self.cfg.confirm_jump * digit_step
         if run is not None and run.last - _step(number) <= number < run.last + most:
             run.last, run.count = max(run.last, number), run.count + 1
-        else:
-            self._jump = _Jump(number, 1)
+            return run
+        return _Jump(number, 1)
 
     def _settling(self, value: str) -> bool:
         """A meter value one step of its last digit below the accepted one."""
@@ -335,14 +360,17 @@ class Decider:
         problem = self._check_meter(value, now, digit_step)
         recovered = False
         if problem is not None:
-            # A jump is confirmed by readings that count on from it, the others by
-            # identical ones; a small decrease never is: the meter catches up instead.
+            # A jump or a large decrease is confirmed by readings that count on from it (or
+            # identical ones), the others by identical ones; a small decrease never is: the
+            # meter catches up instead.
             agreeing = streak
             if problem.code is Code.JUMP:
                 agreeing = self._jump.count if self._jump is not None else 0
             elif problem.code is Code.DECREASE and self._small_decrease(Decimal(value),
                                                                         digit_step):
                 agreeing = 0
+            elif problem.code is Code.DECREASE and self._drop is not None:
+                agreeing = max(streak, self._drop.count)
             if agreeing < self._need:
                 return Decision(Action.REJECT, value, reading, problem, streak=streak)
             recovered = True
@@ -351,7 +379,7 @@ class Decider:
                 problem.message,
             )
         self._accepted = _Accepted(value, Decimal(value), confirmed_at=now, published_at=now)
-        self._jump = None
+        self._jump = self._drop = None
         forced = self._force
         self._force = False
         return Decision(
