@@ -115,7 +115,7 @@ class Decision:
 
 
 @dataclass
-class _Jump:
+class _Run:
     """Readings in a row far from the accepted value (above it: a jump; below: a large
     decrease) that count on from each other."""
 
@@ -149,8 +149,8 @@ class Decider:
         self._candidate: str | None = None
         self._streak = 0
         self._accepted: _Accepted | None = None
-        self._jump: _Jump | None = None
-        self._drop: _Jump | None = None
+        self._jump: _Run | None = None
+        self._drop: _Run | None = None
         self._force = False
 
     @property
@@ -322,7 +322,7 @@ class Decider:
         self._drop = (self._count_on(self._drop, number, digit_step)
                       if self._drops(number, digit_step) else None)
 
-    def _count_on(self, run: _Jump | None, number: Decimal, digit_step: Decimal) -> _Jump:
+    def _count_on(self, run: _Run | None, number: Decimal, digit_step: Decimal) -> _Run:
         """``run`` with ``number`` added if it counts on from it (no lower than its highest
         by more than the settling step, less than ``confirm_jump`` steps above), else a new
         run."""
@@ -330,7 +330,7 @@ class Decider:
         if run is not None and run.last - _step(number) <= number < run.last + most:
             run.last, run.count = max(run.last, number), run.count + 1
             return run
-        return _Jump(number, 1)
+        return _Run(number, 1)
 
     def _settling(self, value: str) -> bool:
         """A meter value one step of its last digit below the accepted one."""
