@@ -126,3 +126,42 @@ def test_an_lcd_counters_leading_zeros_can_be_shown_unlit(
     frames.clear()
     evaluate_sequences(clf, pb, inputs, 20, 1, labels_as=labels)
     assert frames and not any(i in unlit for picks in frames for i in picks)
+
+
+def test_far_too_high_raises_the_leftmost_wheel_not_at_nine() -> None:
+    from digitd.train.window_sequences import far_too_high
+
+    assert far_too_high("06097") == "96097"
+    assert far_too_high("09999") == "99999"
+    assert far_too_high("99989") == "99999"  # ten steps of the last digit high
+    assert far_too_high("99998") is None  # only the last wheel left: not far too high
+
+
+def test_counters_recover_from_a_value_published_far_too_high() -> None:
+    """The committed dev crops' counters, each with a value published far too high at
+    frame 10: on the LCD meters, whose value changes nearly every frame, every counter
+    gets its true value published again once five readings count on from each other
+    (never sooner), while five identical readings in a row, all that recovered such a
+    decrease before, come for few of them."""
+    from digitd.edge.vision.classifier import WindowClassifier
+    from digitd.train.window_data import (
+        load_errata,
+        load_meter_digits,
+        positions_with_errata,
+        window_examples,
+    )
+    from digitd.train.window_sequences import evaluate_recovery
+    from tests.meter_strips import METER_CROPS
+
+    dev = load_meter_digits(str(METER_CROPS), "dev")
+    got = evaluate_recovery(WindowClassifier(), dev, window_examples(dev, None), 60, 1,
+                            labels_as=positions_with_errata(dev, load_errata()),
+                            unlit_leading=True)
+    assert got["need"] == 5 and got["frames_left"] == 30 and got["counters"] > 0
+    lcds = ["lcd/lcd_pb", "powermeter/LandisGyrT330_C", "watermeter/Metrona"]
+    for name in lcds:
+        m = got["per_meter"][name]
+        assert m["counters"] > 0 and m["counting_on"]["recovered"] == 1.0, (name, m)
+        assert m["counting_on"]["median_frames"] >= 5
+        assert m["identical_only"]["recovered"] < 0.5, (name, m)
+    assert got["identical_only"]["recovered"] < got["counting_on"]["recovered"]

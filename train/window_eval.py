@@ -97,6 +97,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         window_examples,
     )
     from digitd.train.window_sequences import (
+        evaluate_recovery,
         evaluate_sequences,
         evaluate_synthetic_sequences,
         lcd_meters,
@@ -187,6 +188,10 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         report["errata"]["sequences_unlit_leading"] = evaluate_sequences(
             clf, dev, x, sequences, seed, labels_as=corrected, wheel_tolerance=wheel_tolerance,
             unlit_leading=True,
+        )
+        # The same counters, each with a value published far too high at frame 10.
+        report["errata"]["recovery"] = evaluate_recovery(
+            clf, dev, x, sequences, seed, labels_as=corrected, unlit_leading=True
         )
     if synthetic_counters:
         report["synthetic_sequences"] = evaluate_synthetic_sequences(
@@ -313,6 +318,20 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
                           f"{_pct(m['exact'])} %  frames without a reading "
                           f"{_pct(m['no_reading'])} %  one frame right "
                           f"{_pct(m['one_photo_exact'])} %", file=out)
+        v = r.get("errata", {}).get("recovery")
+        if v:
+            print(f"  a value published far too high at frame {v['at']} (its leftmost wheel not "
+                  f"at 9 read as 9; {v['counters']} counters, {v['frames_left']} frames left): "
+                  f"the true value published again in {_pct(v['counting_on']['recovered'])} %, "
+                  f"after a median of {v['counting_on']['median_frames']:.0f} frames; "
+                  f"{v['need']} identical readings in a row (until stop 30 the only way back) "
+                  f"came in {_pct(v['identical_only']['recovered'])} %, after a median of "
+                  f"{v['identical_only']['median_frames']:.0f}", file=out)
+            print("    per meter, recovered (median frames) counting on / identical only: "
+                  + ", ".join(f"{name.split('/')[-1]} {_pct(m['counting_on']['recovered'])} % "
+                              f"({m['counting_on']['median_frames']:.0f}) / "
+                              f"{_pct(m['identical_only']['recovered'])} %"
+                              for name, m in v["per_meter"].items()), file=out)
         print(f"  one frame at a time, no decisions (as recognize reads a photo): value "
               f"right {_pct(s['one_photo_exact'])} % of frames, given "
               f"{_pct(s['one_photo_given'])} %"

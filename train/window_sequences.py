@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -34,6 +34,12 @@ from digitd.edge.vision.reader import wheel_reading
 from digitd.train.window_data import WindowSet
 
 logger = logging.getLogger(__name__)
+
+# The daemon's decisions as a meter's owner sets them up: meter rules, two readings alike.
+DECISIONS = DecisionConfig(meter=True, stable_count=2, heartbeat=0)
+# Rejections of a frame's reading itself, before any meter rule judges its value.
+QUALITY = (Code.NO_DIGITS, Code.NOT_A_DIGIT, Code.LOW_CONFIDENCE, Code.DIGIT_COUNT,
+           Code.WHEELS_DISAGREE)
 
 WHEELS = 5
 STEPS = 40
@@ -111,7 +117,7 @@ class _Counter:
     """One counter's frames through the meter rules, scored by what they publish."""
 
     def __init__(self) -> None:
-        self.decider = Decider(DecisionConfig(meter=True, stable_count=2, heartbeat=0))
+        self.decider = Decider(DECISIONS)
         self.last: Decimal | None = None
 
     def offer(self, reading: Reading, step: int, want: str, *tallies: _Tally) -> str | None:
@@ -142,18 +148,14 @@ class _Counter:
         return None if right else decision.value
 
 
-def evaluate_sequences(
-    clf: WindowClassifier, dev: WindowSet, inputs: np.ndarray, counters: int = 900,
-    seed: int = 1, wheels: int = WHEELS, steps: int = STEPS,
-    labels_as: np.ndarray | None = None, wheel_tolerance: float | None = None,
-    unlit_leading: bool = False,
-) -> dict[str, Any]:
-    """``inputs``: the model inputs of ``dev``'s crops (``window_examples(dev, None)``),
-    already made for the per-crop figures; ``labels_as``: their positions if not
-    ``dev.positions`` (the errata's corrections); ``wheel_tolerance``: the
-    ``[locate]`` setting, if not its default; ``unlit_leading``: an LCD counter's
-    leading zeros are shown by the meter's unlit cells (crops ``labels_as`` calls
-    blank), as such a display shows them, its other zeros by lit "0"s."""
+def _frames(
+    clf: WindowClassifier, dev: WindowSet, inputs: np.ndarray, counters: int, seed: int,
+    wheels: int, steps: int, labels_as: np.ndarray | None, wheel_tolerance: float | None,
+    unlit_leading: bool,
+) -> Iterator[tuple[int, str, int, Reading | None, str]]:
+    """Every frame of every counter, in order: (counter, meter, step, its reading through
+    the device's chain, the true value); the reading is None for a frame skipped because
+    the meter has no crop labelled with some wheel's position."""
     rng = np.random.default_rng(seed)
     boxes = [(0, 0, 1, 1)] * wheels
     # Set up as the meter's owner would: an LCD's digits jump (``display = "lcd"``).
@@ -173,17 +175,11 @@ def evaluate_sequences(
             unlit[g].append(i)
     meters = sorted(by_meter)
     lcds = lcd_meters(dev.groups, labelled)
-
-    total = _Tally()
-    per_meter: dict[str, _Tally] = defaultdict(_Tally)
-    skipped = 0
-    wrong_examples: list[dict[str, str]] = []
     for c in range(counters):
         meter = meters[c % len(meters)]
         labels = by_meter[meter]
         lcd = meter in lcds
         value = _start(rng, wheels)
-        counter = _Counter()
         for step in range(steps):
             value += int(rng.integers(0, 4 if not lcd else 12))
             positions = true_positions(value, wheels, lcd)
@@ -201,15 +197,43 @@ def evaluate_sequences(
                 if not options:
                     break
                 picks.append(int(options[int(rng.integers(len(options)))]))
+            want = truth(value, wheels)
             if len(picks) != wheels:
-                skipped += 1
+                yield c, meter, step, None, want
                 continue
             ests = clf.estimate(inputs[picks])
             reading = wheel_reading(ests, boxes, locates["lcd" if lcd else "wheels"], 0.0)
-            want = truth(value, wheels)
-            wrong = counter.offer(reading, step, want, total, per_meter[meter])
-            if wrong is not None and len(wrong_examples) < 10:
-                wrong_examples.append({"meter": meter, "published": wrong, "true": want})
+            yield c, meter, step, reading, want
+
+
+def evaluate_sequences(
+    clf: WindowClassifier, dev: WindowSet, inputs: np.ndarray, counters: int = 900,
+    seed: int = 1, wheels: int = WHEELS, steps: int = STEPS,
+    labels_as: np.ndarray | None = None, wheel_tolerance: float | None = None,
+    unlit_leading: bool = False,
+) -> dict[str, Any]:
+    """``inputs``: the model inputs of ``dev``'s crops (``window_examples(dev, None)``),
+    already made for the per-crop figures; ``labels_as``: their positions if not
+    ``dev.positions`` (the errata's corrections); ``wheel_tolerance``: the
+    ``[locate]`` setting, if not its default; ``unlit_leading``: an LCD counter's
+    leading zeros are shown by the meter's unlit cells (crops ``labels_as`` calls
+    blank), as such a display shows them, its other zeros by lit "0"s."""
+    total = _Tally()
+    per_meter: dict[str, _Tally] = defaultdict(_Tally)
+    skipped = 0
+    wrong_examples: list[dict[str, str]] = []
+    counter, current = _Counter(), 0
+    for c, meter, step, reading, want in _frames(clf, dev, inputs, counters, seed, wheels,
+                                                 steps, labels_as, wheel_tolerance,
+                                                 unlit_leading):
+        if c != current:
+            counter, current = _Counter(), c
+        if reading is None:
+            skipped += 1
+            continue
+        wrong = counter.offer(reading, step, want, total, per_meter[meter])
+        if wrong is not None and len(wrong_examples) < 10:
+            wrong_examples.append({"meter": meter, "published": wrong, "true": want})
     return {
         "wheels": wheels,
         "sequences": counters,
@@ -219,6 +243,75 @@ def evaluate_sequences(
         "per_meter": {m: t.figures() for m, t in sorted(per_meter.items())},
         "wrong_examples": wrong_examples,
     }
+
+
+def far_too_high(value: str) -> str | None:
+    """``value`` with its leftmost wheel that is not at 9 read as 9 (06097 as 96097): a
+    misread at least ten steps of the last digit high; None if only the last wheel is
+    left to raise."""
+    for k, ch in enumerate(value[:-1]):
+        if ch != "9":
+            return value[:k] + "9" + value[k + 1:]
+    return None
+
+
+def evaluate_recovery(
+    clf: WindowClassifier, dev: WindowSet, inputs: np.ndarray, counters: int = 900,
+    seed: int = 1, at: int = 10, wheels: int = WHEELS, steps: int = STEPS,
+    labels_as: np.ndarray | None = None, unlit_leading: bool = False,
+) -> dict[str, Any]:
+    """The counters of :func:`evaluate_sequences`, each with a value published far too
+    high at frame ``at`` (:func:`far_too_high` of the true one, put in as the accepted
+    value): the frames until the true value is published again, and, for comparison,
+    until ``recover_after`` readings in a row are the same value (all that recovered a
+    large decrease until stop 30). A counter that does neither within its frames counts
+    as not recovered; one without a frame after ``at`` is not counted."""
+    need = max(DECISIONS.stable_count, DECISIONS.recover_after)
+    new: dict[str, list[int]] = defaultdict(list)
+    old: dict[str, list[int]] = defaultdict(list)
+    planted: dict[str, int] = defaultdict(int)
+    decider: Decider | None = None
+    current = -1
+    same, run, recovered, identical, counted = "", 0, False, False, False
+    for c, meter, step, reading, want in _frames(clf, dev, inputs, counters, seed, wheels,
+                                                 steps, labels_as, None, unlit_leading):
+        if c != current:
+            decider, current = None, c
+        if step == at and (high := far_too_high(want)) is not None:
+            decider = Decider(DECISIONS)
+            decider.set_value(high, float(step))
+            same, run, recovered, identical, counted = "", 0, False, False, False
+        if decider is None or reading is None:
+            continue
+        # Counted once it has a frame: a meter without a crop for some wheel's position
+        # makes no frame, which no rule could recover on.
+        planted[meter] += not counted
+        counted = True
+        decision = decider.offer(reading, float(step))
+        if not recovered and decision.publish and decision.value is not None \
+                and Decimal(decision.value) == Decimal(want):
+            new[meter].append(step - at + 1)
+            recovered = True
+        # What the old rule counted: readings in a row that pass the quality checks and
+        # are the same value.
+        passed = not (decision.reason is not None and decision.reason.code in QUALITY)
+        run = run + 1 if passed and reading.value == same else int(passed)
+        same = reading.value if passed else ""
+        if not identical and run >= need:
+            old[meter].append(step - at + 1)
+            identical = True
+
+    def figures(meters: Sequence[str]) -> dict[str, Any]:
+        n = sum(planted[m] for m in meters)
+        out = {}
+        for name, runs in (("counting_on", new), ("identical_only", old)):
+            frames = [f for m in meters for f in runs[m]]
+            out[name] = {"recovered": len(frames) / n if n else float("nan"),
+                         "median_frames": float(np.median(frames)) if frames else float("nan")}
+        return {"counters": n, **out}
+
+    return {"at": at, "frames_left": steps - at, "need": need, **figures(list(planted)),
+            "per_meter": {m: figures([m]) for m in sorted(planted)}}
 
 
 def evaluate_synthetic_sequences(
