@@ -12,6 +12,8 @@ which the meter has no crop labelled with some wheel's position is skipped
 
 :func:`evaluate_synthetic_sequences` counts the same way on whole generated meter
 photos (wheels and LCDs in fonts held out of training), read through fixed boxes.
+:func:`evaluate_recovery` gives each counter a value published far too high and counts
+the frames until the true value is published again.
 """
 
 from __future__ import annotations
