@@ -191,7 +191,8 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         )
         # The same counters, each with a value published far too high at frame 10.
         report["errata"]["recovery"] = evaluate_recovery(
-            clf, dev, x, sequences, seed, labels_as=corrected, unlit_leading=True
+            clf, dev, x, sequences, seed, labels_as=corrected, wheel_tolerance=wheel_tolerance,
+            unlit_leading=True,
         )
     if synthetic_counters:
         report["synthetic_sequences"] = evaluate_synthetic_sequences(

@@ -260,13 +260,14 @@ def far_too_high(value: str) -> str | None:
 def evaluate_recovery(
     clf: WindowClassifier, dev: WindowSet, inputs: np.ndarray, counters: int = 900,
     seed: int = 1, at: int = 10, wheels: int = WHEELS, steps: int = STEPS,
-    labels_as: np.ndarray | None = None, unlit_leading: bool = False,
+    labels_as: np.ndarray | None = None, wheel_tolerance: float | None = None,
+    unlit_leading: bool = False,
 ) -> dict[str, Any]:
-    """The counters of :func:`evaluate_sequences`, each with a value published far too
-    high at frame ``at`` (:func:`far_too_high` of the true one, put in as the accepted
-    value): the frames until the true value is published again, and, for comparison,
-    until ``recover_after`` readings in a row are the same value (all that recovered a
-    large decrease until stop 30). A counter that does neither within its frames counts
+    """The counters of :func:`evaluate_sequences` (the same arguments), each with a value
+    published far too high at frame ``at`` (:func:`far_too_high` of the true one, put in
+    as the accepted value): the frames until the true value is published again, and, for
+    comparison, until ``recover_after`` readings in a row are the same value (all that
+    recovered a large decrease until stop 30). A counter that does neither within its frames counts
     as not recovered; one without a frame after ``at`` is not counted."""
     need = max(DECISIONS.stable_count, DECISIONS.recover_after)
     new: dict[str, list[int]] = defaultdict(list)
@@ -276,7 +277,8 @@ def evaluate_recovery(
     current = -1
     same, run, recovered, identical, counted = "", 0, False, False, False
     for c, meter, step, reading, want in _frames(clf, dev, inputs, counters, seed, wheels,
-                                                 steps, labels_as, None, unlit_leading):
+                                                 steps, labels_as, wheel_tolerance,
+                                                 unlit_leading):
         if c != current:
             decider, current = None, c
         if step == at and (high := far_too_high(want)) is not None:
