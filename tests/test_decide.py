@@ -503,3 +503,22 @@ def test_heartbeat_never_repeats_a_value_too_soon(
             assert config.heartbeat > 0 and now - last[got.value] >= config.heartbeat
         if got.publish and got.value is not None:
             last[got.value] = now
+
+
+def test_quality_codes_are_the_readings_own_faults() -> None:
+    """QUALITY_CODES (what window_eval counts as a frame refused in itself) holds the
+    codes rule 1 gives, and none of the meter rules'."""
+    from digitd.edge.service.decide import QUALITY_CODES
+
+    d = Decider(cfg(stable_count=1, meter=True, expected_digits=4, heartbeat=0))
+    first(d, "0417")
+    quality = [d.offer(reading("0417", confidence=0.2), 1), d.offer(reading("041"), 2),
+               d.offer(Reading(()), 3),
+               d.offer(Reading((digit(0), digit(None), digit(1), digit(7))), 4)]
+    meter = [d.offer(reading("0317"), 5), d.offer(reading("0917"), 6)]
+    assert [q.reason.code for q in quality if q.reason] == [
+        Code.LOW_CONFIDENCE, Code.DIGIT_COUNT, Code.NO_DIGITS, Code.NOT_A_DIGIT]
+    assert all(q.reason.code in QUALITY_CODES for q in quality if q.reason)
+    assert [m.reason.code for m in meter if m.reason] == [Code.DECREASE, Code.JUMP]
+    assert not any(m.reason.code in QUALITY_CODES for m in meter if m.reason)
+    assert Code.WHEELS_DISAGREE in QUALITY_CODES

@@ -29,7 +29,7 @@ import numpy as np
 
 from digitd.edge.config import DecisionConfig, LocateConfig
 from digitd.edge.reading import Reading
-from digitd.edge.service.decide import Action, Code, Decider
+from digitd.edge.service.decide import QUALITY_CODES, Action, Code, Decider
 from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.compose import expected_turn
 from digitd.edge.vision.reader import wheel_reading
@@ -39,9 +39,6 @@ logger = logging.getLogger(__name__)
 
 # The daemon's decisions as a meter's owner sets them up: meter rules, two readings alike.
 DECISIONS = DecisionConfig(meter=True, stable_count=2, heartbeat=0)
-# Rejections of a frame's reading itself, before any meter rule judges its value.
-QUALITY = (Code.NO_DIGITS, Code.NOT_A_DIGIT, Code.LOW_CONFIDENCE, Code.DIGIT_COUNT,
-           Code.WHEELS_DISAGREE)
 
 WHEELS = 5
 STEPS = 40
@@ -298,7 +295,7 @@ def evaluate_recovery(
             recovered = True
         # What the old rule counted: readings in a row that pass the quality checks and
         # are the same value.
-        passed = not (decision.reason is not None and decision.reason.code in QUALITY)
+        passed = not (decision.reason is not None and decision.reason.code in QUALITY_CODES)
         run = run + 1 if passed and reading.value == same else int(passed)
         same = reading.value if passed else ""
         if not identical and run >= need:

@@ -87,6 +87,12 @@ class Code(StrEnum):
     JUMP = "jump"
 
 
+# The codes of a frame's reading refused itself (rule 1), before any meter rule judges
+# its value.
+QUALITY_CODES = frozenset({Code.NO_DIGITS, Code.NOT_A_DIGIT, Code.LOW_CONFIDENCE,
+                           Code.DIGIT_COUNT, Code.WHEELS_DISAGREE})
+
+
 @dataclass(frozen=True)
 class Rejection:
     """Why a reading was refused: a code for machines, a sentence for people."""
