@@ -191,4 +191,8 @@ def convert(
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     card_file = write_card(out_file, card)
+    # Known inputs for the device's check that its runtime computes as this one does.
+    from digitd.convert.golden import add_golden, digit_golden
+
+    add_golden(out_file, digit_golden(out_file, mnist_dir))
     return ConvertResult(out_file, card_file, json.loads(card_file.read_text()))

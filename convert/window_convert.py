@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from digitd.convert.convert import ConvertResult, GateError, load_for_conversion, to_int8_tflite
+from digitd.convert.golden import add_golden, window_golden
 from digitd.edge import __version__
 from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.model_card import write_card
@@ -146,4 +147,6 @@ def convert_window(
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     card_file = write_card(out_file, card)
+    # Known inputs for the device's check that its runtime computes as this one does.
+    add_golden(out_file, window_golden(out_file, meter_dir))
     return ConvertResult(out_file, card_file, json.loads(card_file.read_text()))

@@ -6,8 +6,28 @@ from pathlib import Path
 from typing import Any
 
 from ..camera.sources import redact
-from ..config import ConfigError, load_config
+from ..config import ConfigError, DigitdConfig, load_config
 from ..errors import EXIT_CONFIG, EXIT_OK
+from ..vision.model_card import ModelError
+from ..vision.reader import models_for
+from ..vision.vet import vet
+
+
+def _check_runtime(cfg: DigitdConfig) -> list[str]:
+    """Load each model the config reads with in a child process, as the daemon will, and
+    read the known inputs in its card: a runtime that crashes here or computes wrong
+    results is found now, not by a daemon that publishes nothing."""
+    problems = []
+    for path, kind in models_for(cfg.model, cfg.locate):
+        try:
+            trials = vet(path, kind)
+        except ModelError as exc:
+            problems.append(f"model: {exc}")
+            continue
+        for trial in trials:
+            print(f"model {path.name}: {trial.runtime} {trial.detail}"
+                  + (" (in a separate process)" if trial.ok else ""))
+    return problems
 
 
 def check_config_command(args: Any) -> int:
@@ -33,6 +53,8 @@ def check_config_command(args: Any) -> int:
             value = getattr(cfg.mqtt.tls, name)
             if value and not Path(value).is_file():
                 problems.append(f"mqtt.tls.{name}: {value} does not exist")
+    if not problems:
+        problems.extend(_check_runtime(cfg))
     if problems:
         print(f"{args.file}: {len(problems)} error(s)")
         for p in problems:

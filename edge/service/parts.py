@@ -14,8 +14,10 @@ from ..camera.stream import CameraStream
 from ..config import DigitdConfig, LocateConfig
 from ..mqtt.outbox import Outbox
 from ..mqtt.publisher import MqttPublisher
-from ..vision.reader import Reader, reader_for
+from ..vision.reader import Reader, models_for, reader_for
+from ..vision.vet import vet
 from .collect import CropCollector
+from .statedir import RUNTIME_CHECK_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,9 @@ class Parts:
     def __init__(self, cfg: DigitdConfig, config_path: Path, state_dir: Path,
                  on_command: Any, outbox: Outbox | None = None) -> None:
         self.cfg = cfg
+        # A runtime that crashes on this machine must do so in a child, not here.
+        for path, kind in models_for(cfg.model, cfg.locate):
+            vet(path, kind, cache_file=state_dir / RUNTIME_CHECK_FILE)
         # The decision step applies the confidence floor and says why.
         self.reader = reader_for(cfg.model, cfg.locate, min_confidence=0.0)
         self.state_dir = state_dir

@@ -16,6 +16,8 @@ from ..errors import ConfigurationError
 logger = logging.getLogger(__name__)
 
 LAST_VALUE_FILE = "last_value.json"
+# Which TFLite runtime read each model right in a separate process (vision/vet.py).
+RUNTIME_CHECK_FILE = "runtime_check.json"
 
 
 class StateDirError(ConfigurationError):

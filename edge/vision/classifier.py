@@ -8,16 +8,19 @@ resized only when the number of digits in a frame changes.
 from __future__ import annotations
 
 import logging
+import platform
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import EXIT_CONFIG
 from ..reading import Prediction
+from .golden import GoldenFormatError, GoldenSet, compare, from_card
 from .labels import NOT_A_DIGIT, NUM_DIGITS
-from .model_card import ModelError, default_model_path, read_card
-from .runtime import interpreter_class, native_stderr_to_log
+from .model_card import ModelError, default_model_path, read_card, sha256_of
+from .runtime import Runtime, broken_runtime_fix, native_stderr_to_log, runtime_for
 from .wheel import NUM_WINDOW_CLASSES, WheelEstimate, estimate
 from .window import HEIGHT, WIDTH
 
@@ -37,6 +40,16 @@ def _check_tflite(path: Path) -> None:
         raise ModelError(f"{path}: not a TFLite model (no 'TFL3' identifier); expected a .tflite")
 
 
+class RuntimeBrokenError(ModelError):
+    """The runtime loads the model but reads its known inputs wrong on this machine."""
+
+    exit_code = EXIT_CONFIG
+
+    def __init__(self, message: str, wrong: int, total: int) -> None:
+        super().__init__(message)
+        self.wrong, self.total = wrong, total
+
+
 class TfliteModel:
     """A TFLite model with its card: loads it, feeds uint8 images, returns probabilities.
 
@@ -46,14 +59,23 @@ class TfliteModel:
     kind = "digit"
 
     def __init__(
-        self, model_path: str | Path | None = None, num_threads: int = 1, require_card: bool = True
+        self,
+        model_path: str | Path | None = None,
+        num_threads: int = 1,
+        require_card: bool = True,
+        runtime: Runtime | None = None,
     ) -> None:
         self.model_path = Path(model_path) if model_path else default_model_path(self.kind)
         _check_tflite(self.model_path)
         self.card: dict[str, Any] = (
             read_card(self.model_path, kind=self.kind) if require_card else {}
         )
-        cls, self.runtime = interpreter_class()
+        if runtime is None:
+            sha = self.card.get("sha256") or sha256_of(self.model_path)
+            self.runtime_info, cls = runtime_for(sha)
+        else:
+            self.runtime_info, cls = runtime, runtime.interpreter_class()
+        self.runtime = self.runtime_info.package
         try:
             with native_stderr_to_log():
                 self._interp = cls(model_path=str(self.model_path), num_threads=num_threads)
@@ -72,15 +94,44 @@ class TfliteModel:
         self._check_classes()
         self._batch = shape[0]
         self.num_threads = num_threads
+        self.golden_checked = self._check_golden()
         logger.info(
             "%s model %s (%s input, %d classes) on %s, %d thread(s)",
             self.kind,
             self.model_path.name,
             np.dtype(self._in["dtype"]).name,
             self.num_classes,
-            self.runtime,
+            self.runtime_info,
             num_threads,
         )
+
+    def _check_golden(self) -> int:
+        """Read the card's known inputs; refuse a runtime that reads any of them wrong.
+
+        Returns how many were read (0: the card keeps none)."""
+        try:
+            golden: GoldenSet | None = from_card(self.card)
+        except GoldenFormatError as exc:
+            raise ModelError(f"{self.model_path}: the model card is damaged: {exc}") from None
+        if golden is None:
+            return 0
+        if golden.inputs.shape[1:] != self.input_size:
+            raise ModelError(
+                f"{self.model_path}: the card's known inputs are {golden.inputs.shape[1:]}, "
+                f"the model takes {self.input_size}; the card belongs to another model"
+            )
+        result = compare(golden, self.probabilities(golden.inputs))
+        if not result.ok:
+            raise RuntimeBrokenError(
+                f"{self.model_path.name}: {self.runtime_info} on {platform.machine()} reads "
+                f"{len(result.wrong)} of the {result.total} known inputs in its card wrong "
+                "(it computes wrong results on this machine, so every frame would read "
+                f"nothing or nonsense); {broken_runtime_fix(self.runtime_info)}",
+                len(result.wrong), result.total,
+            )
+        logger.debug("%s: %d known inputs read right on %s", self.model_path.name,
+                     result.total, self.runtime_info)
+        return result.total
 
     def _check_input(self, shape: tuple[int, ...]) -> None:
         if len(shape) != 4 or shape[1:] != (28, 28, 1):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,7 @@ from .classifier import Classifier, WindowClassifier
 from .compose import compose
 from .image import to_gray
 from .locate import Located, Locator
+from .model_card import default_model_path
 from .normalise import ink_contrast, normalise_digit
 from .wheel import WheelEstimate, wheel_digit
 from .window import window_batch
@@ -285,6 +287,14 @@ def reads_windows(locate: LocateConfig) -> bool:
     """Fixed boxes on a meter (wheels, LCD cells) are read whole by the meter-window
     model; the automatic search and boxes of handwriting by the digit model."""
     return locate.mode == "boxes" and locate.display != "handwriting"
+
+
+def models_for(model: ModelConfig, locate: LocateConfig) -> list[tuple[Path, str]]:
+    """The model file and kind (``"digit"``/``"window"``) that :func:`reader_for` loads."""
+    if reads_windows(locate):
+        return [(Path(model.meter_path) if model.meter_path else default_model_path("window"),
+                 "window")]
+    return [(Path(model.path) if model.path else default_model_path("digit"), "digit")]
 
 
 def reader_for(model: ModelConfig, locate: LocateConfig, min_confidence: float) -> Reader:
