@@ -59,7 +59,7 @@ def model_macs(path: Path) -> dict[str, Any]:
 
     interp = Interpreter(model_path=str(path))
     interp.allocate_tensors()
-    shapes = {t["index"]: list(t["shape"]) for t in interp.get_tensor_details()}
+    shapes = {t["index"]: [int(s) for s in t["shape"]] for t in interp.get_tensor_details()}
     total = 0
     by_op: dict[str, int] = {}
     for op in interp._get_ops_details():
@@ -75,7 +75,7 @@ def model_macs(path: Path) -> dict[str, Any]:
             macs = int(np.prod(shapes[ins[1]]))
         else:
             continue
-        by_op[name] = by_op.get(name, 0) + macs
+        by_op[name] = by_op.get(name, 0) + int(macs)
         total += macs
     return {"model": path.name, "macs": total, "by_op": by_op}
 

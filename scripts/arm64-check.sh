@@ -58,12 +58,17 @@ if [ ! -x "$root/usr/bin/python3" ]; then
   rm -rf "$root"
   mkdir -p "$cache"
   debootstrap --arch=arm64 --variant=minbase \
-    --include=python3,python3-venv,python3-pip,mosquitto,systemd,ca-certificates \
+    --include=python3,python3-venv,python3-pip,mosquitto,systemd,procps,ca-certificates \
     bookworm "$root" http://deb.debian.org/debian > "$cache/debootstrap.log" 2>&1 \
     || { tail -20 "$cache/debootstrap.log"; fail "debootstrap (log: $cache/debootstrap.log)"; }
 fi
 cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"  # pip's registry
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+if [ ! -x "$root/usr/bin/kill" ]; then  # the unit's ExecReload=kill; minbase has none
+  say "installing procps in the root"
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive chroot "$root" \
+    sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends procps' >/dev/null
+fi
 
 mounted=()
 cleanup() {
@@ -210,31 +215,64 @@ import json, math, sys
 from pathlib import Path
 
 DROP = {"model", "ms_per_digit_batched", "timings_ms", "file"}
+# The meter evaluation's sections on the real crops as they are; the others perturb them
+# first with OpenCV (glare, neighbours, reframing), whose rounding differs between x86 and
+# arm64 builds, so they are shown but do not count.
+REAL = ("dev", "per_meter", "errata", "per_digit")
+# Every count, accuracy and reading must be equal. A score or confidence may differ by one
+# step of the int8 output (1/256), which kernels for another CPU may round the other way,
+# and a median wheel position error by what that step moves a decoded position.
+STEP = 1 / 256 + 1e-6
+POSITION = 0.005
+drift = []
 
-def clean(v):
-    if isinstance(v, dict):
-        return {k: clean(x) for k, x in v.items() if k not in DROP}
-    if isinstance(v, list):
-        return [clean(x) for x in v]
-    if isinstance(v, float) and math.isnan(v):
-        return "nan"
-    return v
+def tolerance(where):
+    last = where.rsplit(".", 1)[-1].split("[")[0]
+    if last in ("scores", "confidence"):
+        return STEP
+    return POSITION if "position_error" in last else 0.0
+
+def same(x, y, where=""):
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(same(x[k], y[k], f"{where}.{k}") for k in x if k not in DROP)
+    if isinstance(x, list) and isinstance(y, list):
+        return len(x) == len(y) and all(same(a, b, f"{where}[{i}]") for i, (a, b) in enumerate(zip(x, y)))
+    if isinstance(x, float) and isinstance(y, float):
+        if math.isnan(x) or math.isnan(y):
+            return math.isnan(x) and math.isnan(y)
+        if x != y:
+            drift.append((abs(x - y), where))
+        return abs(x - y) <= tolerance(where)
+    return x == y
 
 a, b = Path(sys.argv[1]), Path(sys.argv[2])
 bad = 0
 for name in ("digits-eval.json", "meter-eval.json", "recognize.jsonl", "states.txt"):
     ta, tb = (a / name).read_text(), (b / name).read_text()
     if name.endswith((".json", ".jsonl")):
-        ra = [clean(json.loads(x)) for x in ta.splitlines() if x.strip()]
-        rb = [clean(json.loads(x)) for x in tb.splitlines() if x.strip()]
+        ra = [json.loads(x) for x in ta.splitlines() if x.strip()]
+        rb = [json.loads(x) for x in tb.splitlines() if x.strip()]
+        if name == "meter-eval.json":
+            for key in sorted(set(ra[0]) - set(REAL) - DROP):
+                drift.clear()
+                same(ra[0][key], rb[0][key], key)
+                if drift:
+                    print(f"  ({name} {key}, perturbed on each side: {len(drift)} number(s) differ, "
+                          f"at most {max(drift)[0]:.4f})")
+            ra, rb = [{k: ra[0][k] for k in REAL}], [{k: rb[0][k] for k in REAL}]
     else:
         ra, rb = ta.split(), tb.split()
-    same = ra == rb
-    bad += not same
-    print(f"  {name}: {'same' if same else 'DIFFERENT'} ({len(ra)} record(s))")
-    if not same:
+    drift.clear()
+    ok = len(ra) == len(rb) and all(same(x, y) for x, y in zip(ra, rb))
+    bad += not ok
+    note = ""
+    if drift:
+        worst = max(drift)
+        note = f"; {len(drift)} number(s) differ by at most {worst[0]:.4f} ({worst[1]})"
+    print(f"  {name}: {'same' if ok else 'DIFFERENT'} ({len(ra)} record(s){note})")
+    if not ok:
         for i, (x, y) in enumerate(zip(ra, rb)):
-            if x != y:
+            if not same(x, y):
                 print(f"    first difference at record {i}:\n      x86:   {str(x)[:300]}\n      arm64: {str(y)[:300]}")
                 break
 sys.exit(1 if bad else 0)
@@ -287,9 +325,14 @@ show_cpuinfo "$first_cpu"
 in_root "$first_cpu" "rm -rf /tmp/svc && .venv/bin/digitd install-service --root /tmp/svc --from $src" \
   > "$out/install-service.txt" 2>&1 || { tail -20 "$out/install-service.txt"; fail "install-service"; }
 tail -3 "$out/install-service.txt" | sed 's/^/  /'
-in_root "$first_cpu" "ls /tmp/svc/opt/digitd/venv/bin/digitd >/dev/null && \
-  systemd-analyze verify --root=/tmp/svc /etc/systemd/system/digitd.service /etc/systemd/system/digitd@.service" \
-  > "$out/verify.txt" 2>&1 || true
+# The units as installed, their ExecStart= the venv install-service made (linked to where
+# the unit expects it), checked by the root's own systemd; the template as one instance.
+in_root "$first_cpu" "ln -sfn /tmp/svc/opt/digitd /opt/digitd && mkdir -p /tmp/verify && \
+  cp /tmp/svc/etc/systemd/system/digitd.service /tmp/verify/ && \
+  cp /tmp/svc/etc/systemd/system/digitd@.service /tmp/verify/digitd@kitchen.service && \
+  /opt/digitd/venv/bin/digitd --version >/dev/null && \
+  systemd-analyze verify /tmp/verify/digitd.service /tmp/verify/digitd@kitchen.service" \
+  > "$out/verify.txt" 2>&1 || echo "exit status $?" >> "$out/verify.txt"
 if [ -s "$out/verify.txt" ]; then
   status=1
   sed 's/^/  verify: /' "$out/verify.txt"
