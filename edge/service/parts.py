@@ -14,7 +14,7 @@ from ..camera.stream import CameraStream
 from ..config import DigitdConfig, LocateConfig
 from ..mqtt.outbox import Outbox
 from ..mqtt.publisher import MqttPublisher
-from ..vision.reader import Reader, models_for, reader_for
+from ..vision.reader import Reader, model_for, reader_for
 from ..vision.vet import vet
 from .collect import CropCollector
 from .statedir import RUNTIME_CHECK_FILE
@@ -29,8 +29,7 @@ class Parts:
                  on_command: Any, outbox: Outbox | None = None) -> None:
         self.cfg = cfg
         # A runtime that crashes on this machine must do so in a child, not here.
-        for path, kind in models_for(cfg.model, cfg.locate):
-            vet(path, kind, cache_file=state_dir / RUNTIME_CHECK_FILE)
+        vet(*model_for(cfg.model, cfg.locate), cache_file=state_dir / RUNTIME_CHECK_FILE)
         # The decision step applies the confidence floor and says why.
         self.reader = reader_for(cfg.model, cfg.locate, min_confidence=0.0)
         self.state_dir = state_dir

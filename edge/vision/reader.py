@@ -289,22 +289,23 @@ def reads_windows(locate: LocateConfig) -> bool:
     return locate.mode == "boxes" and locate.display != "handwriting"
 
 
-def models_for(model: ModelConfig, locate: LocateConfig) -> list[tuple[Path, str]]:
+def model_for(model: ModelConfig, locate: LocateConfig) -> tuple[Path, str]:
     """The model file and kind (``"digit"``/``"window"``) that :func:`reader_for` loads."""
     if reads_windows(locate):
-        return [(Path(model.meter_path) if model.meter_path else default_model_path("window"),
-                 "window")]
-    return [(Path(model.path) if model.path else default_model_path("digit"), "digit")]
+        return (Path(model.meter_path) if model.meter_path else default_model_path("window"),
+                "window")
+    return Path(model.path) if model.path else default_model_path("digit"), "digit"
 
 
 def reader_for(model: ModelConfig, locate: LocateConfig, min_confidence: float) -> Reader:
     """The reader a config asks for: fixed boxes on a meter read by the meter-window
     model (``[model] meter_path``), the automatic search and boxes of handwriting by the
     digit model (``[model] path``)."""
-    if reads_windows(locate):
-        window = WindowClassifier(model.meter_path, num_threads=model.threads)
+    path, kind = model_for(model, locate)
+    if kind == "window":
+        window = WindowClassifier(path, num_threads=model.threads)
         return Reader(None, locate, min_confidence, window=window)
-    return Reader(Classifier(model.path, num_threads=model.threads), locate, min_confidence)
+    return Reader(Classifier(path, num_threads=model.threads), locate, min_confidence)
 
 
 def _timings(t0: float, t1: float, t2: float, t3: float) -> dict[str, float]:

@@ -3,9 +3,9 @@ XNNPACK delegate, then with its own kernels alone.
 
 This is the one place that knows the packages. On the device only ``ai-edge-litert``
 is installed; the fallbacks keep old installs working without code elsewhere caring
-which one it got. Runtimes are listed without
-being imported, because one that crashes on this machine must first be tried in a
-separate process (:mod:`.vet`), never in the daemon's own.
+which one it got. Runtimes are listed without being imported, because one that crashes
+on this machine must first be tried in a separate process (:mod:`.vet`), never in the
+daemon's own.
 """
 
 from __future__ import annotations
@@ -24,17 +24,10 @@ from ..errors import EXIT_USAGE, DigitdError
 
 logger = logging.getLogger(__name__)
 
-_CANDIDATES = (
-    # (import name, distribution names): the distribution gives the version without
-    # importing the package, which is what a crashing runtime must not be.
-    ("ai_edge_litert", ("ai-edge-litert",)),
-    ("tflite_runtime", ("tflite-runtime",)),
-)
-# TensorFlow 2.21 has no tf.lite.Interpreter any more: the workstation uses LiteRT too.
-_INTERPRETER_MODULES = {
-    "ai_edge_litert": "ai_edge_litert.interpreter",
-    "tflite_runtime": "tflite_runtime.interpreter",
-}
+# (distribution, import name), preferred first. The distribution gives the version without
+# importing the package, which is what a crashing runtime must not be. TensorFlow 2.21 has
+# no tf.lite.Interpreter any more: the workstation uses LiteRT too.
+_CANDIDATES = (("ai-edge-litert", "ai_edge_litert"), ("tflite-runtime", "tflite_runtime"))
 # A comma-separated list of distributions to try first, in this order, before the rest:
 # DIGITD_RUNTIMES=tflite-runtime keeps an old runtime in front of LiteRT.
 PREFERENCE_ENV = "DIGITD_RUNTIMES"
@@ -72,7 +65,7 @@ class Runtime:
         import functools
         import importlib
 
-        module = importlib.import_module(_INTERPRETER_MODULES[self.module])
+        module = importlib.import_module(f"{self.module}.interpreter")
         if self.xnnpack:
             return module.Interpreter
         return functools.partial(
@@ -88,25 +81,19 @@ def installed_runtimes() -> list[Runtime]:
 
     preferred = [p.strip() for p in os.environ.get(PREFERENCE_ENV, "").split(",") if p.strip()]
     order = sorted(_CANDIDATES, key=lambda c: (
-        preferred.index(c[1][0]) if c[1][0] in preferred else len(preferred)))
+        preferred.index(c[0]) if c[0] in preferred else len(preferred)))
     found = []
-    for module, distributions in order:
+    for package, module in order:
         try:
             spec = importlib.util.find_spec(module)
         except (ImportError, ValueError):
             spec = None
         if spec is None:
             continue
-        version = "unknown version"
-        for dist in distributions:
-            try:
-                version = importlib.metadata.version(dist)
-            except importlib.metadata.PackageNotFoundError:
-                continue
-            package = dist
-            break
-        else:
-            package = distributions[0]
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "unknown version"
         found.append(Runtime(package, module, version))
         found.append(Runtime(package, module, version, xnnpack=False))
     return found
