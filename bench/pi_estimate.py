@@ -29,7 +29,6 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from pipeline import frame_costs  # noqa: E402
+from timing import timed  # noqa: E402
 
 from digitd.edge.vision.classifier import Classifier, WindowClassifier  # noqa: E402
 from digitd.edge.vision.reader import Reader  # noqa: E402
@@ -80,17 +80,6 @@ def model_macs(path: Path) -> dict[str, Any]:
     return {"model": path.name, "macs": total, "by_op": by_op}
 
 
-def _median_ms(call: Any, repeats: int) -> float:
-    for _ in range(5):
-        call()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - t0) * 1000.0)
-    return statistics.median(times)
-
-
 def mobilenet_v2_ms(repeats: int) -> float:
     """XNNPACK's workload here: FP32 MobileNet v2 1.0, random weights, all cores."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -112,7 +101,7 @@ def mobilenet_v2_ms(repeats: int) -> float:
             interp.set_tensor(index, x)
             interp.invoke()
 
-        return _median_ms(run, repeats)
+        return timed(run, repeats, warmup=5)["median_ms"]
 
 
 def sysbench_events() -> float | None:
@@ -134,8 +123,8 @@ def this_machine(repeats: int) -> dict[str, Any]:
               for (w, h), n in (((320, 240), 1), ((640, 480), 6), ((1280, 720), 6))}
     meter = WindowClassifier(num_threads=1)
     crops = [np.random.default_rng(i).integers(0, 255, (60, 36, 3), np.uint8) for i in range(8)]
-    frames["boxes, 8 meter boxes (crop, stretch, model)"] = _median_ms(
-        lambda: meter.probabilities(window_batch(crops)), repeats)
+    frames["boxes, 8 meter boxes (crop, stretch, model)"] = timed(
+        lambda: meter.probabilities(window_batch(crops)), repeats)["median_ms"]
     pixels = {"auto 640x480": 640 * 480, "a digit's model input": 28 * 28,
               "a meter box's model input": HEIGHT * WIDTH}
     return {"ms": {k: round(v, 3) for k, v in frames.items()}, "pixels": pixels}
