@@ -33,8 +33,8 @@ SAMPLE = ROOT / "tests" / "data" / "mnist-sample"
 def make_video(path: Path, frames: int) -> None:
     import cv2
 
-    from digitd.train.idx import load_mnist_dir
-    from digitd.train.scenes import SceneStyle, make_scene
+    from digitd.train.common.idx import load_mnist_dir
+    from digitd.train.common.scenes import SceneStyle, make_scene
 
     images, labels = load_mnist_dir(SAMPLE, "test")
     rng = np.random.default_rng(0)

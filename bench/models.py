@@ -50,7 +50,7 @@ def bench_model(name: str, run: Path, mnist_dir: Path, repeats: int) -> dict[str
     import keras
 
     from digitd.edge.vision.classifier import Classifier
-    from digitd.train.idx import load_mnist_dir
+    from digitd.train.common.idx import load_mnist_dir
 
     images, labels = load_mnist_dir(mnist_dir, "test")
     model = keras.models.load_model(run / "model.keras", compile=False)

@@ -24,8 +24,8 @@ import numpy as np
 
 from digitd.edge.vision.classifier import Classifier
 from digitd.edge.vision.reader import Reader
-from digitd.train.idx import load_mnist_dir
-from digitd.train.scenes import SceneStyle, make_scene
+from digitd.train.common.idx import load_mnist_dir
+from digitd.train.common.scenes import SceneStyle, make_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "mnist-sample"
@@ -78,7 +78,7 @@ def handwriting_rows(repeats: int) -> dict[str, Any]:
     import cv2
 
     from digitd.edge.config import LocateConfig
-    from digitd.train.sudoku_eval import cell_boxes
+    from digitd.train.digits.sudoku_eval import cell_boxes
 
     folder = ROOT / "tests" / "data" / "sudoku-rows"
     with (folder / "labels.csv").open(newline="") as fh:

@@ -28,10 +28,10 @@ from digitd.edge.vision.labels import LABELS
 from digitd.edge.vision.model_card import write_card
 from digitd.edge.vision.normalise import PREPROCESSING_DESCRIPTION, PREPROCESSING_VERSION
 from digitd.edge.vision.runtime import native_stderr_to_log
-from digitd.train.augment import camera_batch
-from digitd.train.data import Split, load_mnist
-from digitd.train.negatives import negatives
-from digitd.train.quiet import import_tensorflow
+from digitd.train.common.data import Split, load_mnist
+from digitd.train.common.quiet import import_tensorflow
+from digitd.train.digits.augment import camera_batch
+from digitd.train.digits.negatives import negatives
 
 logger = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ NEGATIVE_POOL = 200
 
 def digit_golden(model_path: str | Path, mnist_dir: str | Path | None) -> GoldenSet:
     """One MNIST test digit of each class and one generated "not a digit"."""
-    from digitd.train.data import load_mnist
-    from digitd.train.negatives import negatives
+    from digitd.train.common.data import load_mnist
+    from digitd.train.digits.negatives import negatives
 
     train, test = load_mnist(mnist_dir)
     images = np.concatenate([test.images[:DIGIT_POOL],
@@ -54,7 +54,7 @@ def digit_golden(model_path: str | Path, mnist_dir: str | Path | None) -> Golden
 
 def window_golden(model_path: str | Path, meter_dir: str | Path) -> GoldenSet:
     """One real dev crop (meters in no training image) at each whole wheel position."""
-    from digitd.train.window_data import load_meter_digits
+    from digitd.train.wheels.data import load_meter_digits
 
     dev = load_meter_digits(meter_dir, "dev")
     images = window_batch(dev.crops)

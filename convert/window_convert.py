@@ -25,14 +25,14 @@ from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.model_card import write_card
 from digitd.edge.vision.wheel import BLANK, IN_VIEW, NUM_POSITIONS, STEPS
 from digitd.edge.vision.window import HEIGHT, MIN_RANGE, WIDTH, WINDOW_PREPROCESSING_VERSION
-from digitd.train.window_data import (
+from digitd.train.wheels.data import (
     METER_DIGITS_SOURCE,
     SEVENSEG_SOURCE,
     load_meter_digits,
     synthetic_windows,
     window_examples,
 )
-from digitd.train.window_eval import crop_figures
+from digitd.train.wheels.figures import crop_figures
 
 logger = logging.getLogger(__name__)
 

@@ -194,7 +194,7 @@ def _add_fetch(sub: Any) -> None:
     p.add_argument("dir", nargs="?", help="where to put them (default ~/.cache/digitd/mnist)")
     p.add_argument("--mirror", action="append",
                    help="a base URL to download from (repeatable; default: public mirrors)")
-    p.set_defaults(func=_late("digitd.train.fetch", "fetch_command", "train"))
+    p.set_defaults(func=_late("digitd.train.common.fetch", "fetch_command", "train"))
 
 
 def _add_recognize(sub: Any) -> None:

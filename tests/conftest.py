@@ -38,7 +38,7 @@ def mnist_sample_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist_test() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
     """1,000 real MNIST test digits (random, committed) and their labels."""
-    from digitd.train.idx import load_mnist_dir
+    from digitd.train.common.idx import load_mnist_dir
 
     return load_mnist_dir(MNIST_SAMPLE, "test")
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from digitd.train.window_sequences import true_positions
+from digitd.train.wheels.sequences import true_positions
 
 ROOT = Path(__file__).resolve().parents[1]
 METER_CROPS = ROOT / "tests" / "data" / "meter-crops"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from digitd.edge.config import DecisionConfig
 from digitd.edge.reading import Composed, DigitRead, Prediction, Reading
-from digitd.edge.service.decide import Action, Code, Decider, Decision, parse_value
+from digitd.edge.vision.decide import Action, Code, Decider, Decision, parse_value
 
 
 def digit(d: int | None, confidence: float = 0.99) -> DigitRead:
@@ -508,7 +508,7 @@ def test_heartbeat_never_repeats_a_value_too_soon(
 def test_quality_codes_are_the_readings_own_faults() -> None:
     """QUALITY_CODES (what window_eval counts as a frame refused in itself) holds the
     codes rule 1 gives, and none of the meter rules'."""
-    from digitd.edge.service.decide import QUALITY_CODES
+    from digitd.edge.vision.decide import QUALITY_CODES
 
     d = Decider(cfg(stable_count=1, meter=True, expected_digits=4, heartbeat=0))
     first(d, "0417")

@@ -13,7 +13,7 @@ import pytest
 
 from digitd.edge.camera.stream import CameraStream, StreamState
 from digitd.edge.config import load_config
-from digitd.train.demo_media import NUMBERS, main, make_demo
+from digitd.train.digits.demo_media import NUMBERS, main, make_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitd.train.dot_matrix import ALL_DOTS, COLUMNS, ROWS, VARIANTS, dot_matrix_glyphs
-from digitd.train.fonts import DIGITS
-from digitd.train.window_data import synthetic_windows
+from digitd.train.common.fonts import DIGITS
+from digitd.train.wheels.data import synthetic_windows
+from digitd.train.wheels.dot_matrix import ALL_DOTS, COLUMNS, ROWS, VARIANTS, dot_matrix_glyphs
 
 
 def _dots(variant: int, char: str) -> np.ndarray:

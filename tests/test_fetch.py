@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from digitd.train.fetch import FetchError, cached_mnist, content_md5, fetch_mnist
-from digitd.train.idx import MNIST_FILES, load_mnist_dir
+from digitd.train.common.fetch import FetchError, cached_mnist, content_md5, fetch_mnist
+from digitd.train.common.idx import MNIST_FILES, load_mnist_dir
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "mnist-sample"
 

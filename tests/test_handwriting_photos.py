@@ -2,7 +2,7 @@
 
 Every digit here is a real MNIST test digit (the committed sample); only the paper,
 the pen and the lines around it are made, the way each failure was seen on real
-photos (see ``python -m digitd.train.sudoku_eval``); and nine rows of one real photo
+photos (see ``python -m digitd.train.digits.sudoku_eval``); and nine rows of one real photo
 (``tests/data/sudoku-rows``) are read as they are.
 """
 
@@ -23,8 +23,8 @@ from digitd.edge.config import LocateConfig
 from digitd.edge.vision.classifier import Classifier
 from digitd.edge.vision.ink import line_mask
 from digitd.edge.vision.reader import Reader
-from digitd.train.pen import european_one
-from digitd.train.sudoku_eval import cell_boxes
+from digitd.train.digits.pen import european_one
+from digitd.train.digits.sudoku_eval import cell_boxes
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 U8 = npt.NDArray[np.uint8]
@@ -152,7 +152,7 @@ def test_thin_faint_pencil_is_read(reader: Reader, mnist_test: Digits) -> None:
 def test_marker_digits_read_better_with_their_strokes_evened(mnist_sample_dir: Path) -> None:
     """The 1,000 committed MNIST digits written again with a marker (strokes past MNIST's
     band) and with a fine pen, read by the shipped model with the evening and without."""
-    from digitd.train.stroke_widths import read_with_pens
+    from digitd.train.digits.stroke_widths import read_with_pens
 
     figures = read_with_pens(Path(Classifier().model_path), mnist_sample_dir)
     marker, fine = figures["marker"], figures["finer"]
@@ -369,7 +369,7 @@ def test_neighbours_and_lines_around_a_box_are_not_its_digit(mnist_test: Digits)
 
 def test_european_ones_are_ones_and_sevens_stay_sevens(reader: Reader, mnist_test: Digits) -> None:
     # A 1 with the long flag European schools teach read 7 or 4 in the sudoku photos.
-    # The flags are drawn by train/pen.py, the generator the shipped model was
+    # The flags are drawn by train/digits/pen.py, the generator the shipped model was
     # fine-tuned with, so this checks that the fine-tune took, not that it carries to
     # other writers (sudoku_eval does that). Measured: 87 % of these 105 real MNIST 1s
     # with flags read 1 (the model before the fine-tune: 32 %, and 10 % read 7).

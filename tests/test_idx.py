@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitd.train.idx import (
+from digitd.train.common.idx import (
     IMAGES_MAGIC,
     LABELS_MAGIC,
     MNIST_FILES,

@@ -1,7 +1,7 @@
 """Model quality on meters: held-out fonts, refusals, whole meter photos read with fixed boxes.
 
 These use the shipped model and hold it to what a model trained with
-:mod:`digitd.train.printed` data should reach; an MNIST-only model fails them.
+:mod:`digitd.train.common.printed` data should reach; an MNIST-only model fails them.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 from digitd.edge.config import LocateConfig
 from digitd.edge.vision.classifier import Classifier, WindowClassifier
 from digitd.edge.vision.reader import Reader
-from digitd.train.meter_eval import evaluate_printed
-from digitd.train.meters import fixed_meter_digits, meter_image, read_test_meters
+from digitd.train.common.meters import fixed_meter_digits, meter_image, read_test_meters
+from digitd.train.digits.meter_eval import evaluate_printed
 
 pytestmark = pytest.mark.slow
 

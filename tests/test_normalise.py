@@ -16,7 +16,7 @@ from digitd.edge.vision.normalise import (
     normalise_digit,
     stroke_width,
 )
-from digitd.train.pen import PENS, rewritten
+from digitd.train.digits.pen import PENS, rewritten
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 
@@ -122,7 +122,7 @@ def test_thin_pencil_and_thick_marker_are_brought_to_mnist_widths(mnist_test: Di
     strokes fall outside MNIST's band are grown or thinned by a pixel of the fit, nearer
     MNIST's median width than without it."""
     images, _ = mnist_test
-    mnist_median = 2.41  # python -m digitd.train.stroke_widths
+    mnist_median = 2.41  # python -m digitd.train.digits.stroke_widths
     gains: dict[str, list[float]] = {"thin": [], "thick": []}
     for d in images[:150]:
         for kind, pen in (("thin", PENS["fine"]), ("thick", PENS["marker"])):

@@ -6,8 +6,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from digitd.train.augment import camera_batch
-from digitd.train.pen import (
+from digitd.train.digits.augment import camera_batch
+from digitd.train.digits.pen import (
     KINDS,
     cell_border,
     crossed_seven,

@@ -8,7 +8,7 @@ import pytest
 
 from digitd.edge.vision.labels import NOT_A_DIGIT
 from digitd.edge.vision.normalise import normalise_digit
-from digitd.train.fonts import (
+from digitd.train.common.fonts import (
     FAMILIES,
     FONT_FAMILIES_HELDOUT,
     FONT_FAMILIES_TRAIN,
@@ -16,9 +16,9 @@ from digitd.train.fonts import (
     font_files,
     load_glyphs,
 )
-from digitd.train.meter_render import wheel_label
-from digitd.train.meters import meter_image
-from digitd.train.printed import printed_digits, printed_examples, render_digit_crop
+from digitd.train.common.meter_render import wheel_label
+from digitd.train.common.meters import meter_image
+from digitd.train.common.printed import printed_digits, printed_examples, render_digit_crop
 
 
 @pytest.fixture(scope="module")

@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 
 from digitd.edge.config import DecisionConfig, LocateConfig
-from digitd.edge.service.decide import Action, Decider
 from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.compose import compose
+from digitd.edge.vision.decide import Action, Decider
 from digitd.edge.vision.model_card import ModelError, read_card
 from digitd.edge.vision.reader import Reader
 from digitd.edge.vision.wheel import wheel_digit
 from digitd.edge.vision.window import window_batch
-from digitd.train.window_data import load_errata
+from digitd.train.wheels.data import load_errata
 from tests.meter_strips import (
     METER_CROPS,
     SEVENSEG_CELLS,
@@ -81,7 +81,7 @@ def test_real_dev_crops_read_as_their_digit(window: WindowClassifier) -> None:
     images = [cv2.imread(str(c.file), cv2.IMREAD_COLOR) for c in crops]
     ests = window.estimate(window_batch(images))
     positions = np.array([c.position for c in crops])
-    # Unlit LCD cells labelled "0" show no digit (train/meter_digits_errata.csv, looked at
+    # Unlit LCD cells labelled "0" show no digit (train/wheels/meter_digits_errata.csv, looked at
     # one by one): refusing them is right, so they are not counted as legible digits.
     unlit = {Path(f).name for f, shows in load_errata().items() if shows == "blank"}
     shown = np.array([c.file.name not in unlit for c in crops])

@@ -16,7 +16,7 @@ import pytest
 from digitd.edge.config import LocateConfig
 from digitd.edge.vision.classifier import Classifier
 from digitd.edge.vision.reader import Reader
-from digitd.train.scenes import SceneStyle, make_scene
+from digitd.train.common.scenes import SceneStyle, make_scene
 
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 
@@ -113,7 +113,7 @@ def test_boxes_mode_keeps_leading_zeros_and_places_decimals(reader: Reader,
     others = np.flatnonzero(labels != 0)[:3]
     pick = np.concatenate([zeros, others])
     style = STYLES["plain"]
-    from digitd.train.scenes import ink_layer, photograph_scene
+    from digitd.train.common.scenes import ink_layer, photograph_scene
 
     rng = np.random.default_rng(3)
     ink, boxes = ink_layer([images[i] for i in pick], style, rng)

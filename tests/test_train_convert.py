@@ -167,7 +167,8 @@ def test_unconvert_gives_back_a_trainable_model_of_the_shipped_one(
 
     out = tmp_path / "shipped" / "model.keras"
     proc = subprocess.run(
-        [sys.executable, "-m", "digitd.train.unconvert", "models/digits.tflite", "--out", str(out)],
+        [sys.executable, "-m", "digitd.train.digits.unconvert", "models/digits.tflite",
+         "--out", str(out)],
         capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1],
     )
     assert proc.returncode == 0, proc.stderr
@@ -190,7 +191,7 @@ def test_unconvert_gives_back_a_trainable_model_of_the_shipped_one(
 
 def test_unconvert_refuses_a_model_of_another_shape(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "digitd.train.unconvert", "models/meter.tflite",
+        [sys.executable, "-m", "digitd.train.digits.unconvert", "models/meter.tflite",
          "--out", str(tmp_path / "m.keras")],
         capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1],
     )

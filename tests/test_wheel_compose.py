@@ -158,7 +158,7 @@ def test_a_position_just_below_10_is_shown_as_0() -> None:
     from digitd.edge.mqtt.payloads import DigitOut
     from digitd.edge.reading import DigitRead, Prediction
     from digitd.edge.service.collect import guess_label
-    from digitd.train.window_folder import position_of_folder
+    from digitd.train.wheels.folder import position_of_folder
 
     read = DigitRead(0, (0, 0, 10, 10), Prediction(0, 0.97, (0.97,) + (0.0,) * 9), 9.996)
     assert read.brief() == "0@0.0:0.97"

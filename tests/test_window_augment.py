@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitd.train import window_data
-from digitd.train.window_data import WindowSet, window_examples
+from digitd.train.wheels import data as window_data
+from digitd.train.wheels.data import WindowSet, window_examples
 
 
 def _two_meters() -> WindowSet:

@@ -1,4 +1,4 @@
-"""``python -m digitd.train.window_probe`` on the committed real LandisGyr crops: what the
+"""``python -m digitd.train.wheels.probe`` on the committed real LandisGyr crops: what the
 README says of its "7"s (the left neighbour's stem and point in the box) is what the tool
 shows for the shipped model."""
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digitd.train.window_probe import probe
+from digitd.train.wheels.probe import probe
 
 CROPS = Path(__file__).parent / "data" / "meter-crops"
 
@@ -40,7 +40,7 @@ def test_positions_just_below_ten_show_as_zero() -> None:
 
 def test_a_meter_without_such_crops_is_a_clear_error() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "digitd.train.window_probe", "--meter-dir", str(CROPS),
+        [sys.executable, "-m", "digitd.train.wheels.probe", "--meter-dir", str(CROPS),
          "--meter", "no-such-meter", "--digit", "7"],
         capture_output=True, text=True, timeout=120,
     )

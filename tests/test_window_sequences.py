@@ -9,7 +9,7 @@ from digitd.edge.config import LocateConfig
 from digitd.edge.reading import Reading
 from digitd.edge.vision.reader import wheel_reading
 from digitd.edge.vision.wheel import WheelEstimate
-from digitd.train.window_sequences import _Counter, _Tally
+from digitd.train.wheels.sequences import _Counter, _Tally
 
 BOXES = [(0, 0, 1, 1)] * 3
 
@@ -86,13 +86,13 @@ def test_an_lcd_counters_leading_zeros_can_be_shown_unlit(
     import numpy as np
 
     from digitd.edge.vision.classifier import WindowClassifier
-    from digitd.train.window_data import (
+    from digitd.train.wheels.data import (
         load_errata,
         load_meter_digits,
         positions_with_errata,
         window_examples,
     )
-    from digitd.train.window_sequences import evaluate_sequences
+    from digitd.train.wheels.sequences import evaluate_sequences
     from tests.meter_strips import METER_CROPS
 
     dev = load_meter_digits(str(METER_CROPS), "dev")
@@ -129,7 +129,7 @@ def test_an_lcd_counters_leading_zeros_can_be_shown_unlit(
 
 
 def test_far_too_high_raises_the_leftmost_wheel_not_at_nine() -> None:
-    from digitd.train.window_sequences import far_too_high
+    from digitd.train.wheels.sequences import far_too_high
 
     assert far_too_high("06097") == "96097"
     assert far_too_high("09999") == "99999"
@@ -144,13 +144,13 @@ def test_counters_recover_from_a_value_published_far_too_high() -> None:
     (never sooner), while five identical readings in a row, all that recovered such a
     decrease before, come for few of them."""
     from digitd.edge.vision.classifier import WindowClassifier
-    from digitd.train.window_data import (
+    from digitd.train.wheels.data import (
         load_errata,
         load_meter_digits,
         positions_with_errata,
         window_examples,
     )
-    from digitd.train.window_sequences import evaluate_recovery
+    from digitd.train.wheels.sequences import evaluate_recovery
     from tests.meter_strips import METER_CROPS
 
     dev = load_meter_digits(str(METER_CROPS), "dev")

@@ -14,7 +14,7 @@ import pytest
 
 from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.model_card import read_card
-from digitd.train.window_folder import position_of_folder
+from digitd.train.wheels.folder import position_of_folder
 from tests.meter_strips import METER_CROPS, SEVENSEG_CELLS, meter_crops
 
 pytestmark = pytest.mark.slow
@@ -131,7 +131,7 @@ def test_a_neighbouring_cell_shows_beside_a_box_drawn_too_wide() -> None:
     edge (real crops of one meter)."""
     import cv2
 
-    from digitd.train.window_data import side_neighbours
+    from digitd.train.wheels.data import side_neighbours
 
     crops = [c for c in meter_crops() if c.meter == "powermeter/Heliowatt"][:2]
     cell, other = (np.asarray(cv2.imread(str(c.file), cv2.IMREAD_COLOR), np.uint8)
@@ -169,7 +169,7 @@ def test_a_student_follows_its_teachers_where_the_labels_are_wrong(
     one that only learns the teacher (weight 1) keeps reading them as the teacher does."""
     import keras
 
-    from digitd.train.window_data import load_meter_digits, window_examples
+    from digitd.train.wheels.data import load_meter_digits, window_examples
 
     crops = [c for c in meter_crops() if abs(c.position - 5.0) > 1.0][:40]
     wrong = tmp_path / "labelled" / "5.0"
@@ -198,7 +198,7 @@ def test_a_student_follows_its_teachers_where_the_labels_are_wrong(
 def test_teacher_scores_are_the_teachers_mean(trained: Path, tmp_path: Path) -> None:
     import keras
 
-    from digitd.train.distill import blend, load_teachers, teacher_scores
+    from digitd.train.wheels.distill import blend, load_teachers, teacher_scores
 
     first = keras.models.load_model(trained / "model.keras", compile=False)
     other = keras.models.clone_model(first)  # same shape, fresh random weights
@@ -246,8 +246,8 @@ def test_teachers_can_score_each_crop_as_it_is() -> None:
     """``--teacher-sees crops``: every training example points at its crop without the
     augmentation's faults, real copies at the real crop and generated windows at their
     own plain rendering, so a teacher's misreading of a fault is not taught."""
-    from digitd.train.window_data import load_meter_digits, synthetic_windows, window_examples
-    from digitd.train.window_train import WindowTrainConfig, build_training_set, training_crops
+    from digitd.train.wheels.data import load_meter_digits, synthetic_windows, window_examples
+    from digitd.train.wheels.train import WindowTrainConfig, build_training_set, training_crops
 
     cfg = WindowTrainConfig(meter_dir=str(METER_CROPS), sevenseg_dir=None, copies=2,
                             synthetic=40, glare=0.5, teachers=("t.keras",),
@@ -271,8 +271,8 @@ def test_the_teachers_score_what_teacher_sees_names(
 ) -> None:
     """``augmented`` (the default) scores every training example, ``crops`` each crop once;
     anything else is refused before the data is built."""
-    from digitd.train import window_train
-    from digitd.train.window_train import WindowTrainConfig, train_window
+    from digitd.train.wheels import train as window_train
+    from digitd.train.wheels.train import WindowTrainConfig, train_window
 
     class Scored(Exception):
         pass
@@ -304,8 +304,8 @@ def test_generated_windows_can_have_teachers_of_their_own(trained: Path, tmp_pat
     in at the teacher weight; each crop scored once when teachers see crops as they are."""
     import keras
 
-    from digitd.train.distill import blend, load_teachers, teacher_scores
-    from digitd.train.window_train import (
+    from digitd.train.wheels.distill import blend, load_teachers, teacher_scores
+    from digitd.train.wheels.train import (
         WindowTrainConfig,
         build_training_set,
         taught_targets,

@@ -1,11 +1,12 @@
-"""``digitd train``: the command-line face of :mod:`digitd.train.train`."""
+"""``digitd train``: the command-line face of :mod:`digitd.train.digits.train` and
+:mod:`digitd.train.wheels.train`."""
 
 from __future__ import annotations
 
 import argparse
 
-from digitd.train.pen import parse_kinds
-from digitd.train.train import TrainConfig, train
+from digitd.train.digits.pen import parse_kinds
+from digitd.train.digits.train import TrainConfig, train
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -41,7 +42,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def _train_window(args: argparse.Namespace) -> int:
-    from digitd.train.window_train import WindowTrainConfig, train_window
+    from digitd.train.wheels.train import WindowTrainConfig, train_window
 
     if args.mnist_dir:
         raise ValueError("--mnist-dir trains the digit model; the window kind reads "

@@ -1,102 +1,24 @@
-"""``digitd evaluate``: accuracy of a .tflite model on the MNIST test split, through LiteRT.
+"""``digitd evaluate``: the command-line face of :mod:`digitd.train.digits.evaluate` (the
+MNIST test split) and :mod:`digitd.train.wheels.evaluate` (real meters, ``--meter-dir``).
 
-Needs only the edge extra: the IDX reader and the classifier, no TensorFlow. A
-digit the model calls "not a digit" counts as an error, as it would on the device.
+Needs only the edge extra: the IDX reader and the classifier, no TensorFlow.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
 
 from digitd.edge.vision.classifier import Classifier
-from digitd.edge.vision.labels import LABELS, NOT_A_DIGIT
-from digitd.train.idx import load_mnist_dir
-from digitd.train.report import confusion_matrix, draw_confusion, draw_error_grid
-
-logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    accuracy: float
-    n: int
-    errors: int
-    rejected: int  # digits called "not a digit"
-    per_class: dict[str, float]
-    predicted: npt.NDArray[np.int64]
-    seconds: float
-
-    def summary(self, model: Path) -> dict[str, Any]:
-        return {
-            "model": str(model),
-            "accuracy": round(self.accuracy, 6),
-            "n": self.n,
-            "errors": self.errors,
-            "rejected_as_not_a_digit": self.rejected,
-            "per_class_accuracy": self.per_class,
-            "ms_per_digit_batched": round(self.seconds * 1000.0 / max(1, self.n), 4),
-        }
-
-
-def evaluate(
-    classifier: Classifier, images: npt.NDArray[np.uint8], labels: npt.NDArray[np.uint8]
-) -> Evaluation:
-    predicted = np.empty(len(images), np.int64)
-    t0 = time.perf_counter()
-    for start in range(0, len(images), 256):
-        probs = classifier.probabilities(images[start : start + 256])
-        predicted[start : start + 256] = probs.argmax(axis=1)
-    seconds = time.perf_counter() - t0
-    correct = predicted == labels
-    per_class = {
-        str(c): round(float(correct[labels == c].mean()), 6)
-        for c in range(10)
-        if (labels == c).any()
-    }
-    return Evaluation(
-        accuracy=float(correct.mean()) if len(labels) else 0.0,
-        n=len(labels),
-        errors=int((~correct).sum()),
-        rejected=int((predicted == NOT_A_DIGIT).sum()),
-        per_class=per_class,
-        predicted=predicted,
-        seconds=seconds,
-    )
-
-
-def write_report(
-    report_dir: Path,
-    result: Evaluation,
-    images: npt.NDArray[np.uint8],
-    labels: npt.NDArray[np.uint8],
-    num_classes: int,
-    summary: dict[str, Any],
-) -> None:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    cm = confusion_matrix(labels, result.predicted, num_classes)
-    draw_confusion(cm, list(LABELS[:num_classes]), report_dir / "confusion_matrix.png")
-    wrong = np.flatnonzero(result.predicted != labels)
-    errors_png = report_dir / "errors.png"
-    draw_error_grid(images[wrong], labels[wrong], result.predicted[wrong], errors_png)
-    (report_dir / "evaluation.json").write_text(
-        json.dumps({**summary, "confusion_matrix": cm.tolist()}, indent=2) + "\n"
-    )
-    logger.info("report written to %s", report_dir)
+from digitd.train.common.idx import load_mnist_dir
+from digitd.train.digits.evaluate import evaluate, write_report
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
     if args.meter_dir:
         return _evaluate_window(args)
-    from digitd.train.fetch import cached_mnist
+    from digitd.train.common.fetch import cached_mnist
 
     mnist_dir = args.mnist_dir or cached_mnist()
     if not mnist_dir:
@@ -126,7 +48,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 
 def _evaluate_window(args: argparse.Namespace) -> int:
-    from digitd.train.window_eval import evaluate_dev, print_report
+    from digitd.train.wheels.evaluate import evaluate_dev, print_report
 
     report = evaluate_dev(args.model, args.meter_dir, args.sevenseg_dir, args.sequences,
                           synthetic_counters=args.synthetic_counters)

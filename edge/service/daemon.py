@@ -31,10 +31,10 @@ from ..mqtt.commands import Command, ReadNow, SetValue
 from ..mqtt.outbox import OutboxError
 from ..mqtt.payloads import Error, State, Stats
 from ..reading import Reading
+from ..vision.decide import Action, Decider, Decision
 from ..vision.image import ImageError
 from ..web.live import Frame, LiveView, with_locate_override
 from .counters import Counters
-from .decide import Action, Decider, Decision
 from .notify import Notifier, Watchdog
 from .parts import Parts
 from .statedir import load_last_value, prepare_state_dir, save_last_value, state_dir_for

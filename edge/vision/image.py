@@ -1,6 +1,10 @@
-"""Bring any image array OpenCV can produce to 8-bit grey, the one form the pipeline works on."""
+"""Bring any image array OpenCV can produce to 8-bit grey, the one form the pipeline works on;
+and read an image file as a camera would see it."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -66,3 +70,44 @@ def to_gray(image: npt.NDArray[np.generic]) -> Gray:
         rgb = img8[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
         img8 = np.round(rgb).astype(np.uint8)
     return np.asarray(cv2.cvtColor(np.ascontiguousarray(img8), cv2.COLOR_BGR2GRAY), np.uint8)
+
+
+def load_image(path: str | Path) -> npt.NDArray[np.generic]:
+    """Read an image as a camera would see it: EXIF orientation applied, alpha and depth kept."""
+    import cv2
+
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: file not found")
+    if not path.is_file():
+        raise ImageError(f"{path}: not a file")
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if data.size == 0:
+        raise ImageError(f"{path}: the file is empty")
+    try:
+        raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # OpenCV refuses (e.g. more pixels than it may decode)
+        limit = os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "")
+        raise ImageError(
+            f"{path}: OpenCV refuses to decode it ({str(exc).strip().splitlines()[-1]}); "
+            f"a picture may have at most {limit} pixels (OPENCV_IO_MAX_IMAGE_PIXELS)"
+        ) from None
+    if raw is None:
+        raise ImageError(f"{path}: not an image OpenCV can read (PNG, JPEG, BMP, TIFF, WebP...)")
+    image = np.asarray(raw)
+    # IMREAD_UNCHANGED keeps alpha and 16 bits but ignores EXIF orientation; a plain
+    # 8-bit photo (a phone JPEG) is decoded again so that its rotation is applied.
+    if image.dtype == np.uint8 and (image.ndim == 2 or image.shape[2] == 3):
+        try:
+            oriented = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        except cv2.error:
+            oriented = None
+        if oriented is not None:
+            image = np.asarray(oriented)
+    if min(image.shape[:2]) < 2:
+        size = f"{image.shape[1]}x{image.shape[0]}"
+        raise ImageError(f"{path}: the image is {size} pixels, too small to hold a digit")
+    return image

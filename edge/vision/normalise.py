@@ -96,7 +96,7 @@ def ink_map(crop: npt.NDArray[np.generic], dark_ink: bool | None = None) -> npt.
 
 # Stroke widths (pixels of the 20x20 fit, :func:`stroke_width`) outside what 95 % of
 # MNIST's training digits show (their 2.5th and 97.5th percentiles; ``python -m
-# digitd.train.stroke_widths``): a thinner stroke (pencil, ballpoint on a big cell) is
+# digitd.train.digits.stroke_widths``): a thinner stroke (pencil, ballpoint on a big cell) is
 # grown by a pixel, a thicker one (marker) thinned by one. Inside it nothing changes.
 THIN = 1.45
 THICK = 4.01

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitd.train.idx import MNIST_FILES, load_mnist_dir
+from digitd.train.common.idx import MNIST_FILES, load_mnist_dir
 
 HERE = Path(__file__).parent / "mnist-sample"
 SIZES = {"train": 800, "test": 1000}

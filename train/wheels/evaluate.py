@@ -1,6 +1,6 @@
 """How well a meter-window model reads real meters it never saw: the dev split, per meter.
 
-``python -m digitd.train.window_eval --model models/meter.tflite`` prints the
+``python -m digitd.train.wheels.evaluate --model models/meter.tflite`` prints the
 table (and ``--json`` one object): for wheels near a whole digit (within 0.2 of
 it) the exact digit rate and how many legible digits were refused, the median
 position error over every wheel, blank cells refused, per meter and per digit;
@@ -24,49 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from digitd.edge.vision.wheel import estimate, wheel_digit
+from digitd.train.wheels.figures import NEAR_WHOLE, crop_figures
 
 logger = logging.getLogger(__name__)
-
-NEAR_WHOLE = 0.2  # a labelled wheel this close to a whole digit shows that digit
-
-
-def _circular_error(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.NDArray[Any]:
-    d = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)) % 10.0
-    return np.minimum(d, 10.0 - d)
-
-
-def crop_figures(
-    probs: npt.NDArray[np.floating], positions: npt.NDArray[np.floating],
-    min_confidence: float = 0.5,
-) -> dict[str, float]:
-    """Figures for one set of crops from the model's scores and the labelled positions."""
-    positions = np.asarray(positions, np.float64)
-    ests = estimate(np.asarray(probs, np.float32))
-    digits = [wheel_digit(e, min_confidence)[0] for e in ests]
-    predicted = np.array([e.position for e in ests])
-    blank = positions < 0
-    true_digit = np.round(positions).astype(np.int64) % 10
-    off = np.abs(positions - np.round(positions))
-    near = ~blank & (off <= NEAR_WHOLE + 1e-6)
-    got = np.array([-1 if d is None else d for d in digits])
-    refused = got < 0
-    between = ~blank & (off >= 0.4 - 1e-6)  # 0.4 .. 0.6: no one digit in view
-    err = _circular_error(predicted, positions)
-    out = {
-        "n": len(positions),
-        "near_whole_n": int(near.sum()),
-        "near_whole_accuracy": float((got[near] == true_digit[near]).mean()) if near.any() else
-        float("nan"),
-        "legible_refused": float(refused[near].mean()) if near.any() else float("nan"),
-        "median_position_error": float(np.median(err[~blank])) if (~blank).any() else float("nan"),
-        "within_0.5": float((err[~blank] <= 0.5).mean()) if (~blank).any() else float("nan"),
-        "blank_n": int(blank.sum()),
-        "blank_refused": float(refused[blank].mean()) if blank.any() else float("nan"),
-        "between_n": int(between.sum()),
-        "between_no_digit": float(refused[between].mean()) if between.any() else float("nan"),
-    }
-    return out
-
 
 def _per(groups: Sequence[str], probs: npt.NDArray[np.floating],
          positions: npt.NDArray[np.floating]) -> dict[str, dict[str, float]]:
@@ -83,7 +43,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
                  wheel_tolerance: float | None = None) -> dict[str, Any]:
     from digitd.edge.vision.classifier import WindowClassifier
     from digitd.edge.vision.window import window_batch
-    from digitd.train.window_data import (
+    from digitd.train.wheels.data import (
         ERRATA,
         SEVENSEG_ERRATA,
         beside,
@@ -96,7 +56,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         reframe,
         window_examples,
     )
-    from digitd.train.window_sequences import (
+    from digitd.train.wheels.sequences import (
         evaluate_recovery,
         evaluate_sequences,
         evaluate_synthetic_sequences,
@@ -113,7 +73,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         "per_meter": _per(dev.groups, probs, dev.positions),
     }
     # The same crops with the labels their pictures contradict corrected (looked at one
-    # by one, listed in train/meter_digits_errata.csv): the figures as labelled stay above.
+    # by one, listed in train/wheels/meter_digits_errata.csv): the figures as labelled stay above.
     corrected = positions_with_errata(dev, load_errata())
     changed = np.flatnonzero(corrected != dev.positions)
     touched = {dev.groups[i] for i in changed}
@@ -200,7 +160,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         )
         # The 40 + 40 fixed meter photos tests/test_meter_reading.py holds the shipped
         # model to (its floors: 39 wheels, 35 LCDs), for any model.
-        from digitd.train.meters import TEST_METERS, read_test_meters
+        from digitd.train.common.meters import TEST_METERS, read_test_meters
 
         report["test_meters"] = {
             kind: {"n": TEST_METERS, "wrong": [list(w) for w in read_test_meters(clf, kind)]}
@@ -362,7 +322,7 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m digitd.train.window_eval",
+    parser = argparse.ArgumentParser(prog="python -m digitd.train.wheels.evaluate",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="meter-window .tflite (default: the shipped one)")
     parser.add_argument("--meter-dir", default="../shared/data/meter-digits")

@@ -22,9 +22,8 @@ import numpy as np
 from digitd.edge import __version__
 from digitd.edge.vision.wheel import NUM_WINDOW_CLASSES, soft_targets
 from digitd.edge.vision.window import HEIGHT, WIDTH, WINDOW_PREPROCESSING_VERSION
-from digitd.train.distill import blend, load_teachers, load_window_model, teacher_scores
-from digitd.train.quiet import import_tensorflow
-from digitd.train.window_data import (
+from digitd.train.common.quiet import import_tensorflow
+from digitd.train.wheels.data import (
     METER_DIGITS_SOURCE,
     SEVENSEG_SOURCE,
     WindowSet,
@@ -34,6 +33,8 @@ from digitd.train.window_data import (
     synthetic_windows,
     window_examples,
 )
+from digitd.train.wheels.distill import blend, load_teachers, load_window_model, teacher_scores
+from digitd.train.wheels.figures import crop_figures
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class WindowTrainConfig:
     images_dir: str | None = None  # extra labelled crops (a user's own meter): DIR/<position>/
     init: str | None = None
     # Trained meter-window models (model.keras) whose mean scores are blended into the
-    # targets (:mod:`digitd.train.distill`): teacher_weight of them, the rest the labels.
+    # targets (:mod:`digitd.train.wheels.distill`): teacher_weight of them, the rest the labels.
     teachers: tuple[str, ...] = ()
     teacher_weight: float = 0.8
     # What the teachers score: "augmented", every training example as the student sees it
@@ -90,7 +91,7 @@ def training_crops(cfg: WindowTrainConfig) -> WindowSet:
     if cfg.sevenseg_dir:
         parts.append(load_sevenseg(cfg.sevenseg_dir, "train"))
     if cfg.images_dir:
-        from digitd.train.window_folder import load_window_folder
+        from digitd.train.wheels.folder import load_window_folder
 
         parts.append(load_window_folder(cfg.images_dir))
     if not parts:
@@ -174,8 +175,6 @@ class _DevWatch:
         self.history: list[dict[str, float]] = []
 
     def __call__(self, epoch: int, logs: dict[str, float] | None) -> None:
-        from digitd.train.window_eval import crop_figures
-
         probs = self.model.predict(self.x, verbose=0, batch_size=1024)
         figs = crop_figures(probs, self.positions)
         elapsed = time.monotonic() - self.start
@@ -195,7 +194,7 @@ def train_window(cfg: WindowTrainConfig) -> Path:
     import keras
     import tensorflow as tf
 
-    from digitd.train.models import build
+    from digitd.train.common.models import build
 
     keras.utils.set_random_seed(cfg.seed)
     out = Path(cfg.out)

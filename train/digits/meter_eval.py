@@ -1,7 +1,7 @@
 """How well a model reads meter digits in fonts it never trained on, and refuses non-digits.
 
-``python -m digitd.train.meter_eval [--model M]`` prints the table; the numbers
-come from :func:`evaluate_printed` on examples made by :mod:`digitd.train.printed`
+``python -m digitd.train.digits.meter_eval [--model M]`` prints the table; the numbers
+come from :func:`evaluate_printed` on examples made by :mod:`digitd.train.common.printed`
 with the held-out font families. Only LiteRT runs the model: no TensorFlow.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from digitd.edge.vision.classifier import Classifier
 from digitd.edge.vision.labels import NOT_A_DIGIT, NUM_CLASSES
-from digitd.train.printed import printed_examples
+from digitd.train.common.printed import printed_examples
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def evaluate_blank_cells(classifier: Classifier, meters: int = 60,
     """
     from digitd.edge.config import LocateConfig
     from digitd.edge.vision.reader import DEFAULT_MIN_CONFIDENCE, Reader
-    from digitd.train.meters import meter_image
+    from digitd.train.common.meters import meter_image
 
     rng = np.random.default_rng(seed)
     blank = right = alone = digits_right = digits = 0
@@ -121,7 +121,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m digitd.train.meter_eval",
+    parser = argparse.ArgumentParser(prog="python -m digitd.train.digits.meter_eval",
                                      description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--model", help=".tflite model (default: the shipped model)")
     parser.add_argument("--n", type=int, default=2200, help="examples to make (default 2200)")

@@ -1,13 +1,13 @@
 """Stroke widths of MNIST's training digits, the measure the normalisation evens.
 
-    python -m digitd.train.stroke_widths [--mnist-dir ../shared/data/mnist]
-    python -m digitd.train.stroke_widths --model models/digits.tflite
+    python -m digitd.train.digits.stroke_widths [--mnist-dir ../shared/data/mnist]
+    python -m digitd.train.digits.stroke_widths --model models/digits.tflite
 
 Prints percentiles of :func:`~digitd.edge.vision.normalise.stroke_width` over the
 60,000 training digits (each already fitted to 20x20 by MNIST's makers); the
 2.5th and 97.5th are :data:`~digitd.edge.vision.normalise.THIN` and ``THICK``.
 With ``--model``: how many of the 10,000 MNIST test digits, written again with
-finer pens and a marker (:data:`digitd.train.pen.PENS`), the model reads right
+finer pens and a marker (:data:`digitd.train.digits.pen.PENS`), the model reads right
 with the strokes evened and without (at the decision's default confidence floor).
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from digitd.edge.vision.normalise import stroke_width
-from digitd.train.idx import load_mnist_dir
+from digitd.train.common.idx import load_mnist_dir
 
 PERCENTILES = (1.0, 2.5, 5.0, 50.0, 95.0, 97.5, 99.0)
 
@@ -37,7 +37,7 @@ def read_with_pens(model: Path, mnist_dir: Path, limit: int | None = None) -> di
     from digitd.edge.config import DecisionConfig
     from digitd.edge.vision.classifier import Classifier
     from digitd.edge.vision.normalise import THICK, THIN, fit_and_centre, ink_map
-    from digitd.train.pen import PENS, rewritten
+    from digitd.train.digits.pen import PENS, rewritten
 
     images, labels = load_mnist_dir(mnist_dir, "test")
     images, labels = images[:limit], labels[:limit]

@@ -21,10 +21,10 @@ import numpy as np
 from digitd.edge import __version__
 from digitd.edge.vision.labels import LABELS, NOT_A_DIGIT, NUM_CLASSES
 from digitd.edge.vision.normalise import PREPROCESSING_VERSION
-from digitd.train.augment import camera_batch
-from digitd.train.data import Split, concat, load_image_folder, load_mnist
-from digitd.train.negatives import negatives
-from digitd.train.quiet import import_tensorflow
+from digitd.train.common.data import Split, concat, load_image_folder, load_mnist
+from digitd.train.common.quiet import import_tensorflow
+from digitd.train.digits.augment import camera_batch
+from digitd.train.digits.negatives import negatives
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class TrainConfig:
     negative_fraction: float = 0.1  # "not a digit" examples, as a fraction of the digits
     printed_fraction: float = 0.0  # printed/meter digits (fonts), as a fraction of the digits
     shift_augment: bool = True  # random small shifts/rotations/zoom each epoch
-    # Camera copies also drawn as pens draw them: names from digitd.train.pen.KINDS.
+    # Camera copies also drawn as pens draw them: names from digitd.train.digits.pen.KINDS.
     pen_variants: tuple[str, ...] = ()
     init: str | None = None  # start from this trained .keras model (fine-tuning)
     out: str = "runs/edge"
@@ -75,7 +75,7 @@ def build_training_set(cfg: TrainConfig, train: Split) -> Split:
         logger.info("%d camera-style digits in %.1f s", n_camera, time.monotonic() - t0)
     n_printed = int(len(train) * cfg.printed_fraction)
     if n_printed:
-        from digitd.train.printed import printed_digits
+        from digitd.train.common.printed import printed_digits
 
         t0 = time.monotonic()
         parts.append(printed_digits(n_printed, seed=cfg.seed + 3, fonts="train"))
@@ -157,8 +157,8 @@ def train(cfg: TrainConfig) -> TrainResult:
     import_tensorflow()
     import keras
 
-    from digitd.train.models import build
-    from digitd.train.report import write_curves
+    from digitd.train.common.models import build
+    from digitd.train.digits.report import write_curves
 
     keras.utils.set_random_seed(cfg.seed)
     out = Path(cfg.out)

@@ -29,11 +29,11 @@ import numpy as np
 
 from digitd.edge.config import DecisionConfig, LocateConfig
 from digitd.edge.reading import Reading
-from digitd.edge.service.decide import QUALITY_CODES, Action, Code, Decider
 from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.compose import expected_turn
+from digitd.edge.vision.decide import QUALITY_CODES, Action, Code, Decider
 from digitd.edge.vision.reader import wheel_reading
-from digitd.train.window_data import WindowSet
+from digitd.train.wheels.data import WindowSet
 
 logger = logging.getLogger(__name__)
 
@@ -319,12 +319,12 @@ def evaluate_synthetic_sequences(
     clf: WindowClassifier, counters: int = 60, seed: int = 1, wheels: int = WHEELS,
     steps: int = 30,
 ) -> dict[str, Any]:
-    """Whole readings of generated meter photos (:func:`digitd.train.meters.meter_image`,
+    """Whole readings of generated meter photos (:func:`digitd.train.common.meters.meter_image`,
     fonts held out of training) counting up the same way: two counters in three with
     wheels, every third an LCD (set up with ``display = "lcd"``). Each frame is a
     whole 640x480 photo read through fixed boxes, as the daemon reads a camera."""
     from digitd.edge.vision.reader import Reader
-    from digitd.train.meters import meter_image
+    from digitd.train.common.meters import meter_image
 
     rng = np.random.default_rng(seed)
     total = _Tally()

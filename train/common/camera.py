@@ -2,9 +2,9 @@
 low-resolution sensor, noise, JPEG.
 
 Each effect takes its strength and draws its own randomness from the generator it is
-given, in a fixed order; the generators (:func:`digitd.train.augment.photograph` for
-single digits, :func:`digitd.train.meter_render.shoot` for meter crops,
-:func:`digitd.train.scenes.photograph_scene` for whole frames) decide which effects a
+given, in a fixed order; the generators (:func:`digitd.train.digits.augment.photograph` for
+single digits, :func:`digitd.train.common.meter_render.shoot` for meter crops,
+:func:`digitd.train.common.scenes.photograph_scene` for whole frames) decide which effects a
 picture gets and how strong, so all of them simulate the same camera.
 """
 

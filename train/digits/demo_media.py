@@ -1,6 +1,6 @@
 """Make the bundled demo video: real MNIST digits, shown like a meter counting up.
 
-``python -m digitd.train.demo_media --out demo/`` writes ``digits.avi`` (Motion
+``python -m digitd.train.digits.demo_media --out demo/`` writes ``digits.avi`` (Motion
 JPEG, which every OpenCV build reads) and ``digits.json``, the ground truth: the
 number shown in every frame and the box of every digit. The digits are real
 handwritten MNIST test digits from the committed sample, drawn as dark ink on
@@ -31,7 +31,7 @@ SEED = 417
 JPEG_QUALITY = 70
 VIDEO_NAME = "digits.avi"
 TRUTH_NAME = "digits.json"
-DEFAULT_SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "mnist-sample"
+DEFAULT_SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "mnist-sample"
 
 Glyphs = dict[tuple[int, int], int]  # (position, digit) -> index into the MNIST images
 
@@ -130,7 +130,7 @@ def make_demo(out_dir: Path, sample_dir: Path = DEFAULT_SAMPLE, seed: int = SEED
     import cv2
 
     # Reading IDX is the workstation package's job; it needs only numpy, no TensorFlow.
-    from digitd.train.idx import load_mnist_dir
+    from digitd.train.common.idx import load_mnist_dir
 
     images, labels = load_mnist_dir(sample_dir, "test")
     rng = np.random.default_rng(seed)
@@ -172,7 +172,7 @@ def make_demo(out_dir: Path, sample_dir: Path = DEFAULT_SAMPLE, seed: int = SEED
         "height": HEIGHT,
         "frame_count": len(frames),
         "seed": seed,
-        "made_by": "python -m digitd.train.demo_media --out demo/",
+        "made_by": "python -m digitd.train.digits.demo_media --out demo/",
         "digits_from": "real MNIST test digits (t10k) of the committed sample "
         "tests/data/mnist-sample; mnist_index is the index in that sample",
         "glyphs": [

@@ -17,8 +17,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from digitd.train.fonts import font_pool
-from digitd.train.meter_render import segment_ink, wheel_window
+from digitd.train.common.fonts import font_pool
+from digitd.train.common.meter_render import segment_ink, wheel_window
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ Sources (read each README in ``../shared/data``):
   split by meter into ``train`` and ``dev`` (Apache-2.0);
 - ``sevenseg-digits``: real LCD cells 0-9 and ``blank`` (Apache-2.0), split here
   by frame order: the last :data:`SEVENSEG_HELD_OUT` of each class is held out;
-- the generator of :mod:`digitd.train.printed`: counter wheels at any roll and
+- the generator of :mod:`digitd.train.common.printed`: counter wheels at any roll and
   segment cells in the training font families, plus empty cells and glare.
 """
 
@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digitd.edge.vision.window import HEIGHT, WIDTH, window_input
-from digitd.train.parallel import map_chunks
+from digitd.train.common.parallel import map_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -172,9 +172,9 @@ _SYNTHETIC_KINDS = {"wheel": 0.45, "segment": 0.3, "blank_cell": 0.1, "blank_whe
 
 def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str,
                      dot_matrix: float = 0.0) -> WindowSet:
-    from digitd.train.dot_matrix import VARIANTS, dot_matrix_glyphs
-    from digitd.train.fonts import PLAIN_SEVEN, font_pool
-    from digitd.train.printed import CropSpec, render_crop
+    from digitd.train.common.fonts import PLAIN_SEVEN, font_pool
+    from digitd.train.common.printed import CropSpec, render_crop
+    from digitd.train.wheels.dot_matrix import VARIANTS, dot_matrix_glyphs
 
     rng = np.random.default_rng(seed)
     pool = font_pool(fonts)
@@ -221,7 +221,7 @@ def synthetic_windows(n: int, seed: int, fonts: str = "train", workers: int = 1,
                       dot_matrix: float = 0.0) -> WindowSet:
     """``n`` generated wheel windows (any roll) and LCD/LED cells, with some empty ones;
     ``dot_matrix``: the share of the segment cells (digits and empty ones) drawn as a
-    dot-matrix character LCD's instead (:mod:`digitd.train.dot_matrix`)."""
+    dot-matrix character LCD's instead (:mod:`digitd.train.wheels.dot_matrix`)."""
     if not 0.0 <= dot_matrix <= 1.0:
         raise ValueError(f"dot-matrix share {dot_matrix}: give a share from 0 to 1")
     chunk = 500
@@ -294,7 +294,7 @@ def flash_glare(img: npt.NDArray[np.float32], rng: np.random.Generator) -> npt.N
 
 def glare_crop(crop: U8, rng: np.random.Generator) -> U8:
     """``crop`` under :func:`flash_glare` (``window_eval``'s glare row)."""
-    from digitd.train import camera
+    from digitd.train.common import camera
 
     return camera.to_u8(flash_glare(crop.astype(np.float32), rng))
 
@@ -302,7 +302,7 @@ def glare_crop(crop: U8, rng: np.random.Generator) -> U8:
 def photograph(crop: U8, rng: np.random.Generator, glare: float = 0.0) -> U8:
     """Light, colour cast, blur, low resolution, noise, JPEG, and now and then inverted;
     ``glare``: the share also given a flash's glare (:func:`flash_glare`)."""
-    from digitd.train import camera
+    from digitd.train.common import camera
 
     img = crop.astype(np.float32)
     if img.ndim == 3 and rng.random() < 0.4:  # colour cast / white balance

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digitd.edge.vision.normalise import normalise_digit
-from digitd.train.augment import photograph
+from digitd.train.digits.augment import photograph
 
 Float = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]

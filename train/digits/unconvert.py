@@ -1,10 +1,10 @@
 """A trainable Keras model back from a converted int8 ``edge`` digit model.
 
-``python -m digitd.train.unconvert models/digits.tflite --out runs/shipped/model.keras``
+``python -m digitd.train.digits.unconvert models/digits.tflite --out runs/shipped/model.keras``
 
 Conversion folds each BatchNormalization into its convolution and keeps the weights
 as int8 with one scale per output channel; the ``.keras`` file it came from may be
-long gone. This rebuilds :func:`~digitd.train.models.build_edge` with those weights
+long gone. This rebuilds :func:`~digitd.train.common.models.build_edge` with those weights
 dequantised: each convolution gets the folded kernel, each BatchNormalization is set
 to add the folded bias and nothing else, and is frozen (a fine-tune would otherwise
 normalise by batch statistics the folded weights were never meant for). The result
@@ -42,8 +42,8 @@ def unconvert(tflite: str | Path) -> Any:
     """The ``edge`` Keras model whose weights are ``tflite``'s, dequantised."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from digitd.train.models import build_edge
-    from digitd.train.quiet import import_tensorflow
+    from digitd.train.common.models import build_edge
+    from digitd.train.common.quiet import import_tensorflow
 
     import_tensorflow()
     interp = Interpreter(str(tflite))
@@ -86,7 +86,7 @@ def unconvert(tflite: str | Path) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m digitd.train.unconvert",
+    parser = argparse.ArgumentParser(prog="python -m digitd.train.digits.unconvert",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a converted int8 edge digit model (.tflite)")
     parser.add_argument("--out", required=True, help="where to write the .keras model")
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model.save(out)
     print(f"wrote {out}")
     if args.mnist_dir:
-        from digitd.train.data import load_mnist
+        from digitd.train.common.data import load_mnist
 
         _, test = load_mnist(args.mnist_dir)
         probs = model.predict(test.images[..., None].astype(np.float32) / 255.0, verbose=0)

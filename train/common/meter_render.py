@@ -10,8 +10,8 @@ import numpy as np
 
 from digitd.edge.vision.image import to_gray
 from digitd.edge.vision.labels import NOT_A_DIGIT
-from digitd.train import camera
-from digitd.train.fonts import U8, Float, Glyphs, Style
+from digitd.train.common import camera
+from digitd.train.common.fonts import U8, Float, Glyphs, Style
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Why a meter's cells are misread: its dev crops of one digit read as they are and with
 the box changed (moved sideways, cut, a side painted over, widened).
 
-    python -m digitd.train.window_probe --meter LandisGyrT330_C --digit 7 [--model M]
+    python -m digitd.train.wheels.probe --meter LandisGyrT330_C --digit 7 [--model M]
 
 Prints, per change, each crop's position and confidence; a change that makes the
 misread crops read right points at what the model takes for the digit (README,
@@ -66,7 +66,7 @@ def probe(model: str | None, meter_dir: str, meter: str, digit: int,
     from digitd.edge.vision.classifier import WindowClassifier
     from digitd.edge.vision.wheel import estimate
     from digitd.edge.vision.window import window_batch
-    from digitd.train.window_data import load_meter_digits
+    from digitd.train.wheels.data import load_meter_digits
 
     clf = WindowClassifier(model)
     dev = load_meter_digits(meter_dir, "dev")

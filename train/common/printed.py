@@ -6,7 +6,8 @@ faintly visible). No user photos are needed: each digit is rendered from an
 installed font, laid out as the meter shows it, lit, blurred, compressed, cut out
 the way the device's locator hands crops over, and normalised by the device's own
 :func:`~digitd.edge.vision.normalise.normalise_digit`.
-Fonts: :mod:`digitd.train.fonts`; ink, light and camera: :mod:`digitd.train.meter_render`.
+Fonts: :mod:`digitd.train.common.fonts`; ink, light and camera:
+:mod:`digitd.train.common.meter_render`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import numpy.typing as npt
 
 from digitd.edge.vision.labels import NOT_A_DIGIT
 from digitd.edge.vision.normalise import normalise_digit
-from digitd.train.data import Split
-from digitd.train.fonts import (
+from digitd.train.common.data import Split
+from digitd.train.common.fonts import (
     SEGMENT_SYMBOLS,
     U8,
     Float,
@@ -29,7 +30,7 @@ from digitd.train.fonts import (
     Style,
     font_pool,
 )
-from digitd.train.meter_render import (
+from digitd.train.common.meter_render import (
     HALF_WAY,
     NEARLY_THERE,
     luma,
@@ -42,7 +43,7 @@ from digitd.train.meter_render import (
     wheel_label,
     wheel_window,
 )
-from digitd.train.parallel import map_chunks
+from digitd.train.common.parallel import map_chunks
 
 logger = logging.getLogger(__name__)
 

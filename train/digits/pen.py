@@ -2,10 +2,10 @@
 
 Each function takes a 28x28 white-on-black MNIST digit and returns a variant with
 the same label, drawn the way real phone photos of handwriting showed them
-(``python -m digitd.train.sudoku_eval``): digits in strokes that do not touch, a 1
+(``python -m digitd.train.digits.sudoku_eval``): digits in strokes that do not touch, a 1
 with a long flag and a base line, a 7 with a bar through its stem; and
 :func:`cell_border` puts part of a grid cell's border into a crop. The
-camera-style training copies use them (:mod:`digitd.train.augment`).
+camera-style training copies use them (:mod:`digitd.train.digits.augment`).
 """
 
 from __future__ import annotations

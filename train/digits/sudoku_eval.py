@@ -1,6 +1,6 @@
 """Handwriting in real phone photos: the sudoku cells and rows, read as a user's camera would.
 
-``python -m digitd.train.sudoku_eval [--data ../shared/data/sudoku-photos]`` prints,
+``python -m digitd.train.digits.sudoku_eval [--data ../shared/data/sudoku-photos]`` prints,
 per ink (pen = handwritten, print), how many cells the automatic search reads
 exactly (the whole 100x100 cell with its grid lines), how many one box just
 inside the cell reads, and how many grid rows read as the exact 9-digit number
@@ -68,7 +68,7 @@ def cell_boxes(width: int, height: int) -> list[list[int]]:
 
 
 def evaluate(data: str | Path, model: str | None = None) -> dict[str, Any]:
-    from digitd.edge.tools.recognize import load_image
+    from digitd.edge.vision.image import load_image
 
     data = Path(data)
     with (data / "cells.csv").open(newline="") as fh:
@@ -136,7 +136,7 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m digitd.train.sudoku_eval",
+    parser = argparse.ArgumentParser(prog="python -m digitd.train.digits.sudoku_eval",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=DEFAULT_DATA, help="the sudoku-photos folder")
     parser.add_argument("--model", help="digit .tflite (default: the shipped one)")
