@@ -1,5 +1,9 @@
 """The house: folders that show the pipeline, and imports that only go one way.
 
+The device (edge/) and the installer, and the workstation (train/, convert/) beside them:
+training uses of the device only its base and vision, each model kind's folder only
+train/common/ besides itself, and no training module reaches an evaluation one.
+
 Read from the source with ``ast`` (nothing is imported): every ``digitd`` import, at the top
 or inside a function, relative or absolute, is an edge from one module to another.
 """
@@ -10,7 +14,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = {"digitd.edge": ROOT / "edge", "digitd.install": ROOT / "install"}
+PACKAGES = {"digitd.edge": ROOT / "edge", "digitd.install": ROOT / "install",
+            "digitd.train": ROOT / "train", "digitd.convert": ROOT / "convert"}
 BASE = {"digitd.edge", "digitd.edge.config", "digitd.edge.errors", "digitd.edge.reading"}
 # What each part of the device may use besides the base and itself (one way: the CLI on
 # top, then the service, the page and the tools, then camera, vision and MQTT).
@@ -22,6 +27,13 @@ MAY_USE = {
     "tools": {"camera", "vision", "mqtt"},
     "service": {"camera", "vision", "mqtt", "web"},
 }
+# The workstation (train/, convert/) uses of the device only the base and vision: what a
+# model sees and how its scores are read, never the service, the tools or the page.
+WORKSTATION_MAY_USE = {"vision"}
+# train/ is the pipeline of each model kind over what they share: common/ under the kinds,
+# the kinds apart from each other, the commands' faces on top.
+KINDS = {"digits", "wheels"}
+TRAIN_FACES = {"commands", "evaluate"}
 
 
 def modules() -> dict[str, Path]:
@@ -60,6 +72,21 @@ def imports(module: str, path: Path, known: set[str]) -> set[str]:
 GRAPH = {m: imports(m, p, set(modules())) for m, p in modules().items()}
 
 
+def workstation(module: str) -> bool:
+    return module.split(".")[:2] in (["digitd", "train"], ["digitd", "convert"])
+
+
+def train_part(module: str) -> str:
+    """common, digits, wheels, a face (commands, evaluate) or '' for digitd.train itself."""
+    parts = module.split(".")
+    return parts[2] if parts[:2] == ["digitd", "train"] and len(parts) > 2 else ""
+
+
+def is_evaluation(module: str) -> bool:
+    last = module.rsplit(".", 1)[-1]
+    return workstation(module) and (last in ("evaluate", "sequences") or last.endswith("_eval"))
+
+
 def part(module: str) -> str:
     parts = module.split(".")
     return parts[2] if parts[:2] == ["digitd", "edge"] and len(parts) > 3 else ""
@@ -95,6 +122,37 @@ def test_imports_go_one_way() -> None:
                 wrong.append(f"{m} ({part(m)}) imports {t} ({part(t) or 'top'})")
             elif m.startswith("digitd.install") and not t.startswith("digitd.install"):
                 wrong.append(f"{m} (the installer, standard library only) imports {t}")
+            elif workstation(m) and t.startswith("digitd.edge") and t not in BASE \
+                    and part(t) not in WORKSTATION_MAY_USE:
+                wrong.append(f"{m} (workstation) imports {t} ({part(t) or 'top'})")
+            elif t.startswith("digitd.train") and train_part(t) in TRAIN_FACES \
+                    and not m.startswith("digitd.train"):
+                wrong.append(f"{m} imports {t}, the face of a command")
+            elif m.startswith("digitd.train") and t.startswith("digitd.convert"):
+                wrong.append(f"{m} (training) imports {t} (conversion comes after it)")
+            elif train_part(m) == "common" and train_part(t) in KINDS | TRAIN_FACES:
+                wrong.append(f"{m} (shared by every kind) imports {t} ({train_part(t)})")
+            elif train_part(m) in KINDS and train_part(t) in KINDS - {train_part(m)} | TRAIN_FACES:
+                wrong.append(f"{m} ({train_part(m)}) imports {t} ({train_part(t)})")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_training_does_not_import_evaluation() -> None:
+    """A training run measures itself with neutral metrics (wheels/figures), never through
+    the evaluation harnesses: neither it nor anything it imports is one."""
+    wrong = []
+    for m in GRAPH:
+        if not (workstation(m) and m.rsplit(".", 1)[-1] == "train"):
+            continue
+        seen: set[str] = set()
+        todo = [m]
+        while todo:
+            n = todo.pop()
+            for t in GRAPH[n] - seen:
+                seen.add(t)
+                todo.append(t)
+                if is_evaluation(t):
+                    wrong.append(f"{m} imports {t} (through {n})")
     assert not wrong, "\n".join(sorted(wrong))
 
 
@@ -103,10 +161,13 @@ def test_the_folders_are_the_pipeline() -> None:
     assert parts == set(MAY_USE)
     loose = {p.stem for p in (ROOT / "edge").glob("*.py")}
     assert loose == {"__init__", "cli", "config", "errors", "reading"}
+    kinds = {p.name for p in (ROOT / "train").iterdir() if (p / "__init__.py").is_file()}
+    assert kinds == {"common"} | KINDS
+    assert {p.stem for p in (ROOT / "train").glob("*.py")} == {"__init__"} | TRAIN_FACES
 
 
 def test_the_readme_layout_names_every_folder() -> None:
     readme = (ROOT / "README.md").read_text()
     layout = readme[readme.index("## Layout"):]
-    for name in (*MAY_USE, "install"):
+    for name in (*MAY_USE, "install", "common", *KINDS):
         assert f"{name}/" in layout, name
