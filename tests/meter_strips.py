@@ -63,7 +63,7 @@ def strip(crops: list[Crop]) -> tuple[npt.NDArray[np.uint8], list[list[int]]]:
 
 def counter_positions(value_tenths: int, wheels: int) -> list[float]:
     """Each wheel's position (to the tenth) for a counter at ``value_tenths`` tenths:
-    the same counter ``window_eval`` builds its whole readings from."""
+    the same counter ``wheels.evaluate`` builds its whole readings from."""
     return true_positions(value_tenths, wheels, lcd=False)
 
 

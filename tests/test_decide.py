@@ -506,7 +506,7 @@ def test_heartbeat_never_repeats_a_value_too_soon(
 
 
 def test_quality_codes_are_the_readings_own_faults() -> None:
-    """QUALITY_CODES (what window_eval counts as a frame refused in itself) holds the
+    """QUALITY_CODES (what wheels.evaluate counts as a frame refused in itself) holds the
     codes rule 1 gives, and none of the meter rules'."""
     from digitd.edge.vision.decide import QUALITY_CODES
 

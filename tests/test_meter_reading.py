@@ -89,7 +89,7 @@ def test_meter_photos_are_read_exactly_by_the_meter_window_model(
 ) -> None:
     """Forty synthetic meters per kind in held-out fonts, through the shipped meter-window
     model (boxes mode's default); the last wheel a third of the way to its next digit.
-    ``window_eval`` prints the same count for any model."""
+    ``wheels.evaluate`` prints the same count for any model."""
     wrong = read_test_meters(WindowClassifier(), kind)
     assert 40 - len(wrong) >= floor, wrong
 

@@ -1,4 +1,4 @@
-"""How window_eval scores whole readings: what the daemon would publish, and what one
+"""How wheels.evaluate scores whole readings: what the daemon would publish, and what one
 photo alone shows (as ``digitd recognize`` reads it)."""
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def test_folder_names_are_positions() -> None:
 
 
 def test_a_neighbouring_cell_shows_beside_a_box_drawn_too_wide() -> None:
-    """The evaluation's fault for boxes wider than their cell (window_eval; training does
+    """The evaluation's fault for boxes wider than their cell (wheels.evaluate; training does
     not use it): the crop stays whole, and the strip beside it is the neighbour's near
     edge (real crops of one meter)."""
     import cv2

@@ -1,3 +1,3 @@
-"""The daemon: its loop, the decision when a reading is trustworthy, systemd notification, the
-crops it collects.
+"""The daemon: its loop (which asks vision's decider whether a reading is trustworthy),
+systemd notification, the crops it collects.
 """

@@ -231,7 +231,7 @@ def wheel_reading(
     # Empty cells left of the first digit are an LCD's unlit leading places: not
     # digits, not a fault. An empty box between digits is (the reading is refused).
     # On an LCD (``display = "lcd"``) so is a leading cell whose best digit scores under
-    # UNLIT_BELOW: real lit LCD cells score higher (all but 3 of 769 in window_eval's
+    # UNLIT_BELOW: real lit LCD cells score higher (all but 3 of 769 in wheels.evaluate's
     # count, two of those frames caught mid-change) while unlit ones often get a weak
     # guess (14 of lcd_pb's 18), which would stand in front of the value as a phantom digit.
     lcd = locate.display == "lcd"
@@ -263,7 +263,7 @@ def wheel_reading(
 
 def weak_guess(est: WheelEstimate) -> bool:
     """The model's best digit for this box scores under UNLIT_BELOW: leading an LCD, the
-    box is an unlit place (``window_eval`` counts how many real cells are)."""
+    box is an unlit place (``wheels.evaluate`` counts how many real cells are)."""
     return max(est.digit_scores, default=0.0) < UNLIT_BELOW
 
 

@@ -142,7 +142,7 @@ def read_test_meters(window: Any, kind: Literal["wheels", "lcd"], count: int = T
     """``tests/test_meter_reading.py``'s ``count`` generated meters of ``kind`` (held-out
     fonts, five whole digits and three decimals, the last wheel a third of the way on)
     read through fixed boxes by the meter-window classifier ``window``: the ones read
-    wrong, as (seed, digits, value read). ``window_eval`` prints the count."""
+    wrong, as (seed, digits, value read). ``wheels.evaluate`` prints the count."""
     from digitd.edge.config import LocateConfig
     from digitd.edge.vision.reader import Reader
 

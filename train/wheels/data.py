@@ -293,7 +293,7 @@ def flash_glare(img: npt.NDArray[np.float32], rng: np.random.Generator) -> npt.N
 
 
 def glare_crop(crop: U8, rng: np.random.Generator) -> U8:
-    """``crop`` under :func:`flash_glare` (``window_eval``'s glare row)."""
+    """``crop`` under :func:`flash_glare` (``wheels.evaluate``'s glare row)."""
     from digitd.train.common import camera
 
     return camera.to_u8(flash_glare(crop.astype(np.float32), rng))
@@ -341,7 +341,7 @@ def side_neighbours(crop: U8, left: U8 | None, right: U8 | None, rng: np.random.
 
     The strip is the neighbour's near edge (its stem, a decimal point, the frame between
     two wheels), 10-35 % of the cell's width; the position label still holds, for a
-    neighbour sits beside a wheel, not above it. ``window_eval`` measures the dev split
+    neighbour sits beside a wheel, not above it. ``wheels.evaluate`` measures the dev split
     with it (neighbours from the same meter, so light and colour match); training uses
     it only when asked (``--neighbour-share``: README, "Meters", for what it costs).
     """
