@@ -75,6 +75,10 @@ class Reader:
         self.locate_cfg = locate or LocateConfig()
         self.locator = Locator(self.locate_cfg)
         self.min_confidence = min_confidence
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """What a kind builds once from the settings (nothing, for most)."""
 
     def read(self, frame: npt.NDArray[np.generic]) -> Reading:
         return self.see(frame).reading
@@ -183,17 +187,11 @@ class HandwritingBoxReader(Reader):
     """``display = "handwriting"``: each fixed box read by the automatic search around it
     (:mod:`.boxed`), its digit the one found lying mostly inside the box."""
 
-    def __init__(
-        self,
-        classifier: Classifier | None,
-        locate: LocateConfig | None = None,
-        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-        window: WindowClassifier | None = None,
-    ) -> None:
-        super().__init__(classifier, locate, min_confidence, window)
+    def _prepare(self) -> None:
         # The search around each box: the box's polarity, nothing else of its settings.
-        self.search = DigitReader(classifier, LocateConfig(polarity=self.locate_cfg.polarity),
-                                  min_confidence)
+        self.search = DigitReader(self.classifier,
+                                  LocateConfig(polarity=self.locate_cfg.polarity),
+                                  self.min_confidence)
 
     def see(self, frame: npt.NDArray[np.generic]) -> Seen:
         from .boxed import NOTHING, around, inputs_by_box, pick
