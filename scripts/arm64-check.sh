@@ -10,14 +10,14 @@
 # Per CPU: both shipped models on the committed real samples (`digitd evaluate`: 1,000
 # MNIST test digits, 336 meter crops), `digitd recognize` on a frame of the demo video and
 # nine real sudoku rows, `check-config`, and the daemon on the demo video against a
-# Mosquitto running inside the root (every state message compared). Once: the runtime
-# guard under the emulator's own /proc/cpuinfo (below), `install-service --root` and
-# `systemd-analyze verify` of what it installed.
+# Mosquitto running inside the root (every state message compared), `install-service
+# --root` and `systemd-analyze verify` of what it installed. Once: the runtime guard
+# under the emulator's own /proc/cpuinfo (below).
 #
 # Needs root (debootstrap, chroot, mounts) on Debian; installs qemu-user-static,
 # debootstrap and binfmt-support when missing. The root is built once (about 5 min) and
 # reused from $DIGITD_ARM64_CACHE (default /var/cache/digitd-arm64); a run on a built root
-# takes about 10 min on 2 cores. Not part of CI for that reason. Results: runs/arm64-check/.
+# takes about 7 min on 2 cores. Not part of CI for that reason. Results: runs/arm64-check/.
 #
 # Why each run shows the emulated CPU a /proc/cpuinfo of its own: qemu-user 7.2 passes the
 # host's x86 /proc/cpuinfo through to the arm64 program, and LiteRT 2.2 and later read the
@@ -295,6 +295,28 @@ print(f"  digits.tflite on {dig['n']} MNIST test digits: {dig['accuracy']:.3f}; 
 PY
 }
 
+# install-service into a scratch root inside the arm64 root, then the root's own
+# systemd-analyze verify on the units it installed, their ExecStart= the venv it made
+# (linked to where the unit expects it), the template as one instance.
+install_and_verify() {  # CPU DIR
+  local cpu=$1 dir=$2
+  in_root "$cpu" "rm -rf /tmp/svc && .venv/bin/digitd install-service --root /tmp/svc --from $src" \
+    > "$dir/install-service.txt" 2>&1 || { tail -20 "$dir/install-service.txt"; fail "install-service"; }
+  tail -1 "$dir/install-service.txt" | sed 's/^/  install-service --root: /'
+  in_root "$cpu" "ln -sfn /tmp/svc/opt/digitd /opt/digitd && mkdir -p /tmp/verify && \
+    cp /tmp/svc/etc/systemd/system/digitd.service /tmp/verify/ && \
+    cp /tmp/svc/etc/systemd/system/digitd@.service /tmp/verify/digitd@kitchen.service && \
+    /opt/digitd/venv/bin/digitd --version >/dev/null && \
+    systemd-analyze verify /tmp/verify/digitd.service /tmp/verify/digitd@kitchen.service" \
+    > "$dir/verify.txt" 2>&1 || echo "exit status $?" >> "$dir/verify.txt"
+  if [ -s "$dir/verify.txt" ]; then
+    status=1
+    sed 's/^/  verify: /' "$dir/verify.txt"
+  else
+    echo "  systemd-analyze verify: no complaints"
+  fi
+}
+
 status=0
 for cpu in $cpus; do
   say "arm64, QEMU_CPU=$cpu"
@@ -306,6 +328,7 @@ for cpu in $cpus; do
   summary "$out/$cpu"
   sed 's/^/  /' "$out/$cpu/check-config.txt"
   compare "$out/x86_64" "$out/$cpu" || { status=1; echo "  $cpu: DIFFERS from x86_64"; }
+  install_and_verify "$cpu" "$out/$cpu"
 done
 
 say "the runtime guard under the emulator's own /proc/cpuinfo (the host's x86 one)"
@@ -318,26 +341,6 @@ sed 's/^/  /' "$out/guard.txt"
 if [ "$guard" -ne 78 ] || ! grep -q "crashed (SIGSEGV)" "$out/guard.txt"; then
   status=1
   echo "  the guard did not report the crash with exit 78 (exit $guard)"
-fi
-
-say "install-service --root and systemd-analyze verify (arm64, $first_cpu)"
-show_cpuinfo "$first_cpu"
-in_root "$first_cpu" "rm -rf /tmp/svc && .venv/bin/digitd install-service --root /tmp/svc --from $src" \
-  > "$out/install-service.txt" 2>&1 || { tail -20 "$out/install-service.txt"; fail "install-service"; }
-tail -3 "$out/install-service.txt" | sed 's/^/  /'
-# The units as installed, their ExecStart= the venv install-service made (linked to where
-# the unit expects it), checked by the root's own systemd; the template as one instance.
-in_root "$first_cpu" "ln -sfn /tmp/svc/opt/digitd /opt/digitd && mkdir -p /tmp/verify && \
-  cp /tmp/svc/etc/systemd/system/digitd.service /tmp/verify/ && \
-  cp /tmp/svc/etc/systemd/system/digitd@.service /tmp/verify/digitd@kitchen.service && \
-  /opt/digitd/venv/bin/digitd --version >/dev/null && \
-  systemd-analyze verify /tmp/verify/digitd.service /tmp/verify/digitd@kitchen.service" \
-  > "$out/verify.txt" 2>&1 || echo "exit status $?" >> "$out/verify.txt"
-if [ -s "$out/verify.txt" ]; then
-  status=1
-  sed 's/^/  verify: /' "$out/verify.txt"
-else
-  echo "  systemd-analyze verify: no complaints"
 fi
 
 say "done in $((SECONDS - started)) s: $([ $status = 0 ] && echo "every result on arm64 is the same as on x86_64" || echo "DIFFERENCES above")"

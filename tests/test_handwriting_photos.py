@@ -389,7 +389,7 @@ def test_real_rows_in_handwriting_boxes_through_the_command_line() -> None:
     # the digit model (searched around each box), not to the meter-window model,
     # which reads these boxes as wheels (row 7 as 11-289763). One box per cell, 14 %
     # of the cell inside it, as sudoku_eval's inner box. Measured: 77 of the 81 digits,
-    # 6 of the 9 rows exact (before: 74 digits with the stop-22 model and plain crops).
+    # 6 of the 9 rows exact (before: 74 digits with the model of commit `1a156fe` and plain crops).
     folder = Path(__file__).parent / "data" / "sudoku-rows"
     with (folder / "labels.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))

@@ -16,7 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"digitd.edge": ROOT / "edge", "digitd.install": ROOT / "install",
             "digitd.train": ROOT / "train", "digitd.convert": ROOT / "convert"}
-BASE = {"digitd.edge", "digitd.edge.config", "digitd.edge.errors", "digitd.edge.reading"}
+BASE = {"digitd.edge", "digitd.edge.config", "digitd.edge.errors", "digitd.edge.reading",
+        "digitd.edge.statefiles"}
 # What each part of the device may use besides the base and itself (one way: the CLI on
 # top, then the service, the page and the tools, then camera, vision and MQTT).
 MAY_USE = {
@@ -160,7 +161,7 @@ def test_the_folders_are_the_pipeline() -> None:
     parts = {p.name for p in (ROOT / "edge").iterdir() if (p / "__init__.py").is_file()}
     assert parts == set(MAY_USE)
     loose = {p.stem for p in (ROOT / "edge").glob("*.py")}
-    assert loose == {"__init__", "cli", "config", "errors", "reading"}
+    assert loose == {"__init__", "cli", "config", "errors", "reading", "statefiles"}
     kinds = {p.name for p in (ROOT / "train").iterdir() if (p / "__init__.py").is_file()}
     assert kinds == {"common"} | KINDS
     assert {p.stem for p in (ROOT / "train").glob("*.py")} == {"__init__"} | TRAIN_FACES
@@ -171,3 +172,16 @@ def test_the_readme_layout_names_every_folder() -> None:
     layout = readme[readme.index("## Layout"):]
     for name in (*MAY_USE, "install", "common", *KINDS):
         assert f"{name}/" in layout, name
+
+
+def test_one_module_names_the_state_directory_s_files() -> None:
+    from digitd.edge import statefiles
+
+    names = [statefiles.OUTBOX, statefiles.LAST_VALUE, statefiles.LOCATE_OVERRIDE,
+             statefiles.RUNTIME_CHECK]
+    spelled = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in (ROOT / "edge").rglob("*.py") if path.name != "statefiles.py"
+        for name in names if f'"{name}"' in path.read_text()
+    ]
+    assert not spelled, spelled

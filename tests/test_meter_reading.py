@@ -34,9 +34,9 @@ def test_held_out_fonts_are_read(result: dict[str, Any]) -> None:
     per_class = result["per_class"]
     assert isinstance(per_class, dict)
     # No class far behind the rest. The weakest is the "8" (segment fonts whose thin
-    # middle bar the blur all but erases, read "0"): 95.5 % before the stop-23
+    # middle bar the blur all but erases, read "0"): 95.5 % before the commit-84386c8
     # fine-tune on European 1s, 94.5 % after (7 fewer of 660); all classes 98.1 -> 98.2 %.
-    # With stroke widths evened (stop 25): 8s 95.3 %, all classes 98.5 %.
+    # With stroke widths evened (commit c81c11d (2026-12-02)): 8s 95.3 %, all classes 98.5 %.
     weak = {c: v for c, v in per_class.items() if v < 0.94}
     assert not weak, f"classes below 0.94 on held-out fonts: {weak}"
     assert result["false_rejection"] <= 0.03
@@ -101,9 +101,9 @@ def test_meter_photos_are_read_exactly(kind: str) -> None:
     Measured for the shipped model: wheels 40 of 40, LCD 35 of 40 (three misses an
     "8" of DSEG7 at about 40 px, whose thin middle segment the blur has all but
     erased, read as "0"; two more such "8"s refused, in one meter with a "9" read
-    as "5"). Before the stop-23 fine-tune on European 1s the LCDs read 36 of 40 (the
+    as "5"). Before the fine of commit `84386c8`-tune on European 1s the LCDs read 36 of 40 (the
     two refused "8"s were read): the price of the handwriting gain, paid in segment 8s.
-    Since stroke widths are evened (stop 25) the LCDs read 34 of 40: one more thin-barred
+    Since stroke widths are evened (commit `c81c11d`) the LCDs read 34 of 40: one more thin-barred
     "8" read "0" (the evening grows a thin digit's strokes, and the faint middle bar is
     the one that stays too faint). Meter boxes in the product use the meter-window model.
     """

@@ -67,8 +67,8 @@ def test_state_is_retained_qos1_and_availability_follows(mosquitto: Mosquitto,
         assert state["confidence"] == 0.93
         assert state["timestamp"].endswith("+00:00") and state["frame"] == 12
         assert [m.payload for m in live.wait_count(f"{base}/availability", 1)] == [b"online"]
-        assert wait_until(lambda: pub.stats()["delivered"] == 1)
-        assert pub.stats()["queued"] == 0
+        assert wait_until(lambda: pub.stats().delivered == 1)
+        assert pub.stats().queued == 0
 
         # A subscriber arriving later gets the retained state and availability.
         with Subscriber(mosquitto, [f"{base}/state", f"{base}/availability"]) as late:
@@ -216,7 +216,7 @@ def test_refused_credentials_give_a_clear_error(mosquitto_auth: Mosquitto, tmp_p
     refusals = [r for r in caplog.records if r.levelno == logging.ERROR and "refused" in r.message]
     assert len(refusals) == 1  # logged once, not on every retry
     assert "wrong-password-123" not in caplog.text
-    assert pub.stats()["connects"] == 0
+    assert pub.stats().connects == 0
 
 
 def test_password_from_systemd_credentials(mosquitto_auth: Mosquitto, tmp_path: Path,
@@ -261,11 +261,11 @@ def test_broker_and_daemon_restarts_lose_nothing(mosquitto: Mosquitto, state_dir
     pub.start()
     for i in range(50, 70):
         pub.publish_state(numbered(i))
-    assert pub.stats()["queued"] >= 40
+    assert pub.stats().queued >= 40
     mosquitto.start()
     assert pub.wait_connected(15)
     assert sub.wait_for(lambda: 69 in seqs([m.payload for m in sub.on(state)]), 20)
-    assert wait_until(lambda: pub.stats()["queued"] == 0)
+    assert wait_until(lambda: pub.stats().queued == 0)
     pub.stop()
     sub.close()
 
@@ -286,7 +286,7 @@ def test_outbox_bound_keeps_the_newest(mosquitto: Mosquitto, state_dir: Path) ->
     pub.start()
     for i in range(25):
         pub.publish_state(numbered(i))
-    assert pub.stats()["dropped"] == 15 and pub.stats()["queued"] == 10
+    assert pub.stats().dropped == 15 and pub.stats().queued == 10
     pub.stop(timeout=0.5)
 
     mosquitto.start()

@@ -18,10 +18,10 @@ def _digits(reads: list[str]) -> list[int | None]:
 
 
 def test_landisgyr_sevens_read_as_they_are_and_with_the_box_moved_off_the_stem() -> None:
-    """Until stop 26 the shipped model read three of these four as "1" or "0" as they are
-    (and all four once the box was moved off the stem); the model trained with neighbour
-    strips beside its crops (stop 27), and the one distilled from three such runs (stop 28),
-    read them either way."""
+    """Until commit `34850f3` the shipped model read three of these four as "1" or "0" as
+    they are (and all four once the box was moved off the stem); the model trained with
+    neighbour strips beside its crops (commit `bfc552d`), and the one distilled from three
+    such runs (commit `93ed787`), read them either way."""
     rows = dict(probe(None, str(CROPS), "LandisGyrT330_C", 7))
     assert {"as they are", "paint left 0.15", "shift left 0.15", "cut left 0.15",
             "widen right 0.15"} <= set(rows)

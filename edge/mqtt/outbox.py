@@ -37,7 +37,6 @@ from ..errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
-OUTBOX_FILE = "outbox.sqlite3"
 RETRY_FIRST = 1.0  # seconds before the first write retry after a storage fault
 RETRY_MAX = 60.0
 

@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,13 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ..config import DigitdConfig
+from ..statefiles import OUTBOX, state_file
 from .client import connect_properties, max_packet_bytes, new_client
 from .commands import Command
 from .discovery import DiscoveryMessage, discovery_messages, migration_messages, status_topic
 from .health import ConnectionHealth
 from .inbox import CommandInbox
-from .outbox import OUTBOX_FILE, Outbox
+from .outbox import Outbox
 from .payloads import Error, State, Stats, encode
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,25 @@ logger = logging.getLogger(__name__)
 MIGRATED_MARKER = "discovery-device-based"
 
 WINDOW = 20  # outbox messages handed to paho at once
+
+@dataclass(frozen=True)
+class MqttStats:
+    """The broker side's counters, as the stats message carries them under ``mqtt``."""
+
+    connected: bool
+    queued: int  # readings in the outbox, not yet handed to the broker
+    in_flight: int  # handed over, not yet acknowledged
+    delivered: int
+    dropped: int  # the oldest, beyond mqtt.outbox_max
+    in_memory: int  # kept in memory while the outbox cannot be written
+    storage_error: str | None
+    rejected: int
+    connects: int
+    last_error: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
 
 class MqttPublisher:
     """The daemon's MQTT side: state through the outbox, availability, discovery, commands.
@@ -88,7 +109,7 @@ class MqttPublisher:
         self.v5 = config.mqtt.protocol == "5" and config.mqtt.host is not None
         self._client = self._make_client(reconnect_delay)
         if outbox is None:
-            outbox = Outbox(Path(state_dir) / OUTBOX_FILE, config.mqtt.outbox_max)
+            outbox = Outbox(state_file(state_dir, OUTBOX), config.mqtt.outbox_max)
         else:
             outbox.max_messages = config.mqtt.outbox_max
         self._outbox = outbox
@@ -267,19 +288,19 @@ class MqttPublisher:
                 logger.warning("%s: cannot write (%s); the hand-over is repeated next time",
                                self._migrated_marker, exc)
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "connected": self.connected,
-            "queued": len(self._outbox) if not self._closed else 0,
-            "in_flight": len(self._in_flight),
-            "delivered": self.delivered,
-            "dropped": self._outbox.dropped,
-            "in_memory": self._outbox.in_memory if not self._closed else 0,
-            "storage_error": self.storage_error,
-            "rejected": self.rejected,
-            "connects": self.connects,
-            "last_error": self._health.last_error,
-        }
+    def stats(self) -> MqttStats:
+        return MqttStats(
+            connected=self.connected,
+            queued=len(self._outbox) if not self._closed else 0,
+            in_flight=len(self._in_flight),
+            delivered=self.delivered,
+            dropped=self._outbox.dropped,
+            in_memory=self._outbox.in_memory if not self._closed else 0,
+            storage_error=self.storage_error,
+            rejected=self.rejected,
+            connects=self.connects,
+            last_error=self._health.last_error,
+        )
 
     # -- delivery thread ------------------------------------------------------------------
 

@@ -4,11 +4,11 @@ start, rates since the last stats message."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..camera.core import StreamStats
 from ..mqtt.payloads import Stats
+from ..mqtt.publisher import MqttStats
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Counters:
         self.window_frames, self.window_ms, self.window_classify_ms = 0, 0.0, 0.0
         self.window_start = time.monotonic()
 
-    def stats(self, stream: StreamStats, mqtt: Mapping[str, object],
+    def stats(self, stream: StreamStats, mqtt: MqttStats,
               storage_error: str | None) -> Stats:
         elapsed = max(1e-6, time.monotonic() - self.window_start)
         n = max(1, self.window_frames)
@@ -48,6 +48,6 @@ class Counters:
             errors=self.errors + stream.errors,
             uptime_s=time.monotonic() - self.started,
             camera=stream.as_json(),
-            mqtt=mqtt,
+            mqtt=mqtt.as_json(),
             storage_error=storage_error,
         )

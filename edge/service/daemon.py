@@ -33,11 +33,18 @@ from ..mqtt.payloads import Error, State, Stats
 from ..reading import Reading
 from ..vision.decide import Action, Decider, Decision
 from ..vision.image import ImageError
-from ..web.live import Frame, LiveView, with_locate_override
+from ..web.live import LiveFrame, LiveView
 from .counters import Counters
 from .notify import Notifier, Watchdog
 from .parts import Parts
-from .statedir import load_last_value, prepare_state_dir, save_last_value, state_dir_for
+from .statedir import (
+    LocateOverride,
+    load_last_value,
+    prepare_state_dir,
+    save_last_value,
+    state_dir_for,
+    with_locate_override,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +269,7 @@ class Daemon:
         c.frame_read((time.perf_counter() - t0) * 1000.0, reading.timings_ms.get("classify", 0.0))
         decision = decider.offer(reading, timestamp)
         if self._live is not None:
-            self._live.offer(Frame(image, seq, seen, parts.reader))
+            self._live.offer(LiveFrame(image, seq, seen, parts.reader))
         if parts.collector is not None:
             parts.collector.offer(located.crops, (*reading.rejected, *reading.digits), seq)
         if decision.publish:
@@ -291,7 +298,7 @@ class Daemon:
             logger.info("published %s (frame %d, confidence %.2f)", value, seq,
                         reading.confidence)
         else:
-            waiting = parts.publisher.stats()["queued"]
+            waiting = parts.publisher.stats().queued
             logger.info("queued %s (frame %d; broker unreachable, %s waiting)", value, seq,
                         waiting)
 
@@ -355,8 +362,9 @@ class Daemon:
             locate=cfg.locate,
             collect_root=parts.collector.root if parts.collector else None,
             stats=lambda: self._stats(self._parts).as_json() if self._parts else {},
+            store=LocateOverride(self._state_dir),
         )
-        self._web = WebServer(cfg.web, self._live, self._state_dir, cfg.model, env=self.env)
+        self._web = WebServer(cfg.web, self._live, cfg.model, env=self.env)
         self._web.start()
 
     def _reloaded(self, parts: Parts, decider: Decider,

@@ -14,10 +14,10 @@ from ..camera.stream import CameraStream
 from ..config import DigitdConfig, LocateConfig
 from ..mqtt.outbox import Outbox
 from ..mqtt.publisher import MqttPublisher
+from ..statefiles import RUNTIME_CHECK, state_file
 from ..vision.reader import Reader, model_for, reader_for
 from ..vision.vet import vet
 from .collect import CropCollector
-from .statedir import RUNTIME_CHECK_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class Parts:
                  on_command: Any, outbox: Outbox | None = None) -> None:
         self.cfg = cfg
         # A runtime that crashes on this machine must do so in a child, not here.
-        vet(*model_for(cfg.model, cfg.locate), cache_file=state_dir / RUNTIME_CHECK_FILE)
+        vet(*model_for(cfg.model, cfg.locate), cache_file=state_file(state_dir, RUNTIME_CHECK))
         # The decision step applies the confidence floor and says why.
         self.reader = reader_for(cfg.model, cfg.locate, min_confidence=0.0)
         self.state_dir = state_dir

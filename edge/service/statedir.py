@@ -7,17 +7,19 @@ import contextlib
 import json
 import logging
 import os
+import tempfile
 import time
+import tomllib
 from pathlib import Path
 
-from ..config import DigitdConfig
+from pydantic import ValidationError
+
+from ..config import DigitdConfig, LocateConfig, locate_toml
 from ..errors import ConfigurationError
+from ..statefiles import LAST_VALUE, LOCATE_OVERRIDE, state_file
 
 logger = logging.getLogger(__name__)
 
-LAST_VALUE_FILE = "last_value.json"
-# Which TFLite runtime read each model right in a separate process (vision/vet.py).
-RUNTIME_CHECK_FILE = "runtime_check.json"
 
 
 class StateDirError(ConfigurationError):
@@ -78,7 +80,7 @@ def state_dir_for(cfg: DigitdConfig, env: dict[str, str] | os._Environ[str]) -> 
 
 def load_last_value(state_dir: Path) -> tuple[str, float] | None:
     """The value accepted last before a stop, and when; None when there is none to trust."""
-    path = state_dir / LAST_VALUE_FILE
+    path = state_file(state_dir, LAST_VALUE)
     try:
         saved = json.loads(path.read_text())
         value, when = str(saved["value"]), float(saved["time"])
@@ -93,7 +95,7 @@ def load_last_value(state_dir: Path) -> tuple[str, float] | None:
 
 def save_last_value(state_dir: Path, value: str) -> str | None:
     """Write the value (beside, then renamed); the reason when the disk refuses, else None."""
-    path = state_dir / LAST_VALUE_FILE
+    path = state_file(state_dir, LAST_VALUE)
     tmp = path.with_suffix(".tmp")
     try:
         tmp.write_text(json.dumps({"value": value, "time": time.time()}))
@@ -103,3 +105,53 @@ def save_last_value(state_dir: Path, value: str) -> str | None:
             tmp.unlink(missing_ok=True)
         return f"cannot write {path}: {exc.strerror or exc}"
     return None
+
+
+class LocateOverride:
+    """The ``[locate]`` the set-up page kept: written here, read back after the config
+    file at every start and reload (:func:`with_locate_override`)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_file(state_dir, LOCATE_OVERRIDE)
+
+    def saved(self) -> bool:
+        return self.path.is_file()
+
+    def save(self, locate: LocateConfig) -> Path:
+        # A temporary file of its own beside it, then one rename: a reader never sees
+        # half a file, and two saves never share a temporary name.
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp",
+                                   dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write("# Saved from the set-up page; read after the config file, whose\n"
+                         "# [locate] it replaces. Delete this file to use the config's again.\n"
+                         + locate_toml(locate))
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return self.path
+
+
+def with_locate_override(cfg: DigitdConfig, state_dir: Path) -> DigitdConfig:
+    """``cfg`` with the ``[locate]`` the set-up page saved in the state directory, if any.
+
+    The page's "keep after restarts" writes it (:class:`LocateOverride`); it is read after
+    the config file and replaces its ``[locate]`` (logged, so it never goes unnoticed).
+    A broken file is ignored with an error line: the config's own settings still read.
+    """
+    path = state_file(state_dir, LOCATE_OVERRIDE)
+    if not path.is_file():
+        return cfg
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        locate = LocateConfig.model_validate(data.get("locate", {}))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
+        logger.error("%s: ignored, the config's [locate] is used (%s)", path,
+                     str(exc).splitlines()[0])
+        return cfg
+    logger.info("[locate] from %s (saved from the set-up page) replaces the config's; "
+                "delete that file to use the config's again", path)
+    return cfg.model_copy(update={"locate": locate})

@@ -64,7 +64,7 @@ def inputs_by_box(located: Located, inputs: npt.NDArray[np.uint8]) -> dict[BoxXY
     box: the regions, then the pieces of each split, then each joined crop (the order
     the reader stacks them for the model)."""
     boxes = list(located.boxes)
-    for _, piece_boxes in located.splits.values():
-        boxes.extend(piece_boxes)
-    boxes.extend(join_box for _, join_box, _ in located.joins.values())
+    for split in located.splits.values():
+        boxes.extend(split.boxes)
+    boxes.extend(join.box for join in located.joins.values())
     return dict(zip(boxes, inputs, strict=True))

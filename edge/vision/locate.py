@@ -36,6 +36,23 @@ MIN_SIDE = 8  # pixels: anything smaller cannot hold a readable digit
 
 
 @dataclass(frozen=True)
+class Split:
+    """A region wide enough to be touching digits, cut at its emptiest columns."""
+
+    crops: list[Gray]
+    boxes: list[BoxXYWH]
+
+
+@dataclass(frozen=True)
+class Join:
+    """A digit drawn in strokes that do not touch, offered with the strokes beside it."""
+
+    crop: Gray
+    box: BoxXYWH
+    partner: int | None  # the next region of the row it takes in, if any
+
+
+@dataclass(frozen=True)
 class Located:
     """Digit crops (grey, in reading order) and where they are in the frame."""
 
@@ -44,13 +61,10 @@ class Located:
     dark_ink: bool  # polarity of the crops (what normalise_digit is told)
     region: npt.NDArray[np.float32]  # ROI outline in the frame: 4 corners (x, y)
     photo_dark_ink: bool = True  # polarity of the photo itself
-    # A region wide enough to be touching digits: index -> (piece crops, piece boxes).
-    # The reader asks the model whether the whole or the pieces make more sense.
-    splits: dict[int, tuple[list[Gray], list[BoxXYWH]]] = field(default_factory=dict)
-    # A digit drawn in strokes that do not touch: index -> (crop of the digit with the
-    # strokes beside it, its box, the index of the next region it takes in, or -1).
-    # The reader asks the model whether the joined crop reads better.
-    joins: dict[int, tuple[Gray, BoxXYWH, int]] = field(default_factory=dict)
+    # By region index. The reader asks the model whether the whole or the pieces make
+    # more sense, and whether the joined crop reads better.
+    splits: dict[int, Split] = field(default_factory=dict)
+    joins: dict[int, Join] = field(default_factory=dict)
     # False when two ways of judging the polarity disagreed (auto polarity only):
     # the reader then reads the other polarity too and keeps what the model prefers.
     polarity_sure: bool = True
@@ -156,8 +170,8 @@ class Locator:
             sure = dark == dark_ink_of_whole(region)
         else:
             dark = self.cfg.polarity == "dark_on_light"
-        splits: dict[int, tuple[list[Gray], list[BoxXYWH]]] = {}
-        joins: dict[int, tuple[Gray, BoxXYWH, int]] = {}
+        splits: dict[int, Split] = {}
+        joins: dict[int, Join] = {}
         if self.cfg.mode == "boxes":
             crops, boxes = self.fixed_boxes(region)
             crops_dark = dark
@@ -166,12 +180,11 @@ class Locator:
             crops_dark = False  # crops from the ink map: white on black
         frame_boxes = [self.to_frame(b, outline) for b in boxes]
         frame_splits = {
-            i: (pieces, [self.to_frame(b, outline) for b in piece_boxes])
-            for i, (pieces, piece_boxes) in splits.items()
+            i: Split(s.crops, [self.to_frame(b, outline) for b in s.boxes])
+            for i, s in splits.items()
         }
         frame_joins = {
-            i: (crop, self.to_frame(box, outline), partner)
-            for i, (crop, box, partner) in joins.items()
+            i: Join(j.crop, self.to_frame(j.box, outline), j.partner) for i, j in joins.items()
         }
         return Located(
             crops, frame_boxes, crops_dark, outline, dark,
@@ -198,8 +211,8 @@ class Locator:
     ) -> tuple[
         list[Gray],
         list[BoxXYWH],
-        dict[int, tuple[list[Gray], list[BoxXYWH]]],
-        dict[int, tuple[Gray, BoxXYWH, int]],
+        dict[int, Split],
+        dict[int, Join],
     ]:
         import cv2
 
@@ -266,11 +279,11 @@ class Locator:
 
         crops = [_crop(g, ink, labels) for g in groups]
         boxes: list[BoxXYWH] = [(g.x0, g.y0, g.w, g.h) for g in groups]
-        splits: dict[int, tuple[list[Gray], list[BoxXYWH]]] = {}
+        splits: dict[int, Split] = {}
         for i, g in enumerate(groups):
             if g.w > 0.9 * g.h:
                 pieces = _split_touching(g, mask)
-                splits[i] = (
+                splits[i] = Split(
                     [_crop(p, ink, labels) for p in pieces],
                     [(p.x0, p.y0, p.w, p.h) for p in pieces],
                 )
@@ -333,22 +346,22 @@ def _could_be_one(a: _Group, b: _Group) -> bool:
 
 def _join_candidates(
     row: list[_Group], pieces: list[_Group], ink: Gray, labels: npt.NDArray[np.int32]
-) -> dict[int, tuple[Gray, BoxXYWH, int]]:
+) -> dict[int, Join]:
     """For each digit in the row, the same digit with the strokes that may belong to it."""
     in_row = {id(g) for g in row}
     others = [o for o in pieces if id(o) not in in_row]
-    joins: dict[int, tuple[Gray, BoxXYWH, int]] = {}
+    joins: dict[int, Join] = {}
     for i, g in enumerate(row):
         joined = _copy(g)
         near = [o for o in others if _beside(g, o)]
         for o in near:
             joined.absorb(o)
-        partner = i + 1 if i + 1 < len(row) and _could_be_one(g, row[i + 1]) else -1
-        if partner >= 0:
+        partner = i + 1 if i + 1 < len(row) and _could_be_one(g, row[i + 1]) else None
+        if partner is not None:
             joined.absorb(row[partner])
-        if (near or partner >= 0) and joined.w <= 1.1 * joined.h:
-            joins[i] = (_crop(joined, ink, labels), (joined.x0, joined.y0, joined.w, joined.h),
-                        partner)
+        if (near or partner is not None) and joined.w <= 1.1 * joined.h:
+            joins[i] = Join(_crop(joined, ink, labels),
+                            (joined.x0, joined.y0, joined.w, joined.h), partner)
     return joins
 
 

@@ -42,11 +42,23 @@ class Seen:
 
 
 class Reader:
-    """Reads the digits in frames with one classifier and one locating setup.
+    """Reads the digits in frames: one kind of reader per way of finding and reading them.
 
-    :meth:`read` gives the reading; :meth:`see` gives it with the located regions and the
-    model's inputs, for whoever draws or shows them. A reader keeps nothing between frames.
+    ``Reader(classifier, locate, min_confidence, window=...)`` gives the kind the locate
+    settings ask for, chosen once (:func:`reader_kind`): :class:`DigitReader` for the
+    automatic search (and plain boxes read by the digit model), :class:`HandwritingBoxReader`
+    for boxes of handwriting, :class:`WheelReader` for wheels and LCD cells read whole by
+    the meter-window model. :meth:`read` gives the reading; :meth:`see` gives it with the
+    located regions and the model's inputs, for whoever draws or shows them. A reader
+    keeps nothing between frames.
     """
+
+    def __new__(cls, classifier: Classifier | None = None, locate: LocateConfig | None = None,
+                min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+                window: WindowClassifier | None = None) -> Reader:
+        if cls is Reader:
+            cls = reader_kind(locate or LocateConfig(), window is not None)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -55,37 +67,54 @@ class Reader:
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
         window: WindowClassifier | None = None,
     ) -> None:
-        """``classifier`` reads normalised digits (auto mode); ``window``, when given,
-        reads whole fixed boxes as wheel positions (boxes mode)."""
+        """``classifier`` reads normalised digits; ``window`` reads whole fixed boxes as
+        wheel positions. Both are kept whatever the kind, so that the set-up page can build
+        a reader of another kind with the models already loaded."""
         self.classifier = classifier
         self.window = window
         self.locate_cfg = locate or LocateConfig()
         self.locator = Locator(self.locate_cfg)
         self.min_confidence = min_confidence
-        self._around: Reader | None = None  # handwriting boxes: the search around each
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """What a kind builds once from the settings (nothing, for most)."""
 
     def read(self, frame: npt.NDArray[np.generic]) -> Reading:
         return self.see(frame).reading
 
     def see(self, frame: npt.NDArray[np.generic]) -> Seen:
-        t0 = time.perf_counter()
-        if reads_windows(self.locate_cfg) and self.window is not None:
-            # The meter-window model reads the box as it is, in either polarity: telling
-            # the locator one (any) spares it judging the polarity on every frame.
-            located = self.locator.locate(frame, dark_ink=False)
-            return self._read_windows(located, self.window, t0, time.perf_counter())
+        raise NotImplementedError
+
+    def _digit_model(self) -> Classifier:
         if self.classifier is None:
             raise ValueError("this reader has no digit model; auto mode needs one")
-        if self.locate_cfg.mode == "boxes" and self.locate_cfg.display == "handwriting":
-            return self._search_boxes(frame, self.classifier, t0)
+        return self.classifier
+
+
+def reader_kind(locate: LocateConfig, has_window_model: bool) -> type[Reader]:
+    """The kind of reader for these locate settings (and the models at hand)."""
+    if reads_windows(locate) and has_window_model:
+        return WheelReader
+    if locate.mode == "boxes" and locate.display == "handwriting":
+        return HandwritingBoxReader
+    return DigitReader
+
+
+class DigitReader(Reader):
+    """The automatic search (or plain fixed boxes), each digit normalised the MNIST way
+    and read by the digit model."""
+
+    def see(self, frame: npt.NDArray[np.generic]) -> Seen:
+        classifier = self._digit_model()
+        t0 = time.perf_counter()
         located = self.locator.locate(frame)
-        t1 = time.perf_counter()
-        seen = self._read_digits(located, self.classifier, t0, t1)
+        seen = self._read_digits(located, classifier, t0, time.perf_counter())
         if not located.polarity_sure:
             # Two judges of the polarity disagreed: read it the other way too and
             # keep the reading the model is surer of.
             other = self.locator.locate(frame, dark_ink=not located.photo_dark_ink)
-            second = self._read_digits(other, self.classifier, t0, time.perf_counter())
+            second = self._read_digits(other, classifier, t0, time.perf_counter())
             if _joint_score(second.reading) > _joint_score(seen.reading):
                 return second
         return seen
@@ -96,13 +125,13 @@ class Reader:
         # The wholes and every candidate piece go to the model in one batch.
         crops = list(located.crops)
         piece_at: dict[int, list[int]] = {}
-        for i, (pieces, _) in located.splits.items():
-            piece_at[i] = list(range(len(crops), len(crops) + len(pieces)))
-            crops.extend(pieces)
+        for i, split in located.splits.items():
+            piece_at[i] = list(range(len(crops), len(crops) + len(split.crops)))
+            crops.extend(split.crops)
         join_at: dict[int, int] = {}
-        for i, (joined, _, _) in located.joins.items():
+        for i, join in located.joins.items():
             join_at[i] = len(crops)
-            crops.append(joined)
+            crops.append(join.crop)
         if crops:
             inputs = np.stack([normalise_digit(c, located.dark_ink) for c in crops])
         else:
@@ -118,16 +147,16 @@ class Reader:
                 continue
             whole = predictions[i]
             if i in join_at:
-                _, join_box, partner = located.joins[i]
-                partner_pred = predictions[partner] if partner >= 0 else None
+                join = located.joins[i]
+                partner_pred = predictions[join.partner] if join.partner is not None else None
                 if _join_wins(predictions[join_at[i]], whole, partner_pred):
-                    chosen.append((predictions[join_at[i]], join_box))
-                    if partner >= 0:
-                        taken.add(partner)
+                    chosen.append((predictions[join_at[i]], join.box))
+                    if join.partner is not None:
+                        taken.add(join.partner)
                     continue
             parts = [predictions[k] for k in piece_at.get(i, [])]
             if parts and _pieces_win(whole, parts):
-                chosen.extend(zip(parts, located.splits[i][1], strict=True))
+                chosen.extend(zip(parts, located.splits[i].boxes, strict=True))
             else:
                 chosen.append((whole, box))
         dim = _dim_cells(located) if self.locate_cfg.mode == "boxes" else set()
@@ -153,17 +182,24 @@ class Reader:
         )
         return Seen(reading, located, inputs)
 
-    def _search_boxes(self, frame: npt.NDArray[np.generic], classifier: Classifier,
-                      t0: float) -> Seen:
-        """``display = "handwriting"``: each box read by the automatic search around it
-        (:mod:`.boxed`), its digit the one found lying mostly inside the box."""
+
+class HandwritingBoxReader(Reader):
+    """``display = "handwriting"``: each fixed box read by the automatic search around it
+    (:mod:`.boxed`), its digit the one found lying mostly inside the box."""
+
+    def _prepare(self) -> None:
+        # The search around each box: the box's polarity, nothing else of its settings.
+        self.search = DigitReader(self.classifier,
+                                  LocateConfig(polarity=self.locate_cfg.polarity),
+                                  self.min_confidence)
+
+    def see(self, frame: npt.NDArray[np.generic]) -> Seen:
         from .boxed import NOTHING, around, inputs_by_box, pick
 
+        self._digit_model()
+        t0 = time.perf_counter()
         region, outline = self.locator.region(to_gray(frame))
         crops, boxes = self.locator.fixed_boxes(region)
-        if self._around is None:
-            search = LocateConfig(polarity=self.locate_cfg.polarity)
-            self._around = Reader(classifier, search, self.min_confidence)
         timings = {"locate": (time.perf_counter() - t0) * 1000.0}
         frame_boxes = [self.locator.to_frame(b, outline) for b in boxes]
         reads: list[DigitRead] = []
@@ -171,7 +207,7 @@ class Reader:
         blank = np.zeros((28, 28), np.uint8)
         for (x, y, w, h), frame_box in zip(boxes, frame_boxes, strict=True):
             part, (ox, oy) = around(region, (x, y, w, h))
-            seen = self._around.see(part)
+            seen = self.search.see(part)
             for stage, ms in seen.reading.timings_ms.items():
                 timings[stage] = timings.get(stage, 0.0) + ms
             found = (*seen.reading.digits, *seen.reading.rejected)
@@ -188,10 +224,20 @@ class Reader:
         reading = Reading(tuple(reads), decimals=self.locate_cfg.decimals, timings_ms=timings)
         return Seen(reading, located, np.stack(inputs) if inputs else blank[:0])
 
-    def _read_windows(
-        self, located: Located, window: WindowClassifier, t0: float, t1: float
-    ) -> Seen:
-        """Boxes mode with the meter-window model: each whole box to a wheel position."""
+
+class WheelReader(Reader):
+    """Fixed boxes on a meter (wheels, LCD cells), each whole box read by the meter-window
+    model as a wheel position, the positions composed into a reading."""
+
+    def see(self, frame: npt.NDArray[np.generic]) -> Seen:
+        window = self.window
+        if window is None:
+            raise ValueError("this reader has no meter-window model; boxes mode needs one")
+        t0 = time.perf_counter()
+        # The meter-window model reads the box as it is, in either polarity: telling
+        # the locator one (any) spares it judging the polarity on every frame.
+        located = self.locator.locate(frame, dark_ink=False)
+        t1 = time.perf_counter()
         inputs = window_batch(located.crops)
         t2 = time.perf_counter()
         estimates = window.estimate(inputs)

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from ..config import LocateConfig, ModelConfig, locate_toml
 from ..vision.image import to_gray
 from ..vision.reader import Reader, reader_for, reads_windows
-from .live import OVERRIDE_FILE, LiveView
+from .live import LiveView
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +41,8 @@ def label_folder(label: str) -> str:
 
 
 class SetupPage:
-    def __init__(self, live: LiveView, state_dir: Path, model: ModelConfig) -> None:
+    def __init__(self, live: LiveView, model: ModelConfig) -> None:
         self.live = live
-        self.state_dir = state_dir
         self.model = model
 
     @property
@@ -64,7 +63,7 @@ class SetupPage:
                 "error": rejection.code, "reason": rejection.reason,
                 "time": _iso(rejection.when)},
             "collecting": self.collect_root is not None,
-            "override": (self.state_dir / OVERRIDE_FILE).is_file(),
+            "override": self.live.store is not None and self.live.store.saved(),
         }
         if frame is not None:
             h, w = frame.image.shape[:2]
@@ -129,13 +128,9 @@ class SetupPage:
         return {"ok": True, "toml": locate_toml(locate), "saved": str(saved) if saved else None}
 
     def _save_override(self, locate: LocateConfig) -> Path:
-        path = self.state_dir / OVERRIDE_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("# Saved from the set-up page; read after the config file, whose\n"
-                       "# [locate] it replaces. Delete this file to use the config's again.\n"
-                       + locate_toml(locate))
-        os.replace(tmp, path)
-        return path
+        if self.live.store is None:
+            raise ValueError("this page cannot keep settings: copy the [locate] TOML instead")
+        return self.live.store.save(locate)
 
     def collected(self) -> list[dict[str, object]]:
         root = self.collect_root

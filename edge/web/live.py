@@ -11,24 +11,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import ValidationError
 
-from ..config import DigitdConfig, LocateConfig
+from ..config import LocateConfig
 from ..vision.reader import Reader, Seen
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Frame:
+class LiveFrame:
     """The last frame read and what was made of it."""
 
     image: npt.NDArray[np.generic]
@@ -44,10 +42,19 @@ class Published:
 
 
 @dataclass(frozen=True)
-class Rejection:
+class Refused:
     code: str
     reason: str
     when: float
+
+
+class LocateStore(Protocol):
+    """Where the page's "keep after restarts" goes: the service owns the file, the page
+    asks (``service/statedir.LocateOverride``)."""
+
+    def save(self, locate: LocateConfig) -> Path: ...
+
+    def saved(self) -> bool: ...
 
 
 @dataclass
@@ -57,14 +64,15 @@ class LiveView:
     locate: LocateConfig
     collect_root: Any = None  # Path of the crop collector, when it collects
     stats: Callable[[], dict[str, object]] = field(default=lambda: {})
+    store: LocateStore | None = None  # None: the page cannot keep settings
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _frame: Frame | None = None
+    _frame: LiveFrame | None = None
     _published: Published | None = None
-    _rejection: Rejection | None = None
+    _rejection: Refused | None = None
     _pending: tuple[Reader, LocateConfig] | None = None
 
     # -- written by the daemon ------------------------------------------------------------
-    def offer(self, frame: Frame) -> None:
+    def offer(self, frame: LiveFrame) -> None:
         with self._lock:
             self._frame = frame
 
@@ -74,7 +82,7 @@ class LiveView:
 
     def rejected(self, code: str, reason: str) -> None:
         with self._lock:
-            self._rejection = Rejection(code, reason, time.time())
+            self._rejection = Refused(code, reason, time.time())
 
     def take_reader(self) -> tuple[Reader, LocateConfig] | None:
         """A reader the page asked for, once; None when there is none waiting."""
@@ -85,7 +93,7 @@ class LiveView:
         return pending
 
     # -- read and asked for by the web server ----------------------------------------------
-    def snapshot(self) -> tuple[Frame | None, Published | None, Rejection | None]:
+    def snapshot(self) -> tuple[LiveFrame | None, Published | None, Refused | None]:
         with self._lock:
             return self._frame, self._published, self._rejection
 
@@ -97,28 +105,3 @@ class LiveView:
         """The settings the page last asked for (applied or about to be)."""
         with self._lock:
             return self._pending[1] if self._pending is not None else self.locate
-
-
-OVERRIDE_FILE = "locate.toml"
-
-
-def with_locate_override(cfg: DigitdConfig, state_dir: Path) -> DigitdConfig:
-    """``cfg`` with the ``[locate]`` the set-up page saved in the state directory, if any.
-
-    The page's "keep after restarts" writes ``<state dir>/locate.toml``; it is read after
-    the config file and replaces its ``[locate]`` (logged, so it never goes unnoticed).
-    A broken file is ignored with an error line: the config's own settings still read.
-    """
-    path = state_dir / OVERRIDE_FILE
-    if not path.is_file():
-        return cfg
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        locate = LocateConfig.model_validate(data.get("locate", {}))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
-        logger.error("%s: ignored, the config's [locate] is used (%s)", path,
-                     str(exc).splitlines()[0])
-        return cfg
-    logger.info("[locate] from %s (saved from the set-up page) replaces the config's; "
-                "delete that file to use the config's again", path)
-    return cfg.model_copy(update={"locate": locate})

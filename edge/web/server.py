@@ -35,7 +35,6 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from ..config import ModelConfig, WebConfig
@@ -109,10 +108,10 @@ class _Server6(_Server):
 class WebServer:
     """The page and its JSON calls, on a thread of its own."""
 
-    def __init__(self, cfg: WebConfig, live: LiveView, state_dir: Path, model: ModelConfig,
+    def __init__(self, cfg: WebConfig, live: LiveView, model: ModelConfig,
                  env: Mapping[str, str] | None = None) -> None:
         self.cfg = cfg
-        self.page = SetupPage(live, state_dir, model)
+        self.page = SetupPage(live, model)
         self.password = page_password(cfg, os.environ if env is None else env)
         self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self.tokens: deque[str] = deque(maxlen=TOKENS_KEPT)

@@ -285,7 +285,8 @@ def print_report(r: dict[str, Any], out: Any = sys.stdout) -> None:
                   f"at 9 read as 9; {v['counters']} counters, {v['frames_left']} frames left): "
                   f"the true value published again in {_pct(v['counting_on']['recovered'])} %, "
                   f"after a median of {v['counting_on']['median_frames']:.0f} frames; "
-                  f"{v['need']} identical readings in a row (until stop 30 the only way back) "
+                  f"{v['need']} identical readings in a row (until commit e18cad5 the only way "
+                  "back) "
                   f"came in {_pct(v['identical_only']['recovered'])} %, after a median of "
                   f"{v['identical_only']['median_frames']:.0f}", file=out)
             print("    per meter, recovered (median frames) counting on / identical only: "

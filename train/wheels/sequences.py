@@ -264,8 +264,8 @@ def evaluate_recovery(
     published far too high at frame ``at`` (:func:`far_too_high` of the true one, put in
     as the accepted value): the frames until the true value is published again, and, for
     comparison, until ``recover_after`` readings in a row are the same value (all that
-    recovered a large decrease until stop 30). A counter that does neither within its frames counts
-    as not recovered; one without a frame after ``at`` is not counted."""
+    recovered a large decrease until commit e18cad5). A counter that does neither within its
+    frames counts as not recovered; one without a frame after ``at`` is not counted."""
     need = max(DECISIONS.stable_count, DECISIONS.recover_after)
     new: dict[str, list[int]] = defaultdict(list)
     old: dict[str, list[int]] = defaultdict(list)

@@ -65,7 +65,7 @@ class WindowTrainConfig:
     teachers: tuple[str, ...] = ()
     teacher_weight: float = 0.8
     # What the teachers score: "augmented", every training example as the student sees it
-    # (the recipe until stop 28); "crops", each crop as it is, without the camera and
+    # (the recipe until commit 93ed787); "crops", each crop as it is, without the camera and
     # framing faults the student sees, so a fault the teachers misread is not taught.
     teacher_sees: str = "augmented"
     # Models whose mean scores the generated windows learn from instead of ``teachers``'

@@ -1,0 +1,45 @@
+"""The project speaks of itself only: versions, dates, commits and figures.
+
+No file in the repository records how its work was organised ("stop 27", "the stop-23
+model", ``ab-stop25-…json``): a reader who carries the work on needs the commit that
+holds a model or a figure, not the name of a working period.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORDS = re.compile(r"\bstops?[ _-]?\d+\b|stop\d+", re.IGNORECASE)
+
+
+def _tracked() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if line]
+
+
+def test_no_file_name_or_text_speaks_of_working_periods() -> None:
+    found = [f"{name} (its name)" for name in _tracked() if WORDS.search(name)]
+    for name in _tracked():
+        path = ROOT / name
+        if not path.is_file() or path == Path(__file__).resolve():  # its own examples
+            continue
+        data = path.read_bytes()
+        if b"\0" in data[:4096]:  # a picture, a model
+            continue
+        for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+            if WORDS.search(line):
+                found.append(f"{name}:{number}: {line.strip()[:120]}")
+    assert not found, "\n".join(found)
+
+
+def test_the_pattern_finds_what_it_is_for() -> None:
+    for text in ("the model shipped in stop 27", "the stop-23 fine-tune", "ab-stop25-1.json",
+                 "Stop 30's runs", "until stops 24"):
+        assert WORDS.search(text), text
+    for text in ("TimeoutStopSec=30s", "stop the service", "a clean stop", "stop.wait(1.0)",
+                 "commit `bfc552d`", "RestartPreventExitStatus=78"):
+        assert not WORDS.search(text), text
