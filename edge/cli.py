@@ -82,73 +82,37 @@ def _late(module: str, func: str, extra: str, needs: tuple[str, ...] = ()) -> Ha
 
 
 def _add_train(sub: Any) -> None:
-    p = sub.add_parser("train", help="train a digit or meter-window model (workstation)")
-    p.add_argument("--kind", choices=["digit", "window"], default="digit",
-                   help="digit: handwriting/auto-mode model on MNIST (default); window: the "
-                   "meter-window model for boxes mode, on real meter crops")
-    p.add_argument("--arch", choices=["edge", "seed"], default="edge",
-                   help="digit kind: edge, the device network (default); seed, the tutorial's")
+    p = sub.add_parser(
+        "train", help="train a digit or meter-window model (workstation)",
+        description="What a run does is its recipe (--recipe FILE: a TOML of the training "
+        "settings, as a model card records them; train/digits/recipe.toml and "
+        "train/wheels/recipe.toml make the shipped models' kind of run); the options below "
+        "override it.")
+    p.add_argument("--recipe", metavar="FILE.toml",
+                   help="the training settings (kind, architecture, augmentation, teachers, "
+                   "...); default: the kind's defaults")
+    p.add_argument("--kind", choices=["digit", "window"], default=None,
+                   help="digit: handwriting/auto-mode model on MNIST; window: the meter-window "
+                   "model for boxes mode, on real meter crops (default: the recipe's, else digit)")
+    p.add_argument("--mnist-dir", help="digit kind: folder with the four MNIST IDX files "
+                   "(default: keras.datasets.mnist, which downloads)")
     p.add_argument("--meter-dir", help="window kind: the meter-digits folder (labels.csv, "
                    "images/); its train split is trained on, its dev split watched")
     p.add_argument("--sevenseg-dir", help="window kind: the sevenseg-digits folder (its "
                    "training part is used; the last 20 %% of each class is held out)")
-    p.add_argument("--copies", type=int, default=4,
-                   help="window kind: augmented copies of every real crop (default 4)")
-    p.add_argument("--synthetic", type=int, default=30000,
-                   help="window kind: generated wheel windows and cells (default 30000)")
-    p.add_argument("--neighbour-share", type=float, default=0.0,
-                   help="window kind: share of augmented crops shown with a strip of a "
-                   "neighbouring cell beside them, as a box drawn too wide (default 0)")
-    p.add_argument("--dot-matrix", type=float, default=0.0,
-                   help="window kind: share of the generated LCD cells drawn as a dot-matrix "
-                   "character LCD's, slashed zero and all (default 0)")
-    p.add_argument("--glare", type=float, default=0.0,
-                   help="window kind: share of augmented crops also given an LED flash's "
-                   "glare on the window, from a faint veil to a burnt-out patch (default 0)")
-    p.add_argument("--mnist-dir", help="folder with the four MNIST IDX files "
-                   "(default: keras.datasets.mnist, which downloads)")
     p.add_argument("--images", dest="images_dir",
                    help="extra labelled crops: DIR/0 ... DIR/9, DIR/not_a_digit (window kind: "
                    "DIR/<position>, e.g. DIR/3, DIR/3.5, DIR/not_a_digit)")
     p.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (default 15 for digit, 18 for window)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--learning-rate", type=float, default=3e-3)
-    p.add_argument("--seed", type=int, default=1)
+                   help="training epochs (default: the recipe's, else 15 digit / 18 window)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 1)")
     p.add_argument("--limit", type=int,
                    help="use only N MNIST digits / real meter crops (quick runs)")
-    p.add_argument("--camera-fraction", type=float, default=0.5,
-                   help="camera-style copies added, as a fraction of the digits (default 0.5)")
-    p.add_argument("--negative-fraction", type=float, default=0.1,
-                   help="'not a digit' examples added, as a fraction of the digits (default 0.1)")
-    p.add_argument("--printed-fraction", type=float, default=0.0,
-                   help="printed and meter digits rendered from fonts (counter wheels, "
-                   "seven-segment), as a fraction of the digits (default 0)")
-    p.add_argument("--no-shift-augment", action="store_true",
-                   help="turn off the random shift/rotation/zoom applied every epoch")
-    p.add_argument("--pen-variants", nargs="?", const="all", metavar="KINDS",
-                   help="camera-style copies also drawn as pens draw them: 'all' (the default "
-                   "with no value) or a comma list of lift, european-1, crossed-7, border "
-                   "(the shipped model was fine-tuned with european-1)")
     p.add_argument("--init", metavar="MODEL.keras",
                    help="start from this trained model instead of random weights (fine-tune: "
-                   "use a few epochs and a learning rate around 3e-4)")
-    p.add_argument("--teacher", dest="teachers", action="append", metavar="MODEL.keras",
-                   help="window kind: a trained meter-window model whose scores the new one "
-                   "learns from besides the labels (repeat for several: their mean is used)")
-    p.add_argument("--teacher-weight", type=float, default=0.8,
-                   help="window kind: share of the targets taken from the teachers' mean "
-                   "scores, the rest from the labels (default 0.8)")
-    p.add_argument("--teacher-sees", choices=["augmented", "crops"], default="augmented",
-                   help="window kind: what the teachers score: every training example as "
-                   "augmented (default), or each crop as it is, without the camera and "
-                   "framing faults the new model is shown")
-    p.add_argument("--generated-teacher", dest="generated_teachers", action="append",
-                   metavar="MODEL.keras",
-                   help="window kind: a trained meter-window model that teaches the generated "
-                   "windows instead of the --teacher models, which then teach only the real "
-                   "crops (repeat for several: their mean is used)")
-    p.add_argument("--out", default=None, help="output folder (default runs/<arch>)")
+                   "a few epochs, learning_rate around 3e-4 in the recipe)")
+    p.add_argument("--out", default=None, help="output folder (default runs/<arch>, "
+                   "runs/window)")
     p.set_defaults(func=_late("digitd.train.commands", "train_command", "train", TRAIN_NEEDS))
 
 

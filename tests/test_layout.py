@@ -34,7 +34,7 @@ WORKSTATION_MAY_USE = {"vision"}
 # train/ is the pipeline of each model kind over what they share: common/ under the kinds,
 # the kinds apart from each other, the commands' faces on top.
 KINDS = {"digits", "wheels"}
-TRAIN_FACES = {"commands", "evaluate"}
+TRAIN_FACES = {"commands", "evaluate", "recipe"}
 
 
 def modules() -> dict[str, Path]:

@@ -19,6 +19,13 @@ pytestmark = pytest.mark.slow
 Digits = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
 
 
+def _recipe(path: Path, **settings: object) -> str:
+    """A recipe file (``digitd train --recipe``) with these settings of a digit model."""
+    lines = ['kind = "digit"'] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
 def _digitd(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "digitd.edge.cli", "-q", *args],
@@ -31,7 +38,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, mnist_sample_dir: Path) ->
     """800 real training digits, a few epochs, through the real command line."""
     out = tmp_path_factory.mktemp("run")
     proc = _digitd(
-        "train", "--arch", "edge", "--mnist-dir", str(mnist_sample_dir),
+        "train", "--mnist-dir", str(mnist_sample_dir),
         "--epochs", "10", "--seed", "3", "--out", str(out),
     )
     assert proc.returncode == 0, proc.stderr
@@ -69,7 +76,8 @@ def test_fine_tuning_starts_from_the_trained_model(trained: Path, tmp_path: Path
     out = tmp_path / "tuned"
     proc = _digitd(
         "train", "--init", str(trained / "model.keras"), "--mnist-dir", str(mnist_sample_dir),
-        "--epochs", "1", "--learning-rate", "3e-4", "--seed", "3", "--out", str(out),
+        "--recipe", _recipe(tmp_path / "tune.toml", learning_rate=3e-4),
+        "--epochs", "1", "--seed", "3", "--out", str(out),
     )
     assert proc.returncode == 0, proc.stderr
     before = json.loads((trained / "metrics.json").read_text())
@@ -78,10 +86,11 @@ def test_fine_tuning_starts_from_the_trained_model(trained: Path, tmp_path: Path
     # One gentle epoch from trained weights stays near them; from random weights
     # one epoch on 800 digits lands far lower.
     assert after["float_accuracy_mnist_test"] >= before["float_accuracy_mnist_test"] - 0.03
-    wrong = _digitd("train", "--arch", "seed", "--init", str(trained / "model.keras"),
+    wrong = _digitd("train", "--recipe", _recipe(tmp_path / "seed.toml", arch="seed"),
+                    "--init", str(trained / "model.keras"),
                     "--mnist-dir", str(mnist_sample_dir), "--epochs", "1", "--out", str(out))
     assert wrong.returncode != 0
-    assert "expected 'seed'" in wrong.stderr and "--arch edge" in wrong.stderr
+    assert "expected 'seed'" in wrong.stderr and 'arch = "edge"' in wrong.stderr
 
 
 def test_conversion_is_full_int8_with_card(converted: Path) -> None:
@@ -183,7 +192,8 @@ def test_unconvert_gives_back_a_trainable_model_of_the_shipped_one(
     assert len(norms) == 6 and not any(la.trainable for la in norms)
     tuned = tmp_path / "tuned"
     proc = _digitd("train", "--init", str(out), "--mnist-dir", str(mnist_sample_dir),
-                   "--epochs", "1", "--learning-rate", "1e-4", "--out", str(tuned))
+                   "--recipe", _recipe(tmp_path / "tune.toml", learning_rate=1e-4),
+                   "--epochs", "1", "--out", str(tuned))
     assert proc.returncode == 0, proc.stderr
     after = json.loads((tuned / "metrics.json").read_text())
     assert after["float_accuracy_mnist_test"] >= 0.98

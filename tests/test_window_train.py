@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,14 +28,21 @@ def _digitd(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _recipe(path: Path, kind: str = "window", **settings: object) -> str:
+    """A recipe file (``digitd train --recipe``) with these settings."""
+    lines = [f"kind = {json.dumps(kind)}"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The committed real crops (128 from training meters), two short epochs."""
     out = tmp_path_factory.mktemp("window")
+    recipe = _recipe(out.parent / "window-recipe.toml", copies=2, synthetic=300, dot_matrix=0.5)
     proc = _digitd(
-        "train", "--kind", "window", "--meter-dir", str(METER_CROPS),
-        "--sevenseg-dir", str(SEVENSEG_CELLS), "--epochs", "2", "--copies", "2",
-        "--synthetic", "300", "--seed", "2", "--dot-matrix", "0.5", "--out", str(out),
+        "train", "--recipe", recipe, "--meter-dir", str(METER_CROPS),
+        "--sevenseg-dir", str(SEVENSEG_CELLS), "--epochs", "2", "--seed", "2", "--out", str(out),
     )
     assert proc.returncode == 0, proc.stderr
     assert "meter-window model" in proc.stdout
@@ -85,10 +93,10 @@ def test_fine_tuning_on_a_users_labelled_crops(trained: Path, tmp_path: Path) ->
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(c.file, folder / c.file.name)
     out = tmp_path / "tuned"
-    proc = _digitd("train", "--kind", "window", "--init", str(trained / "model.keras"),
-                   "--images", str(labelled), "--epochs", "1", "--copies", "1",
-                   "--synthetic", "0", "--learning-rate", "3e-4", "--neighbour-share", "0.5",
-                   "--out", str(out))
+    recipe = _recipe(tmp_path / "tune.toml", copies=1, synthetic=0, learning_rate=3e-4,
+                     neighbour_share=0.5)
+    proc = _digitd("train", "--recipe", recipe, "--init", str(trained / "model.keras"),
+                   "--images", str(labelled), "--epochs", "1", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["train_real_crops"] == 40 and metrics["datasets"] == []
@@ -104,13 +112,13 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     proc = _digitd("train", "--kind", "window", "--meter-dir", str(tmp_path),
                    "--out", str(tmp_path / "y"))
     assert proc.returncode == 1 and "labels.csv" in proc.stderr
-    proc = _digitd("train", "--kind", "window", "--meter-dir", str(tmp_path),
-                   "--neighbour-share", "1.5", "--out", str(tmp_path / "z"))
-    assert proc.returncode == 1 and "--neighbour-share 1.5" in proc.stderr
+    proc = _digitd("train", "--recipe", _recipe(tmp_path / "n.toml", neighbour_share=1.5),
+                   "--meter-dir", str(tmp_path), "--out", str(tmp_path / "z"))
+    assert proc.returncode == 1 and "neighbour_share = 1.5" in proc.stderr
     assert "share from 0 to 1" in proc.stderr and "Traceback" not in proc.stderr
-    proc = _digitd("train", "--kind", "window", "--meter-dir", str(tmp_path),
-                   "--dot-matrix", "-0.1", "--out", str(tmp_path / "z"))
-    assert proc.returncode == 1 and "--dot-matrix -0.1" in proc.stderr
+    proc = _digitd("train", "--recipe", _recipe(tmp_path / "d.toml", dot_matrix=-0.1),
+                   "--meter-dir", str(tmp_path), "--out", str(tmp_path / "z"))
+    assert proc.returncode == 1 and "dot_matrix = -0.1" in proc.stderr
     assert "share from 0 to 1" in proc.stderr and "Traceback" not in proc.stderr
     proc = _digitd("evaluate", "--model", "models/digits.tflite")
     assert proc.returncode == 1 and "--meter-dir" in proc.stderr
@@ -154,9 +162,10 @@ def test_a_neighbouring_cell_shows_beside_a_box_drawn_too_wide() -> None:
 
 def _student(teacher: Path, labelled: Path, out: Path, weight: str) -> Path:
     """A short fine-tune of ``teacher`` on ``labelled`` that learns from ``teacher`` too."""
-    proc = _digitd("train", "--kind", "window", "--init", str(teacher), "--images", str(labelled),
-                   "--teacher", str(teacher), "--teacher-weight", weight, "--epochs", "3",
-                   "--copies", "1", "--synthetic", "0", "--batch-size", "8", "--out", str(out))
+    recipe = _recipe(out.parent / f"student-{weight}.toml", teachers=[str(teacher)],
+                     teacher_weight=float(weight), copies=1, synthetic=0, batch_size=8)
+    proc = _digitd("train", "--recipe", recipe, "--init", str(teacher), "--images", str(labelled),
+                   "--epochs", "3", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -224,22 +233,28 @@ def test_teacher_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     digitish = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
                                  keras.layers.Dense(11, activation="softmax")])
     digitish.save(tmp_path / "digits.keras")
-    base = ("train", "--kind", "window", "--meter-dir", str(METER_CROPS), "--synthetic", "0",
-            "--out", str(tmp_path / "x"))
-    proc = _digitd(*base, "--teacher", str(tmp_path / "missing.keras"))
+    base = ("train", "--meter-dir", str(METER_CROPS), "--out", str(tmp_path / "x"))
+
+    def recipe(name: str, **settings: Any) -> tuple[str, str]:
+        return "--recipe", _recipe(tmp_path / f"{name}.toml", synthetic=0, **settings)
+
+    proc = _digitd(*base, *recipe("missing", teachers=[str(tmp_path / "missing.keras")]))
     assert proc.returncode == 1 and "missing.keras: no such file" in proc.stderr
-    proc = _digitd(*base, "--teacher", str(tmp_path / "digits.keras"))
+    proc = _digitd(*base, *recipe("digits", teachers=[str(tmp_path / "digits.keras")]))
     assert proc.returncode == 1 and "a meter-window model takes (32, 20, 1)" in proc.stderr
     assert "Traceback" not in proc.stderr
-    proc = _digitd(*base, "--teacher", str(tmp_path / "digits.keras"), "--teacher-weight", "2")
-    assert proc.returncode == 1 and "--teacher-weight 2.0" in proc.stderr
-    proc = _digitd("train", "--teacher", str(tmp_path / "digits.keras"),
+    proc = _digitd(*base, *recipe("weight", teachers=[str(tmp_path / "digits.keras")],
+                                  teacher_weight=2))
+    assert proc.returncode == 1 and "teacher_weight = 2.0" in proc.stderr
+    digit_teachers = _recipe(tmp_path / "dt.toml", kind="digit",
+                             teachers=[str(tmp_path / "digits.keras")])
+    proc = _digitd("train", "--recipe", digit_teachers, "--out", str(tmp_path / "y"))
+    assert proc.returncode == 1 and "unknown key 'teachers' for a digit model" in proc.stderr
+    proc = _digitd("train", "--recipe", _recipe(tmp_path / "dg.toml", kind="digit", glare=0.3),
                    "--out", str(tmp_path / "y"))
-    assert proc.returncode == 1 and "add --kind window" in proc.stderr
-    proc = _digitd("train", "--glare", "0.3", "--out", str(tmp_path / "y"))
-    assert proc.returncode == 1 and "add --kind window" in proc.stderr
-    proc = _digitd(*base, "--glare", "1.5")
-    assert proc.returncode == 1 and "--glare 1.5: give a share from 0 to 1" in proc.stderr
+    assert proc.returncode == 1 and "unknown key 'glare' for a digit model" in proc.stderr
+    proc = _digitd(*base, *recipe("glare", glare=1.5))
+    assert proc.returncode == 1 and "glare = 1.5: give a share from 0 to 1" in proc.stderr
 
 
 def test_teachers_can_score_each_crop_as_it_is() -> None:
@@ -294,7 +309,7 @@ def test_the_teachers_score_what_teacher_sees_names(
     assert seen == [3 * n, n]
     cfg = WindowTrainConfig(meter_dir=str(METER_CROPS), teachers=(str(trained / "model.keras"),),
                             teacher_sees="clean", out=str(tmp_path / "x"))
-    with pytest.raises(ValueError, match="--teacher-sees 'clean': give one of augmented, crops"):
+    with pytest.raises(ValueError, match="teacher_sees = 'clean': give one of augmented, crops"):
         train_window(cfg)
 
 
@@ -343,14 +358,17 @@ def test_generated_windows_can_have_teachers_of_their_own(trained: Path, tmp_pat
 
 
 def test_generated_teacher_mistakes_are_one_line_errors(tmp_path: Path) -> None:
-    base = ("train", "--kind", "window", "--meter-dir", str(METER_CROPS), "--out",
-            str(tmp_path / "x"))
-    proc = _digitd(*base, "--generated-teacher", str(tmp_path / "missing.keras"))
+    base = ("train", "--meter-dir", str(METER_CROPS), "--out", str(tmp_path / "x"))
+    missing = _recipe(tmp_path / "m.toml", generated_teachers=[str(tmp_path / "missing.keras")])
+    proc = _digitd(*base, "--recipe", missing)
     assert proc.returncode == 1
-    assert "--generated-teacher" in proc.stderr and "missing.keras: no such file" in proc.stderr
-    proc = _digitd(*base, "--synthetic", "0", "--generated-teacher", str(tmp_path / "g.keras"))
-    assert proc.returncode == 1 and "--synthetic 0 makes none" in proc.stderr
-    proc = _digitd("train", "--generated-teacher", str(tmp_path / "g.keras"),
-                   "--out", str(tmp_path / "y"))
-    assert proc.returncode == 1 and "add --kind window" in proc.stderr
+    assert "generated_teachers" in proc.stderr and "missing.keras: no such file" in proc.stderr
+    none = _recipe(tmp_path / "n.toml", synthetic=0,
+                   generated_teachers=[str(tmp_path / "g.keras")])
+    proc = _digitd(*base, "--recipe", none)
+    assert proc.returncode == 1 and "synthetic = 0 makes none" in proc.stderr
+    digit = _recipe(tmp_path / "d.toml", kind="digit",
+                    generated_teachers=[str(tmp_path / "g.keras")])
+    proc = _digitd("train", "--recipe", digit, "--out", str(tmp_path / "y"))
+    assert proc.returncode == 1 and "unknown key 'generated_teachers'" in proc.stderr
     assert "Traceback" not in proc.stderr

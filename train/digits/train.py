@@ -147,7 +147,8 @@ def _initial_model(path: Path, arch: str) -> Any:
     if model.name != arch or model.output_shape[-1] != NUM_CLASSES:
         raise ValueError(
             f"--init {path}: a {model.name!r} model with {model.output_shape[-1]} outputs; "
-            f"expected {arch!r} with {NUM_CLASSES} (pass --arch {model.name} or another model)"
+            f"expected {arch!r} with {NUM_CLASSES} (give arch = \"{model.name}\" in the recipe, "
+            "or another model)"
         )
     logger.info("fine-tuning %s", path)
     return model

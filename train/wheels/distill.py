@@ -30,7 +30,7 @@ BATCH = 2048
 
 
 def load_window_model(path: str, option: str) -> Any:
-    """A trained meter-window Keras model (``option``: ``--init`` or ``--teacher``, named in
+    """A trained meter-window Keras model (``option``: ``--init`` or a recipe key, named in
     the error for a missing file or a model of another shape)."""
     import keras
 
@@ -50,7 +50,7 @@ def load_window_model(path: str, option: str) -> Any:
     return model
 
 
-def load_teachers(paths: Sequence[str], option: str = "--teacher") -> list[Any]:
+def load_teachers(paths: Sequence[str], option: str = "teachers") -> list[Any]:
     """The teacher models, each checked to be a meter-window model; errors name the file
     and the option that gave it."""
     return [load_window_model(path, option) for path in paths]

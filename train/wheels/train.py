@@ -45,12 +45,12 @@ TEACHER_SEES = ("augmented", "crops")
 class WindowTrainConfig:
     meter_dir: str | None = "../shared/data/meter-digits"
     sevenseg_dir: str | None = "../shared/data/sevenseg-digits"
-    epochs: int = 20
+    epochs: int = 18
     batch_size: int = 128
     learning_rate: float = 3e-3
     seed: int = 1
     copies: int = 4  # augmented copies of every real crop, besides the crop itself
-    synthetic: int = 20000  # generated wheel windows and cells
+    synthetic: int = 30000  # generated wheel windows and cells
     sigma: float = 1.0  # width of the soft position target, in tenths
     # Share of augmented crops shown with a strip of a neighbouring cell beside them (a box
     # drawn wider than its cell). 0 for the shipped model: see the README for the trade.
@@ -202,15 +202,16 @@ def train_window(cfg: WindowTrainConfig) -> Path:
     # Checked and loaded before the data is built: a mistake fails in seconds, not minutes.
     initial = load_window_model(cfg.init, "--init") if cfg.init else None
     if (cfg.teachers or cfg.generated_teachers) and not 0.0 <= cfg.teacher_weight <= 1.0:
-        raise ValueError(f"--teacher-weight {cfg.teacher_weight}: give a share from 0 to 1")
+        raise ValueError(f"teacher_weight = {cfg.teacher_weight}: give a share from 0 to 1 "
+                         "(0.8: four fifths of the targets from the teachers' mean scores)")
     if cfg.teacher_sees not in TEACHER_SEES:
-        raise ValueError(f"--teacher-sees {cfg.teacher_sees!r}: give one of "
+        raise ValueError(f"teacher_sees = {cfg.teacher_sees!r}: give one of "
                          + ", ".join(TEACHER_SEES))
     if cfg.generated_teachers and not cfg.synthetic:
-        raise ValueError("--generated-teacher teaches the generated windows, and --synthetic 0 "
-                         "makes none: give --synthetic N or use --teacher")
+        raise ValueError("generated_teachers teach the generated windows, and synthetic = 0 "
+                         "makes none: give synthetic = N or use teachers")
     teachers = load_teachers(cfg.teachers) if cfg.teachers else []
-    generated_teachers = (load_teachers(cfg.generated_teachers, "--generated-teacher")
+    generated_teachers = (load_teachers(cfg.generated_teachers, "generated_teachers")
                           if cfg.generated_teachers else [])
 
     real = training_crops(cfg)
