@@ -1,8 +1,8 @@
 """The project speaks of itself only: versions, dates, commits and figures.
 
-No file in the repository records how its work was organised ("stop 27", "the stop-23
-model", ``ab-stop25-…json``): a reader who carries the work on needs the commit that
-holds a model or a figure, not the name of a working period.
+No file in the repository records how its work was organised (the word for a working
+period followed by its number, in text or in a file name): a reader who carries the work
+on needs the commit that holds a model or a figure, not the name of a working period.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def test_no_file_name_or_text_speaks_of_working_periods() -> None:
     found = [f"{name} (its name)" for name in _tracked() if WORDS.search(name)]
     for name in _tracked():
         path = ROOT / name
-        if not path.is_file() or path == Path(__file__).resolve():  # its own examples
+        if not path.is_file():
             continue
         data = path.read_bytes()
         if b"\0" in data[:4096]:  # a picture, a model
@@ -37,8 +37,9 @@ def test_no_file_name_or_text_speaks_of_working_periods() -> None:
 
 
 def test_the_pattern_finds_what_it_is_for() -> None:
-    for text in ("the model shipped in stop 27", "the stop-23 fine-tune", "ab-stop25-1.json",
-                 "Stop 30's runs", "until stops 24"):
+    word = "st" + "op"  # spelled apart, so that this file does not hold what it looks for
+    for text in (f"the model shipped in {word} 27", f"the {word}-23 fine-tune",
+                 f"ab-{word}25-1.json", f"{word.title()} 30's runs", f"until {word}s 24"):
         assert WORDS.search(text), text
     for text in ("TimeoutStopSec=30s", "stop the service", "a clean stop", "stop.wait(1.0)",
                  "commit `bfc552d`", "RestartPreventExitStatus=78"):
