@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from digitd.convert.golden import add_golden, digit_golden
 from digitd.edge import __version__
 from digitd.edge.vision.classifier import Classifier
 from digitd.edge.vision.labels import LABELS
@@ -192,7 +193,5 @@ def convert(
     }
     card_file = write_card(out_file, card)
     # Known inputs for the device's check that its runtime computes as this one does.
-    from digitd.convert.golden import add_golden, digit_golden
-
     add_golden(out_file, digit_golden(out_file, mnist_dir))
     return ConvertResult(out_file, card_file, json.loads(card_file.read_text()))

@@ -49,6 +49,15 @@ def test_a_wrong_recipe_is_one_error_naming_the_key_and_the_file(
     assert message in str(err.value)
 
 
+def test_optional_settings_take_their_own_type(tmp_path: Path) -> None:
+    path = tmp_path / "quick.toml"
+    path.write_text('kind = "window"\nlimit = 200\ninit = "runs/a/model.keras"\n')
+    assert load_recipe(path) == ("window", {"limit": 200, "init": "runs/a/model.keras"})
+    path.write_text('kind = "window"\nlimit = "all"\n')
+    with pytest.raises(ValueError, match="limit = 'all': give a whole number"):
+        load_recipe(path)
+
+
 def test_a_missing_recipe_says_so(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no such recipe file"):
         load_recipe(tmp_path / "none.toml")

@@ -12,7 +12,6 @@ from digitd.train.recipe import load_recipe
 # The everyday options: given on the command line, each replaces the recipe's value.
 EVERYDAY = ("mnist_dir", "meter_dir", "sevenseg_dir", "images_dir", "epochs", "limit",
             "seed", "init", "out")
-DEFAULT_EPOCHS = {"digit": 15, "window": 18}
 
 
 def _settings(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
@@ -26,7 +25,6 @@ def _settings(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
-    settings.setdefault("epochs", DEFAULT_EPOCHS[kind])
     return kind, settings
 
 
@@ -69,7 +67,6 @@ def _train_window(settings: dict[str, Any]) -> int:
            "strip")
     _share(settings, "dot_matrix", "0.25: a quarter of the generated LCD cells drawn in dots")
     _share(settings, "glare", "0.3: three augmented crops in ten given a flash's glare")
-    settings.setdefault("out", "runs/window")
     # The data sets are what the command line (or the recipe) names, none by default:
     # --images alone trains on a user's crops and the generated windows.
     settings.setdefault("meter_dir", None)

@@ -42,6 +42,8 @@ def _default(field: dataclasses.Field[Any]) -> Any:
 def _coerce(path: Path, key: str, value: Any, field: dataclasses.Field[Any]) -> Any:
     """``value`` as the field holds it (a TOML list as a tuple), or a one-line error."""
     default = _default(field)
+    if default is None and str(field.type).startswith("int"):
+        default = 0  # an optional whole number (limit): checked as one
     if isinstance(default, tuple):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"{path}: {key} = {value!r}: give a list of strings")

@@ -21,7 +21,6 @@ from ..statefiles import LAST_VALUE, LOCATE_OVERRIDE, state_file
 logger = logging.getLogger(__name__)
 
 
-
 class StateDirError(ConfigurationError):
     """The state directory cannot be created or written (a configuration problem)."""
 

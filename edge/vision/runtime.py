@@ -102,7 +102,7 @@ def installed_runtimes() -> list[Runtime]:
 def runtime_named(name: str) -> Runtime:
     """The installed runtime of that :attr:`Runtime.name` (or import name)."""
     for rt in installed_runtimes():
-        if name in (rt.name, rt.module + ("" if rt.xnnpack else ":builtin")):
+        if name in (rt.name, rt.name.replace(rt.package, rt.module, 1)):
             return rt
     raise RuntimeNotFoundError(f"the TFLite runtime {name!r} is not installed")
 
@@ -153,9 +153,9 @@ def runtime_for(model_sha256: str | None) -> tuple[Runtime, Any]:
     The one vetted for this model if any; else one vetted for another model in this
     process (the same machine, the same packages); else the first that imports.
     """
-    vetted = _vetted.get(model_sha256 or "") or next(iter(reversed(_vetted.values())), None)
-    if vetted is not None:
-        return vetted, vetted.interpreter_class()
+    chosen = _vetted.get(model_sha256 or "") or next(iter(reversed(_vetted.values())), None)
+    if chosen is not None:
+        return chosen, chosen.interpreter_class()
     for rt in installed_runtimes():
         try:
             cls = rt.interpreter_class()
