@@ -118,7 +118,7 @@ def this_machine(repeats: int) -> dict[str, Any]:
     from digitd.edge.config import LocateConfig
     from digitd.edge.vision.window import HEIGHT, WIDTH, window_batch
 
-    auto = Reader(Classifier(num_threads=1), LocateConfig(mode="auto"), 0.5)
+    auto = Reader(Classifier(num_threads=1), LocateConfig(mode="auto"))
     frames = {f"auto {w}x{h}, {n} digits": frame_costs(auto, (w, h), n, repeats)["median_ms"]
               for (w, h), n in (((320, 240), 1), ((640, 480), 6), ((1280, 720), 6))}
     meter = WindowClassifier(num_threads=1)

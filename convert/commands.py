@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from digitd.convert.convert import GateError, convert
+from .convert import GateError, convert
 
 
 def convert_command(args: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ def convert_command(args: argparse.Namespace) -> int:
 
 
 def _convert_window(args: argparse.Namespace) -> int:
-    from digitd.convert.window_convert import convert_window
+    from .window_convert import convert_window
 
     try:
         result = convert_window(

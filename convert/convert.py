@@ -22,17 +22,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from digitd.convert.golden import add_golden, digit_golden
-from digitd.edge import __version__
-from digitd.edge.vision.classifier import Classifier
-from digitd.edge.vision.labels import LABELS
-from digitd.edge.vision.model_card import write_card
-from digitd.edge.vision.normalise import PREPROCESSING_DESCRIPTION, PREPROCESSING_VERSION
-from digitd.edge.vision.runtime import native_stderr_to_log
-from digitd.train.common.data import Split, load_mnist
-from digitd.train.common.quiet import import_tensorflow
-from digitd.train.digits.augment import camera_batch
-from digitd.train.digits.negatives import negatives
+from ..edge import __version__
+from ..edge.vision.classifier import Classifier
+from ..edge.vision.labels import LABELS
+from ..edge.vision.model_card import write_card
+from ..edge.vision.normalise import PREPROCESSING_DESCRIPTION, PREPROCESSING_VERSION
+from ..edge.vision.runtime import native_stderr_to_log
+from ..train.common.data import Split, load_mnist
+from ..train.common.quiet import import_tensorflow
+from ..train.digits.augment import camera_batch
+from ..train.digits.negatives import negatives
+from .golden import add_golden, digit_golden
 
 logger = logging.getLogger(__name__)
 

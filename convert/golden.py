@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from digitd.edge.vision.classifier import Classifier, WindowClassifier
-from digitd.edge.vision.golden import GOLDEN_KEY, GoldenSet, pick
-from digitd.edge.vision.labels import NOT_A_DIGIT, NUM_DIGITS
-from digitd.edge.vision.model_card import ModelError, card_path, load_card
-from digitd.edge.vision.wheel import STEPS, position_class
-from digitd.edge.vision.window import window_batch
+from ..edge.vision.classifier import Classifier, WindowClassifier
+from ..edge.vision.golden import GOLDEN_KEY, GoldenSet, pick
+from ..edge.vision.labels import NOT_A_DIGIT, NUM_DIGITS
+from ..edge.vision.model_card import ModelError, card_path, load_card
+from ..edge.vision.wheel import STEPS, position_class
+from ..edge.vision.window import window_batch
 
 # Drawn from the first test digits: enough to find a wide margin for every class.
 DIGIT_POOL = 2000
@@ -37,8 +37,8 @@ NEGATIVE_POOL = 200
 
 def digit_golden(model_path: str | Path, mnist_dir: str | Path | None) -> GoldenSet:
     """One MNIST test digit of each class and one generated "not a digit"."""
-    from digitd.train.common.data import load_mnist
-    from digitd.train.digits.negatives import negatives
+    from ..train.common.data import load_mnist
+    from ..train.digits.negatives import negatives
 
     train, test = load_mnist(mnist_dir)
     images = np.concatenate([test.images[:DIGIT_POOL],
@@ -54,7 +54,7 @@ def digit_golden(model_path: str | Path, mnist_dir: str | Path | None) -> Golden
 
 def window_golden(model_path: str | Path, meter_dir: str | Path) -> GoldenSet:
     """One real dev crop (meters in no training image) at each whole wheel position."""
-    from digitd.train.wheels.data import load_meter_digits
+    from ..train.wheels.data import load_meter_digits
 
     dev = load_meter_digits(meter_dir, "dev")
     images = window_batch(dev.crops)

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from digitd.edge.vision.model_card import ModelError, card_path, load_card
-from digitd.edge.vision.normalise import PREPROCESSING_DESCRIPTION, PREPROCESSING_VERSION
+from ..edge.vision.model_card import ModelError, card_path, load_card
+from ..edge.vision.normalise import PREPROCESSING_DESCRIPTION, PREPROCESSING_VERSION
 
 
 def recard(model: str | Path, reason: str) -> dict[str, Any]:

@@ -18,21 +18,21 @@ from typing import Any
 
 import numpy as np
 
-from digitd.convert.convert import ConvertResult, GateError, load_for_conversion, to_int8_tflite
-from digitd.convert.golden import add_golden, window_golden
-from digitd.edge import __version__
-from digitd.edge.vision.classifier import WindowClassifier
-from digitd.edge.vision.model_card import write_card
-from digitd.edge.vision.wheel import BLANK, IN_VIEW, NUM_POSITIONS, STEPS
-from digitd.edge.vision.window import HEIGHT, MIN_RANGE, WIDTH, WINDOW_PREPROCESSING_VERSION
-from digitd.train.wheels.data import (
+from ..edge import __version__
+from ..edge.vision.classifier import WindowClassifier
+from ..edge.vision.model_card import write_card
+from ..edge.vision.wheel import BLANK, IN_VIEW, NUM_POSITIONS, STEPS
+from ..edge.vision.window import HEIGHT, MIN_RANGE, WIDTH, WINDOW_PREPROCESSING_VERSION
+from ..train.wheels.data import (
     METER_DIGITS_SOURCE,
     SEVENSEG_SOURCE,
     load_meter_digits,
     synthetic_windows,
     window_examples,
 )
-from digitd.train.wheels.figures import crop_figures
+from ..train.wheels.figures import crop_figures
+from .convert import ConvertResult, GateError, load_for_conversion, to_int8_tflite
+from .golden import add_golden, window_golden
 
 logger = logging.getLogger(__name__)
 

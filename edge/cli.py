@@ -190,8 +190,9 @@ def _add_recognize(sub: Any) -> None:
                    help="boxes on wheels: how far a wheel may stand from where its right "
                    "neighbour's carry puts it before the JSON says the wheels disagree "
                    "(default 0.2 digit)")
-    p.add_argument("--min-confidence", type=float, default=0.5,
-                   help="digits below this confidence are not reported (default 0.5)")
+    p.add_argument("--min-confidence", type=float, default=None,
+                   help="digits below this confidence are not reported (default: the "
+                   "daemon's, [decision] min_confidence)")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=_late("digitd.edge.tools.recognize", "recognize_command", "edge",
                               EDGE_NEEDS))
@@ -242,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_install(sub: Any) -> None:
     # The installer is standard library only, so a bare checkout can run it; it never
     # imports the CLI back.
-    from digitd.install.layout import DEFAULT_VENV, EXTRA
+    from ..install.layout import DEFAULT_VENV, EXTRA
 
     p = sub.add_parser(
         "install-service",

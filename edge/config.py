@@ -140,9 +140,15 @@ class LocateConfig(Section):
         return self
 
 
+# The one confidence floor: the daemon's decisions, `recognize`, `snapshot` and the
+# evaluations apply it in one place (vision.decide.apply_floor / Decider).
+DEFAULT_MIN_CONFIDENCE = 0.6
+
+
 class DecisionConfig(Section):
     min_confidence: float = Field(
-        0.6, ge=0, le=1, description="a digit below this confidence rejects the reading"
+        DEFAULT_MIN_CONFIDENCE, ge=0, le=1,
+        description="a digit below this confidence rejects the reading",
     )
     expected_digits: int | None = Field(
         None, ge=1, le=64, description="reject readings with another number of digits"

@@ -421,7 +421,7 @@ def test_the_model_is_picked_by_what_the_boxes_hold() -> None:
 
     boxes = [[0, 0, 20, 30]]
     for display, window in (("wheels", True), ("lcd", True), ("handwriting", False)):
-        r = reader_for(ModelConfig(), LocateConfig(mode="boxes", boxes=boxes, display=display), 0.5)
+        r = reader_for(ModelConfig(), LocateConfig(mode="boxes", boxes=boxes, display=display))
         assert (r.window is not None) is window and (r.classifier is None) is window, display
-    auto = reader_for(ModelConfig(), LocateConfig(), 0.5)
+    auto = reader_for(ModelConfig(), LocateConfig())
     assert auto.window is None and auto.classifier is not None

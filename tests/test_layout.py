@@ -185,3 +185,16 @@ def test_one_module_names_the_state_directory_s_files() -> None:
         for name in names if f'"{name}"' in path.read_text()
     ]
     assert not spelled, spelled
+
+
+def test_imports_inside_the_package_are_relative() -> None:
+    """Every name points at a file a reader can open from where it stands (DESIGN:
+    "Inside them, imports are relative")."""
+    absolute = []
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            absolute += [f"{module}:{node.lineno} {n}" for n in names
+                         if n == "digitd" or n.startswith("digitd.")]
+    assert not absolute, absolute

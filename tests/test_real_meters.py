@@ -16,13 +16,13 @@ import cv2
 import numpy as np
 import pytest
 
-from digitd.edge.config import DecisionConfig, LocateConfig
+from digitd.edge.config import DEFAULT_MIN_CONFIDENCE, DecisionConfig, LocateConfig
 from digitd.edge.vision.classifier import WindowClassifier
 from digitd.edge.vision.compose import compose
 from digitd.edge.vision.decide import Action, Decider
 from digitd.edge.vision.model_card import ModelError, read_card
 from digitd.edge.vision.reader import Reader
-from digitd.edge.vision.wheel import wheel_digit
+from digitd.edge.vision.wheel import WheelEstimate, wheel_digit
 from digitd.edge.vision.window import window_batch
 from digitd.train.wheels.data import load_errata
 from tests.meter_strips import (
@@ -38,6 +38,11 @@ from tests.mqtt_broker import Mosquitto, Subscriber
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / "meter.tflite"
+
+
+def _floored(est: WheelEstimate) -> int | None:
+    """The digit in view as the daemon's floor leaves it."""
+    return wheel_digit(est) if est.confidence >= DEFAULT_MIN_CONFIDENCE else None
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +91,7 @@ def test_real_dev_crops_read_as_their_digit(window: WindowClassifier) -> None:
     unlit = {Path(f).name for f, shows in load_errata().items() if shows == "blank"}
     shown = np.array([c.file.name not in unlit for c in crops])
     near = (np.abs(positions - np.round(positions)) <= 0.2) & shown
-    got = np.array([-1 if (d := wheel_digit(e, 0.5)[0]) is None else d for e in ests])
+    got = np.array([-1 if (d := _floored(e)) is None else d for e in ests])
     want = np.round(positions).astype(int) % 10
     assert near.sum() >= 120
     assert (got[near] == want[near]).mean() >= 0.93
@@ -102,7 +107,7 @@ def test_real_lcd_cells_digits_read_and_blank_cells_refused(window: WindowClassi
         rows = list(csv.DictReader(fh))
     images = [cv2.imread(str(SEVENSEG_CELLS / r["file"]), cv2.IMREAD_COLOR) for r in rows]
     ests = window.estimate(window_batch(images))
-    got = [wheel_digit(e, 0.5)[0] for e in ests]
+    got = [_floored(e) for e in ests]
     digits = [(g, int(r["label"])) for g, r in zip(got, rows, strict=True) if r["label"] != "blank"]
     blanks = [g for g, r in zip(got, rows, strict=True) if r["label"] == "blank"]
     assert sum(g == want for g, want in digits) / len(digits) >= 0.96

@@ -54,10 +54,10 @@ def test_wheel_digit_none_between_digits_and_for_empty_cells() -> None:
     empty[BLANK] = 0.9
     empty[30] = 0.1
     ests = estimate(np.stack([centred, half, empty]))
-    assert wheel_digit(ests[0], 0.5) == (3, pytest.approx(1.0))
-    assert wheel_digit(ests[1], 0.5)[0] is None  # 4.5: no one digit in view
+    assert wheel_digit(ests[0]) == 3 and ests[0].confidence == pytest.approx(1.0)
+    assert wheel_digit(ests[1]) is None  # 4.5: no one digit in view
     assert ests[1].position == pytest.approx(4.5)
-    assert wheel_digit(ests[2], 0.5)[0] is None
+    assert wheel_digit(ests[2]) is None
 
 
 def counter_positions(value_tenths: int, wheels: int, start: float = 9.0) -> list[float]:

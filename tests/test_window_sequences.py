@@ -24,7 +24,7 @@ def _frame(*positions: float | None) -> Reading:
         else:
             scores[round(p) % 10] = 0.95
             ests.append(WheelEstimate(p, tuple(scores), not_a_digit=0.01, confidence=0.95))
-    return wheel_reading(ests, BOXES, LocateConfig(mode="boxes", boxes=[[0, 0, 1, 1]] * 3), 0.6)
+    return wheel_reading(ests, BOXES, LocateConfig(mode="boxes", boxes=[[0, 0, 1, 1]] * 3))
 
 
 def test_one_photo_counts_what_the_frame_alone_shows() -> None:
@@ -58,7 +58,7 @@ def _cells(*scores: float | None, display: str) -> Reading:
                                   confidence=s))
     boxes = [(0, 0, 1, 1)] * len(scores)
     locate = LocateConfig(mode="boxes", boxes=[[0, 0, 1, 1]] * len(scores), display=display)
-    return wheel_reading(ests, boxes, locate, 0.0)
+    return wheel_reading(ests, boxes, locate)
 
 
 def test_only_leading_weak_lcd_cells_are_unlit_places() -> None:

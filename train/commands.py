@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from digitd.train.recipe import load_recipe
+from .recipe import load_recipe
 
 # The everyday options: given on the command line, each replaces the recipe's value.
 EVERYDAY = ("mnist_dir", "meter_dir", "sevenseg_dir", "images_dir", "epochs", "limit",
@@ -38,8 +38,8 @@ def train_command(args: argparse.Namespace) -> int:
     kind, settings = _settings(args)
     if kind == "window":
         return _train_window(settings)
-    from digitd.train.digits.pen import parse_kinds
-    from digitd.train.digits.train import TrainConfig, train
+    from .digits.pen import parse_kinds
+    from .digits.train import TrainConfig, train
 
     given = [name for name in ("meter_dir", "sevenseg_dir") if settings.get(name)]
     if given:
@@ -58,7 +58,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def _train_window(settings: dict[str, Any]) -> int:
-    from digitd.train.wheels.train import WindowTrainConfig, train_window
+    from .wheels.train import WindowTrainConfig, train_window
 
     if settings.get("mnist_dir"):
         raise ValueError("--mnist-dir trains the digit model; the window kind reads "

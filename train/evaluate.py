@@ -10,15 +10,15 @@ import argparse
 import json
 from pathlib import Path
 
-from digitd.edge.vision.classifier import Classifier
-from digitd.train.common.idx import load_mnist_dir
-from digitd.train.digits.evaluate import evaluate, write_report
+from ..edge.vision.classifier import Classifier
+from .common.idx import load_mnist_dir
+from .digits.evaluate import evaluate, write_report
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
     if args.meter_dir:
         return _evaluate_window(args)
-    from digitd.train.common.fetch import cached_mnist
+    from .common.fetch import cached_mnist
 
     mnist_dir = args.mnist_dir or cached_mnist()
     if not mnist_dir:
@@ -48,7 +48,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 
 def _evaluate_window(args: argparse.Namespace) -> int:
-    from digitd.train.wheels.evaluate import evaluate_dev, print_report
+    from .wheels.evaluate import evaluate_dev, print_report
 
     report = evaluate_dev(args.model, args.meter_dir, args.sevenseg_dir, args.sequences,
                           synthetic_counters=args.synthetic_counters)

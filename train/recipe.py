@@ -23,10 +23,10 @@ KINDS = ("digit", "window")
 
 def _fields(kind: str) -> dict[str, dataclasses.Field[Any]]:
     if kind == "window":
-        from digitd.train.wheels.train import WindowTrainConfig
+        from .wheels.train import WindowTrainConfig
 
         return {f.name: f for f in dataclasses.fields(WindowTrainConfig)}
-    from digitd.train.digits.train import TrainConfig
+    from .digits.train import TrainConfig
 
     return {f.name: f for f in dataclasses.fields(TrainConfig)}
 

@@ -31,7 +31,7 @@ class Parts:
         # A runtime that crashes on this machine must do so in a child, not here.
         vet(*model_for(cfg.model, cfg.locate), cache_file=state_file(state_dir, RUNTIME_CHECK))
         # The decision step applies the confidence floor and says why.
-        self.reader = reader_for(cfg.model, cfg.locate, min_confidence=0.0)
+        self.reader = reader_for(cfg.model, cfg.locate)
         self.state_dir = state_dir
         self.collector: CropCollector | None = None
         self.collect_if_asked()

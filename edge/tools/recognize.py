@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..config import LocateConfig, ModelConfig
+from ..config import DEFAULT_MIN_CONFIDENCE, LocateConfig, ModelConfig
 from ..errors import UsageError
 from ..reading import Reading
+from ..vision.decide import apply_floor
 from ..vision.image import ImageError, load_image
 from ..vision.reader import reader_for
 
@@ -80,7 +81,8 @@ def recognize_command(args: argparse.Namespace) -> int:
     models = ModelConfig.model_construct(
         path=args.model, meter_path=args.meter_model, threads=args.threads
     )
-    reader = reader_for(models, locate, args.min_confidence)
+    reader = reader_for(models, locate)
+    floor = DEFAULT_MIN_CONFIDENCE if args.min_confidence is None else args.min_confidence
     many = len(args.images) > 1
     if args.annotate and many and not is_folder_name(args.annotate):
         raise UsageError(f"--annotate {args.annotate}: with several images give a folder, "
@@ -94,7 +96,7 @@ def recognize_command(args: argparse.Namespace) -> int:
             failures += 1
             print(f"digitd recognize: {exc}", file=sys.stderr)
             continue
-        reading = seen.reading
+        reading = apply_floor(seen.reading, floor)
         if args.json:
             print(json.dumps(reading_json(name, reading)), flush=True)
         else:

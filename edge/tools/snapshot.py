@@ -16,6 +16,7 @@ from ..camera.sources import SourceError
 from ..camera.stream import CameraStream
 from ..config import ConfigError, load_config
 from ..errors import EXIT_CONFIG
+from ..vision.decide import apply_floor
 from ..vision.draw import annotate, check_picture_name, picture_target, write_picture
 from ..vision.reader import reader_for
 
@@ -31,7 +32,7 @@ def snapshot_command(args: argparse.Namespace) -> int:
         for err in exc.errors:
             print(f"{exc.path}: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    reader = reader_for(cfg.model, cfg.locate, cfg.decision.min_confidence)
+    reader = reader_for(cfg.model, cfg.locate)
     try:
         stream = CameraStream(cfg.camera, base_dir=Path(args.config).parent)
     except SourceError as exc:
@@ -49,7 +50,7 @@ def snapshot_command(args: argparse.Namespace) -> int:
               + (f" ({stats.last_error})" if stats.last_error else ""), file=sys.stderr)
         return 1
     seen = reader.see(frame.image)
-    reading = seen.reading
+    reading = apply_floor(seen.reading, cfg.decision.min_confidence)
     picture = annotate(frame.image, reading, seen.located.region)
     write_picture(out, picture)
     h, w = frame.image.shape[:2]

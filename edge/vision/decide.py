@@ -55,17 +55,35 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
 from ..config import DecisionConfig
-from ..reading import Reading
+from ..reading import DigitRead, Reading
 
 logger = logging.getLogger(__name__)
 
 VALUE_PATTERN = re.compile(r"^[0-9]{1,64}(\.[0-9]{1,64})?$")
 MAX_VALUE_CHARS = 64
+
+
+def below_floor(read: DigitRead, min_confidence: float) -> bool:
+    """A region read at a confidence under the floor (or at none a number can show)."""
+    return not (math.isfinite(read.confidence) and read.confidence >= min_confidence)
+
+
+def apply_floor(reading: Reading, min_confidence: float) -> Reading:
+    """The reading as the floor leaves it, for whoever shows readings rather than
+    publishing them (``recognize``, ``snapshot``, the evaluations): a digit under
+    ``min_confidence`` is not reported (its wheel position stays, as the daemon's
+    decisions keep it). Readers never apply a floor themselves, so every consumer
+    sees the same reading and the daemon's rejection names the low confidence."""
+    if not any(d.digit is not None and below_floor(d, min_confidence) for d in reading.digits):
+        return reading
+    digits = tuple(replace(d, digit=None) if d.digit is not None and below_floor(d, min_confidence)
+                   else d for d in reading.digits)
+    return replace(reading, digits=digits)
 
 
 class Action(StrEnum):
@@ -223,11 +241,7 @@ class Decider:
                 f"{_regions(refused)} of {len(reading.digits)} not read as a digit",
                 value,
             )
-        low = [
-            i
-            for i, d in enumerate(reading.digits)
-            if not (math.isfinite(d.confidence) and d.confidence >= cfg.min_confidence)
-        ]
+        low = [i for i, d in enumerate(reading.digits) if below_floor(d, cfg.min_confidence)]
         if low:
             worst = min(reading.digits[i].confidence for i in low)
             return Rejection(

@@ -24,7 +24,6 @@ from .normalise import ink_contrast, normalise_digit
 from .wheel import WheelEstimate, wheel_digit
 from .window import window_batch
 
-DEFAULT_MIN_CONFIDENCE = 0.5
 # With fixed boxes, a box whose ink is this much fainter than the row's digits is
 # an empty cell, whatever its faint shape looks like once scaled up.
 DIM_CELL_FRACTION = 0.45
@@ -44,17 +43,18 @@ class Seen:
 class Reader:
     """Reads the digits in frames: one kind of reader per way of finding and reading them.
 
-    ``Reader(classifier, locate, min_confidence, window=...)`` gives the kind the locate
+    ``Reader(classifier, locate, window=...)`` gives the kind the locate
     settings ask for, chosen once (:func:`reader_kind`): :class:`DigitReader` for the
     automatic search (and plain boxes read by the digit model), :class:`HandwritingBoxReader`
     for boxes of handwriting, :class:`WheelReader` for wheels and LCD cells read whole by
     the meter-window model. :meth:`read` gives the reading; :meth:`see` gives it with the
     located regions and the model's inputs, for whoever draws or shows them. A reader
-    keeps nothing between frames.
+    keeps nothing between frames and applies no confidence floor: each digit is the
+    model's best with its confidence, and the decisions judge it
+    (:func:`.decide.apply_floor`, :class:`.decide.Decider`).
     """
 
     def __new__(cls, classifier: Classifier | None = None, locate: LocateConfig | None = None,
-                min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                 window: WindowClassifier | None = None) -> Reader:
         if cls is Reader:
             cls = reader_kind(locate or LocateConfig(), window is not None)
@@ -64,7 +64,6 @@ class Reader:
         self,
         classifier: Classifier | None,
         locate: LocateConfig | None = None,
-        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
         window: WindowClassifier | None = None,
     ) -> None:
         """``classifier`` reads normalised digits; ``window`` reads whole fixed boxes as
@@ -74,7 +73,6 @@ class Reader:
         self.window = window
         self.locate_cfg = locate or LocateConfig()
         self.locator = Locator(self.locate_cfg)
-        self.min_confidence = min_confidence
         self._prepare()
 
     def _prepare(self) -> None:
@@ -162,7 +160,7 @@ class DigitReader(Reader):
         dim = _dim_cells(located) if self.locate_cfg.mode == "boxes" else set()
         reads = [
             DigitRead(
-                digit=p.digit if p.confidence >= self.min_confidence and i not in dim else None,
+                digit=p.digit if i not in dim else None,
                 box=box,
                 prediction=p,
             )
@@ -190,8 +188,7 @@ class HandwritingBoxReader(Reader):
     def _prepare(self) -> None:
         # The search around each box: the box's polarity, nothing else of its settings.
         self.search = DigitReader(self.classifier,
-                                  LocateConfig(polarity=self.locate_cfg.polarity),
-                                  self.min_confidence)
+                                  LocateConfig(polarity=self.locate_cfg.polarity))
 
     def see(self, frame: npt.NDArray[np.generic]) -> Seen:
         from .boxed import NOTHING, around, inputs_by_box, pick
@@ -244,7 +241,7 @@ class WheelReader(Reader):
         t3 = time.perf_counter()
         timings = _timings(t0, t1, t2, t3)
         reading = wheel_reading(
-            estimates, located.boxes, self.locate_cfg, self.min_confidence, timings
+            estimates, located.boxes, self.locate_cfg, timings
         )
         return Seen(reading, located, inputs)
 
@@ -253,13 +250,12 @@ def wheel_reading(
     estimates: Sequence[WheelEstimate],
     boxes: Sequence[BoxXYWH],
     locate: LocateConfig,
-    min_confidence: float,
     timings: dict[str, float] | None = None,
 ) -> Reading:
     """One frame's reading from the meter-window model's estimate for each box."""
     reads: list[DigitRead] = []
     for est, box in zip(estimates, boxes, strict=True):
-        digit, _ = wheel_digit(est, min_confidence)
+        digit = wheel_digit(est)
         empty = est.not_a_digit >= max(est.digit_scores)
         reads.append(
             DigitRead(
@@ -343,15 +339,15 @@ def model_for(model: ModelConfig, locate: LocateConfig) -> tuple[Path, str]:
     return Path(model.path) if model.path else default_model_path("digit"), "digit"
 
 
-def reader_for(model: ModelConfig, locate: LocateConfig, min_confidence: float) -> Reader:
+def reader_for(model: ModelConfig, locate: LocateConfig) -> Reader:
     """The reader a config asks for: fixed boxes on a meter read by the meter-window
     model (``[model] meter_path``), the automatic search and boxes of handwriting by the
     digit model (``[model] path``)."""
     path, kind = model_for(model, locate)
     if kind == "window":
         window = WindowClassifier(path, num_threads=model.threads)
-        return Reader(None, locate, min_confidence, window=window)
-    return Reader(Classifier(path, num_threads=model.threads), locate, min_confidence)
+        return Reader(None, locate, window=window)
+    return Reader(Classifier(path, num_threads=model.threads), locate)
 
 
 def _timings(t0: float, t1: float, t2: float, t3: float) -> dict[str, float]:

@@ -111,13 +111,11 @@ def estimate(probs: npt.NDArray[np.floating]) -> list[WheelEstimate]:
     return result
 
 
-def wheel_digit(est: WheelEstimate, min_confidence: float) -> tuple[int | None, float]:
-    """The digit in view and its confidence; None for an empty cell, a wheel between
-    two digits, or a digit below ``min_confidence``."""
+def wheel_digit(est: WheelEstimate) -> int | None:
+    """The digit in view; None for an empty cell or a wheel between two digits. (The
+    confidence floor is the decisions' to apply: :func:`..vision.decide.apply_floor`.)"""
     if est.not_a_digit >= max(est.digit_scores, default=0.0):
-        return None, est.not_a_digit
-    digit = est.nearest
-    confidence = est.digit_scores[digit]
-    if est.off_whole > IN_VIEW or confidence < min_confidence:
-        return None, confidence
-    return digit, confidence
+        return None
+    if est.off_whole > IN_VIEW:
+        return None
+    return est.nearest

@@ -112,9 +112,9 @@ class SetupPage:
         if current is not None and needed:
             # The loaded models go on with the new settings; only the daemon's thread ever
             # runs them (an interpreter is not to be shared between threads).
-            reader = Reader(current.classifier, locate, 0.0, window=current.window)
+            reader = Reader(current.classifier, locate, window=current.window)
         else:
-            reader = reader_for(self.model, locate, 0.0)
+            reader = reader_for(self.model, locate)
         if frame is not None:
             # Where the boxes fall on the last frame: an ROI off the picture, a warp with
             # no area, boxes outside the region are refused here, in one line.

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.vision.labels import LABELS, NOT_A_DIGIT
-from digitd.edge.vision.normalise import normalise_digit
-from digitd.train.common.idx import load_mnist_dir
+from ...edge.vision.labels import LABELS, NOT_A_DIGIT
+from ...edge.vision.normalise import normalise_digit
+from .idx import load_mnist_dir
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def load_mnist(mnist_dir: str | Path | None) -> tuple[Split, Split]:
     """Train and test splits from a folder of the four IDX files, else from the cache of
     ``digitd fetch-mnist``, else from Keras (downloads)."""
     if mnist_dir is None:
-        from digitd.train.common.fetch import cached_mnist
+        from .fetch import cached_mnist
 
         mnist_dir = cached_mnist()  # what 'digitd fetch-mnist' put there, if anything
     if mnist_dir is not None:

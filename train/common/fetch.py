@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from digitd.train.common.idx import MNIST_FILES
+from .idx import MNIST_FILES
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ import math
 
 import numpy as np
 
-from digitd.edge.vision.image import to_gray
-from digitd.edge.vision.labels import NOT_A_DIGIT
-from digitd.train.common import camera
-from digitd.train.common.fonts import U8, Float, Glyphs, Style
+from ...edge.vision.image import to_gray
+from ...edge.vision.labels import NOT_A_DIGIT
+from . import camera
+from .fonts import U8, Float, Glyphs, Style
 
 logger = logging.getLogger(__name__)
 

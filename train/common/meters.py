@@ -17,8 +17,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from digitd.train.common.fonts import font_pool
-from digitd.train.common.meter_render import segment_ink, wheel_window
+from .fonts import font_pool
+from .meter_render import segment_ink, wheel_window
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +143,8 @@ def read_test_meters(window: Any, kind: Literal["wheels", "lcd"], count: int = T
     fonts, five whole digits and three decimals, the last wheel a third of the way on)
     read through fixed boxes by the meter-window classifier ``window``: the ones read
     wrong, as (seed, digits, value read). ``wheels.evaluate`` prints the count."""
-    from digitd.edge.config import LocateConfig
-    from digitd.edge.vision.reader import Reader
+    from ...edge.config import LocateConfig
+    from ...edge.vision.reader import Reader
 
     wrong = []
     for seed in range(1, count + 1):

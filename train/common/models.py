@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from digitd.edge.vision.labels import NUM_CLASSES
+from ...edge.vision.labels import NUM_CLASSES
 
 if TYPE_CHECKING:
     import keras
@@ -102,7 +102,7 @@ def build_window(num_classes: int, height: int, width: int) -> keras.Model:
 
 def build(arch: str, num_classes: int = NUM_CLASSES) -> keras.Model:
     if arch == "window":
-        from digitd.edge.vision.window import HEIGHT, WIDTH
+        from ...edge.vision.window import HEIGHT, WIDTH
 
         return build_window(num_classes, HEIGHT, WIDTH)
     if arch == "edge":

@@ -13,15 +13,17 @@ Fonts: :mod:`digitd.train.common.fonts`; ink, light and camera:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.vision.labels import NOT_A_DIGIT
-from digitd.edge.vision.normalise import normalise_digit
-from digitd.train.common.data import Split
-from digitd.train.common.fonts import (
+from ...edge.vision.labels import NOT_A_DIGIT
+from ...edge.vision.normalise import normalise_digit
+from .data import Split
+from .fonts import (
     SEGMENT_SYMBOLS,
     U8,
     Float,
@@ -30,7 +32,7 @@ from digitd.train.common.fonts import (
     Style,
     font_pool,
 )
-from digitd.train.common.meter_render import (
+from .meter_render import (
     HALF_WAY,
     NEARLY_THERE,
     luma,
@@ -43,7 +45,7 @@ from digitd.train.common.meter_render import (
     wheel_label,
     wheel_window,
 )
-from digitd.train.common.parallel import map_chunks
+from .parallel import map_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +107,10 @@ def draw_spec(label: int, rng: np.random.Generator) -> CropSpec:
     return CropSpec(kind, "segment", label)
 
 
-def _choice(rng: np.random.Generator, weights: dict[str, float] | dict[Style, float]) -> Style:
+K = TypeVar("K", bound=str)
+
+
+def _choice(rng: np.random.Generator, weights: Mapping[K, float]) -> K:
     names = list(weights)
     p = np.array(list(weights.values()), np.float64)
     return names[int(rng.choice(len(names), p=p / p.sum()))]

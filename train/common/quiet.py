@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from digitd.edge.vision.runtime import native_stderr_to_log
+from ...edge.vision.runtime import native_stderr_to_log
 
 
 def import_tensorflow() -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from digitd.train.common import camera
+from . import camera
 
 U8 = npt.NDArray[np.uint8]
 

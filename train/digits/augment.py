@@ -15,8 +15,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.vision.normalise import normalise_digit
-from digitd.train.common import camera
+from ...edge.vision.normalise import normalise_digit
+from ..common import camera
 
 Float = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
@@ -106,7 +106,7 @@ def render_crop(
     ink = _affine(ink, rng, height, max_rot=10.0)
     ink = _loose_box(ink, rng, height)
     if border and rng.random() < border:
-        from digitd.train.digits.pen import cell_border
+        from .pen import cell_border
 
         ink = cell_border(ink, rng)
     return photograph(ink, rng, light_on_dark)
@@ -122,7 +122,7 @@ def camera_digit(
     to read noise, so such a draw is retried and, failing that, the clean digit used.
     """
     if label is not None and kinds:
-        from digitd.train.digits.pen import pen_variant
+        from .pen import pen_variant
 
         digit = pen_variant(digit, label, rng, kinds)
     border = 0.1 if "border" in kinds else 0.0

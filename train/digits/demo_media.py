@@ -130,7 +130,7 @@ def make_demo(out_dir: Path, sample_dir: Path = DEFAULT_SAMPLE, seed: int = SEED
     import cv2
 
     # Reading IDX is the workstation package's job; it needs only numpy, no TensorFlow.
-    from digitd.train.common.idx import load_mnist_dir
+    from ..common.idx import load_mnist_dir
 
     images, labels = load_mnist_dir(sample_dir, "test")
     rng = np.random.default_rng(seed)

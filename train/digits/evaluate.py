@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.vision.classifier import Classifier
-from digitd.edge.vision.labels import LABELS, NOT_A_DIGIT
-from digitd.train.digits.report import confusion_matrix, draw_confusion, draw_error_grid
+from ...edge.vision.classifier import Classifier
+from ...edge.vision.labels import LABELS, NOT_A_DIGIT
+from .report import confusion_matrix, draw_confusion, draw_error_grid
 
 logger = logging.getLogger(__name__)
 

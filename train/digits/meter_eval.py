@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from digitd.edge.vision.classifier import Classifier
-from digitd.edge.vision.labels import NOT_A_DIGIT, NUM_CLASSES
-from digitd.train.common.printed import printed_examples
+from ...edge.vision.classifier import Classifier
+from ...edge.vision.labels import NOT_A_DIGIT, NUM_CLASSES
+from ..common.printed import printed_examples
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +68,10 @@ def evaluate_blank_cells(classifier: Classifier, meters: int = 60,
     Counts how often an unlit cell comes out as a digit, once with the reader's
     row-contrast rule and once with the model's word alone, on held-out fonts.
     """
-    from digitd.edge.config import LocateConfig
-    from digitd.edge.vision.reader import DEFAULT_MIN_CONFIDENCE, Reader
-    from digitd.train.common.meters import meter_image
+    from ...edge.config import DEFAULT_MIN_CONFIDENCE, LocateConfig
+    from ...edge.vision.decide import apply_floor
+    from ...edge.vision.reader import Reader
+    from ..common.meters import meter_image
 
     rng = np.random.default_rng(seed)
     blank = right = alone = digits_right = digits = 0
@@ -82,7 +83,7 @@ def evaluate_blank_cells(classifier: Classifier, meters: int = 60,
                               polarity="dark_on_light", decimals=3)
         reader = Reader(classifier, locate)
         seen = reader.see(image)
-        reads = seen.reading.digits
+        reads = apply_floor(seen.reading, DEFAULT_MIN_CONFIDENCE).digits
         model_alone = [p.digit if p.confidence >= DEFAULT_MIN_CONFIDENCE else None
                        for p in classifier.classify(seen.inputs)]
         blank += lead

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.vision.normalise import normalise_digit
-from digitd.train.digits.augment import photograph
+from ...edge.vision.normalise import normalise_digit
+from .augment import photograph
 
 Float = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from digitd.edge.vision.normalise import stroke_width
-from digitd.train.common.idx import load_mnist_dir
+from ...edge.vision.normalise import stroke_width
+from ..common.idx import load_mnist_dir
 
 PERCENTILES = (1.0, 2.5, 5.0, 50.0, 95.0, 97.5, 99.0)
 
@@ -34,10 +34,10 @@ def widths(mnist_dir: Path, split: str = "train") -> np.ndarray:
 def read_with_pens(model: Path, mnist_dir: Path, limit: int | None = None) -> dict[str, Any]:
     """Per pen (and MNIST's own strokes photographed as they are): the share read right
     with and without the evening, and the share of the test digits outside the band."""
-    from digitd.edge.config import DecisionConfig
-    from digitd.edge.vision.classifier import Classifier
-    from digitd.edge.vision.normalise import THICK, THIN, fit_and_centre, ink_map
-    from digitd.train.digits.pen import PENS, rewritten
+    from ...edge.config import DecisionConfig
+    from ...edge.vision.classifier import Classifier
+    from ...edge.vision.normalise import THICK, THIN, fit_and_centre, ink_map
+    from .pen import PENS, rewritten
 
     images, labels = load_mnist_dir(mnist_dir, "test")
     images, labels = images[:limit], labels[:limit]

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from digitd.edge.config import LocateConfig
-from digitd.edge.vision.classifier import Classifier
-from digitd.edge.vision.reader import Reader
+from ...edge.config import DEFAULT_MIN_CONFIDENCE, LocateConfig
+from ...edge.vision.classifier import Classifier
+from ...edge.vision.decide import apply_floor
+from ...edge.vision.reader import Reader
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +53,8 @@ def row_corners(grid: Sequence[Sequence[float]], row: int) -> list[list[float]]:
 def row_boxes(image: np.ndarray, warp: list[list[float]]) -> LocateConfig:
     """The row straightened by ``warp`` and read through nine handwriting boxes, one per
     cell and as far inside it as :data:`INNER` is inside a 100 px cell."""
-    from digitd.edge.vision.image import to_gray
-    from digitd.edge.vision.locate import Locator
+    from ...edge.vision.image import to_gray
+    from ...edge.vision.locate import Locator
 
     region, _ = Locator(LocateConfig(warp=warp)).region(to_gray(image))
     h, w = region.shape
@@ -67,21 +69,28 @@ def cell_boxes(width: int, height: int) -> list[list[int]]:
     return [[round(k * cell) + mx, my, round(cell) - 2 * mx, height - 2 * my] for k in range(9)]
 
 
-def evaluate(data: str | Path, model: str | None = None) -> dict[str, Any]:
-    from digitd.edge.vision.image import load_image
+def evaluate(data: str | Path, model: str | None = None,
+             min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> dict[str, Any]:
+    """The figures as ``digitd recognize`` would give them: each reading under the
+    confidence floor (the daemon's by default)."""
+    from ...edge.vision.image import load_image
 
     data = Path(data)
     with (data / "cells.csv").open(newline="") as fh:
         cells = list(csv.DictReader(fh))
     clf = Classifier(model)
+
+    def _value(reader: Reader, image: npt.NDArray[np.uint8]) -> str:
+        return apply_floor(reader.read(image), min_confidence).value
+
     auto = Reader(clf, LocateConfig())
     inner = Reader(clf, LocateConfig(mode="boxes", boxes=[INNER], display="handwriting"))
     hits: dict[str, list[bool]] = defaultdict(list)
     misreads: list[dict[str, str]] = []
     for c in cells:
         image = load_image(data / c["file"])
-        got_auto = auto.read(image).value
-        got_inner = inner.read(image).value
+        got_auto = _value(auto, image)
+        got_inner = _value(inner, image)
         hits[f"auto_{c['ink']}"].append(got_auto == c["label"])
         hits[f"inner_{c['ink']}"].append(got_inner == c["label"])
         if c["label"] != got_auto or c["label"] != got_inner:
@@ -101,13 +110,14 @@ def evaluate(data: str | Path, model: str | None = None) -> dict[str, Any]:
         warp = row_corners(corners[photo], row)
         for via, locate in (("auto", LocateConfig(warp=warp)),
                             ("boxes", row_boxes(image, warp))):
-            got = Reader(clf, locate).read(image).value
+            got = _value(Reader(clf, locate), image)
             rows[via].append(got == want)
             if got != want:
                 row_misreads.append({"photo": photo, "row": str(row), "via": via,
                                      "want": want, "got": got})
     return {
         "model": str(clf.model_path),
+        "min_confidence": min_confidence,
         "cells": {k: {"n": len(v), "exact": _rate(v)} for k, v in sorted(hits.items())},
         "rows": {"n": len(rows["auto"]), "exact": _rate(rows["auto"])},
         "rows_boxes": {"n": len(rows["boxes"]), "exact": _rate(rows["boxes"])},
@@ -140,10 +150,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=DEFAULT_DATA, help="the sudoku-photos folder")
     parser.add_argument("--model", help="digit .tflite (default: the shipped one)")
+    parser.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE,
+                        help="the confidence floor, as recognize's (default: the daemon's)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    report = evaluate(args.data, args.model)
+    report = evaluate(args.data, args.model, args.min_confidence)
     if args.json:
         print(json.dumps(report))
     else:

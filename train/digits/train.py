@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from digitd.edge import __version__
-from digitd.edge.vision.labels import LABELS, NOT_A_DIGIT, NUM_CLASSES
-from digitd.edge.vision.normalise import PREPROCESSING_VERSION
-from digitd.train.common.data import Split, concat, load_image_folder, load_mnist
-from digitd.train.common.quiet import import_tensorflow
-from digitd.train.digits.augment import camera_batch
-from digitd.train.digits.negatives import negatives
+from ...edge import __version__
+from ...edge.vision.labels import LABELS, NOT_A_DIGIT, NUM_CLASSES
+from ...edge.vision.normalise import PREPROCESSING_VERSION
+from ..common.data import Split, concat, load_image_folder, load_mnist
+from ..common.quiet import import_tensorflow
+from .augment import camera_batch
+from .negatives import negatives
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def build_training_set(cfg: TrainConfig, train: Split) -> Split:
         logger.info("%d camera-style digits in %.1f s", n_camera, time.monotonic() - t0)
     n_printed = int(len(train) * cfg.printed_fraction)
     if n_printed:
-        from digitd.train.common.printed import printed_digits
+        from ..common.printed import printed_digits
 
         t0 = time.monotonic()
         parts.append(printed_digits(n_printed, seed=cfg.seed + 3, fonts="train"))
@@ -158,8 +158,8 @@ def train(cfg: TrainConfig) -> TrainResult:
     import_tensorflow()
     import keras
 
-    from digitd.train.common.models import build
-    from digitd.train.digits.report import write_curves
+    from ..common.models import build
+    from .report import write_curves
 
     keras.utils.set_random_seed(cfg.seed)
     out = Path(cfg.out)

@@ -42,8 +42,8 @@ def unconvert(tflite: str | Path) -> Any:
     """The ``edge`` Keras model whose weights are ``tflite``'s, dequantised."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from digitd.train.common.models import build_edge
-    from digitd.train.common.quiet import import_tensorflow
+    from ..common.models import build_edge
+    from ..common.quiet import import_tensorflow
 
     import_tensorflow()
     interp = Interpreter(str(tflite))
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model.save(out)
     print(f"wrote {out}")
     if args.mnist_dir:
-        from digitd.train.common.data import load_mnist
+        from ..common.data import load_mnist
 
         _, test = load_mnist(args.mnist_dir)
         probs = model.predict(test.images[..., None].astype(np.float32) / 255.0, verbose=0)

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.vision.window import HEIGHT, WIDTH, window_input
-from digitd.train.common.parallel import map_chunks
+from ...edge.vision.window import HEIGHT, WIDTH, window_input
+from ..common.parallel import map_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -172,9 +172,9 @@ _SYNTHETIC_KINDS = {"wheel": 0.45, "segment": 0.3, "blank_cell": 0.1, "blank_whe
 
 def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str,
                      dot_matrix: float = 0.0) -> WindowSet:
-    from digitd.train.common.fonts import PLAIN_SEVEN, font_pool
-    from digitd.train.common.printed import CropSpec, render_crop
-    from digitd.train.wheels.dot_matrix import VARIANTS, dot_matrix_glyphs
+    from ..common.fonts import PLAIN_SEVEN, font_pool
+    from ..common.printed import CropSpec, Style, render_crop
+    from .dot_matrix import VARIANTS, dot_matrix_glyphs
 
     rng = np.random.default_rng(seed)
     pool = font_pool(fonts)
@@ -198,7 +198,7 @@ def _synthetic_chunk(n: int, seed: np.random.SeedSequence, fonts: str,
             symbol = "-EFHLPrnA"[int(rng.integers(9))]
             position, spec = NOT_A_DIGIT_POSITION, CropSpec(kind, "segment", 10, symbol=symbol)
         else:
-            style = "segment" if rng.random() < 0.5 else "print"
+            style: Style = "segment" if rng.random() < 0.5 else "print"
             position, spec = NOT_A_DIGIT_POSITION, CropSpec(kind, style, 10)
         glyphs = pool.pick(spec.style == "segment", rng)
         group = f"synthetic/{kind}"
@@ -294,7 +294,7 @@ def flash_glare(img: npt.NDArray[np.float32], rng: np.random.Generator) -> npt.N
 
 def glare_crop(crop: U8, rng: np.random.Generator) -> U8:
     """``crop`` under :func:`flash_glare` (``wheels.evaluate``'s glare row)."""
-    from digitd.train.common import camera
+    from ..common import camera
 
     return camera.to_u8(flash_glare(crop.astype(np.float32), rng))
 
@@ -302,7 +302,7 @@ def glare_crop(crop: U8, rng: np.random.Generator) -> U8:
 def photograph(crop: U8, rng: np.random.Generator, glare: float = 0.0) -> U8:
     """Light, colour cast, blur, low resolution, noise, JPEG, and now and then inverted;
     ``glare``: the share also given a flash's glare (:func:`flash_glare`)."""
-    from digitd.train.common import camera
+    from ..common import camera
 
     img = crop.astype(np.float32)
     if img.ndim == 3 and rng.random() < 0.4:  # colour cast / white balance

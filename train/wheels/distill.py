@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.vision.wheel import NUM_WINDOW_CLASSES
-from digitd.edge.vision.window import HEIGHT, WIDTH
+from ...edge.vision.wheel import NUM_WINDOW_CLASSES
+from ...edge.vision.window import HEIGHT, WIDTH
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitd.train.common.fonts import DIGITS, RENDER_SIZE, Float, Glyphs, ink_box
+from ..common.fonts import DIGITS, RENDER_SIZE, Float, Glyphs, ink_box
 
 ALL_DOTS = "#"  # the key of the cell with every dot lit
 COLUMNS, ROWS = 5, 7

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.vision.wheel import estimate, wheel_digit
-from digitd.train.wheels.figures import NEAR_WHOLE, crop_figures
+from ...edge.config import DEFAULT_MIN_CONFIDENCE
+from ...edge.vision.wheel import estimate, wheel_digit
+from .figures import NEAR_WHOLE, crop_figures
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +42,9 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
                  sequences: int = 900, seed: int = 1,
                  synthetic_counters: int = 0,
                  wheel_tolerance: float | None = None) -> dict[str, Any]:
-    from digitd.edge.vision.classifier import WindowClassifier
-    from digitd.edge.vision.window import window_batch
-    from digitd.train.wheels.data import (
+    from ...edge.vision.classifier import WindowClassifier
+    from ...edge.vision.window import window_batch
+    from .data import (
         ERRATA,
         SEVENSEG_ERRATA,
         beside,
@@ -56,7 +57,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         reframe,
         window_examples,
     )
-    from digitd.train.wheels.sequences import (
+    from .sequences import (
         evaluate_recovery,
         evaluate_sequences,
         evaluate_synthetic_sequences,
@@ -121,7 +122,8 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         cells = load_sevenseg(sevenseg_dir, "heldout")
         cell_probs = clf.probabilities(window_examples(cells, None))
         report["sevenseg_heldout"] = crop_figures(cell_probs, cells.positions)
-        read = [wheel_digit(e, 0.5)[0] for e in estimate(cell_probs)]
+        read = [wheel_digit(e) if e.confidence >= DEFAULT_MIN_CONFIDENCE else None
+                for e in estimate(cell_probs)]
         got = np.array([-2 if d is None else d for d in read])
         right = np.where(cells.positions >= 0, got == np.round(cells.positions), got == -2)
         report["sevenseg_heldout"]["all_cells_accuracy"] = float(right.mean())
@@ -160,7 +162,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
         )
         # The 40 + 40 fixed meter photos tests/test_meter_reading.py holds the shipped
         # model to (its floors: 39 wheels, 35 LCDs), for any model.
-        from digitd.train.common.meters import TEST_METERS, read_test_meters
+        from ..common.meters import TEST_METERS, read_test_meters
 
         report["test_meters"] = {
             kind: {"n": TEST_METERS, "wrong": [list(w) for w in read_test_meters(clf, kind)]}
@@ -173,7 +175,7 @@ def evaluate_dev(model: str | None, meter_dir: str, sevenseg_dir: str | None,
 def _weak_cells(probs: npt.NDArray[np.floating], positions: npt.NDArray[np.floating]
                 ) -> dict[str, int]:
     """Lit and unlit cells, and how many of each the reader takes for a weak guess."""
-    from digitd.edge.vision.reader import weak_guess
+    from ...edge.vision.reader import weak_guess
 
     weak = np.array([weak_guess(e) for e in estimate(probs)], bool)
     lit = np.asarray(positions) >= 0
@@ -184,8 +186,8 @@ def _weak_cells(probs: npt.NDArray[np.floating], positions: npt.NDArray[np.float
 def digit_model_baseline(dev: Any) -> dict[str, Any]:
     """The same near-whole dev crops through the way boxes were read before: the
     shipped handwriting model on MNIST-style normalised crops (ink cropped, centred)."""
-    from digitd.edge.vision.classifier import Classifier
-    from digitd.edge.vision.normalise import normalise_digit
+    from ...edge.vision.classifier import Classifier
+    from ...edge.vision.normalise import normalise_digit
 
     clf = Classifier()
     positions = np.asarray(dev.positions, np.float64)

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from digitd.edge.vision.wheel import estimate, wheel_digit
+from ...edge.config import DEFAULT_MIN_CONFIDENCE
+from ...edge.vision.wheel import estimate, wheel_digit
 
 NEAR_WHOLE = 0.2  # a labelled wheel this close to a whole digit shows that digit
 
@@ -24,12 +25,13 @@ def _circular_error(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) ->
 
 def crop_figures(
     probs: npt.NDArray[np.floating], positions: npt.NDArray[np.floating],
-    min_confidence: float = 0.5,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> dict[str, float]:
     """Figures for one set of crops from the model's scores and the labelled positions."""
     positions = np.asarray(positions, np.float64)
     ests = estimate(np.asarray(probs, np.float32))
-    digits = [wheel_digit(e, min_confidence)[0] for e in ests]
+    # The daemon's floor, on the confidence it judges (the position's).
+    digits = [wheel_digit(e) if e.confidence >= min_confidence else None for e in ests]
     predicted = np.array([e.position for e in ests])
     blank = positions < 0
     true_digit = np.round(positions).astype(np.int64) % 10

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from digitd.train.common.data import IMAGE_SUFFIXES
-from digitd.train.wheels.data import NOT_A_DIGIT_POSITION, WindowSet
+from ..common.data import IMAGE_SUFFIXES
+from .data import NOT_A_DIGIT_POSITION, WindowSet
 
 logger = logging.getLogger(__name__)
 

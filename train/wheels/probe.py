@@ -62,11 +62,11 @@ CHANGES: dict[str, Callable[[U8, float], U8]] = {
 def probe(model: str | None, meter_dir: str, meter: str, digit: int,
           shares: Sequence[float] = (0.15, 0.25)) -> list[tuple[str, list[str]]]:
     """Rows of (change, each crop's "position/confidence" or "-" for not a digit)."""
-    from digitd.edge.reading import shown_position
-    from digitd.edge.vision.classifier import WindowClassifier
-    from digitd.edge.vision.wheel import estimate
-    from digitd.edge.vision.window import window_batch
-    from digitd.train.wheels.data import load_meter_digits
+    from ...edge.reading import shown_position
+    from ...edge.vision.classifier import WindowClassifier
+    from ...edge.vision.wheel import estimate
+    from ...edge.vision.window import window_batch
+    from .data import load_meter_digits
 
     clf = WindowClassifier(model)
     dev = load_meter_digits(meter_dir, "dev")

@@ -23,17 +23,17 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from digitd.edge.config import DecisionConfig, LocateConfig
-from digitd.edge.reading import Reading
-from digitd.edge.vision.classifier import WindowClassifier
-from digitd.edge.vision.compose import expected_turn
-from digitd.edge.vision.decide import QUALITY_CODES, Action, Code, Decider
-from digitd.edge.vision.reader import wheel_reading
-from digitd.train.wheels.data import WindowSet
+from ...edge.config import DecisionConfig, LocateConfig
+from ...edge.reading import Reading
+from ...edge.vision.classifier import WindowClassifier
+from ...edge.vision.compose import expected_turn
+from ...edge.vision.decide import QUALITY_CODES, Action, Code, Decider
+from ...edge.vision.reader import wheel_reading
+from .data import WindowSet
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ def _frames(
                 yield c, meter, step, None, want
                 continue
             ests = clf.estimate(inputs[picks])
-            reading = wheel_reading(ests, boxes, locates["lcd" if lcd else "wheels"], 0.0)
+            reading = wheel_reading(ests, boxes, locates["lcd" if lcd else "wheels"])
             yield c, meter, step, reading, want
 
 
@@ -323,15 +323,15 @@ def evaluate_synthetic_sequences(
     fonts held out of training) counting up the same way: two counters in three with
     wheels, every third an LCD (set up with ``display = "lcd"``). Each frame is a
     whole 640x480 photo read through fixed boxes, as the daemon reads a camera."""
-    from digitd.edge.vision.reader import Reader
-    from digitd.train.common.meters import meter_image
+    from ...edge.vision.reader import Reader
+    from ..common.meters import meter_image
 
     rng = np.random.default_rng(seed)
     total = _Tally()
     per_kind = {k: _Tally() for k in ("wheels", "lcd")}
     wrong_examples: list[dict[str, str]] = []
     for c in range(counters):
-        kind = "lcd" if c % 3 == 2 else "wheels"
+        kind: Literal["wheels", "lcd"] = "lcd" if c % 3 == 2 else "wheels"
         lcd = kind == "lcd"
         value = _start(rng, wheels)
         meter_seed = seed * 100_003 + c  # one meter per counter: only the digits change

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from digitd.edge import __version__
-from digitd.edge.vision.wheel import NUM_WINDOW_CLASSES, soft_targets
-from digitd.edge.vision.window import HEIGHT, WIDTH, WINDOW_PREPROCESSING_VERSION
-from digitd.train.common.quiet import import_tensorflow
-from digitd.train.wheels.data import (
+from ...edge import __version__
+from ...edge.vision.wheel import NUM_WINDOW_CLASSES, soft_targets
+from ...edge.vision.window import HEIGHT, WIDTH, WINDOW_PREPROCESSING_VERSION
+from ..common.quiet import import_tensorflow
+from .data import (
     METER_DIGITS_SOURCE,
     SEVENSEG_SOURCE,
     WindowSet,
@@ -33,8 +33,8 @@ from digitd.train.wheels.data import (
     synthetic_windows,
     window_examples,
 )
-from digitd.train.wheels.distill import blend, load_teachers, load_window_model, teacher_scores
-from digitd.train.wheels.figures import crop_figures
+from .distill import blend, load_teachers, load_window_model, teacher_scores
+from .figures import crop_figures
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class WindowTrainConfig:
     # (which then teach only the real crops): a run that reads real crops best may read the
     # generator's held-out fonts worse than another, and each can teach what it reads best.
     generated_teachers: tuple[str, ...] = ()
-    # Share of augmented crops also given an LED flash's glare (window_data.flash_glare).
+    # Share of augmented crops also given an LED flash's glare (wheels.data.flash_glare).
     glare: float = 0.0
     workers: int = 2
     out: str = "runs/window"
@@ -91,7 +91,7 @@ def training_crops(cfg: WindowTrainConfig) -> WindowSet:
     if cfg.sevenseg_dir:
         parts.append(load_sevenseg(cfg.sevenseg_dir, "train"))
     if cfg.images_dir:
-        from digitd.train.wheels.folder import load_window_folder
+        from .folder import load_window_folder
 
         parts.append(load_window_folder(cfg.images_dir))
     if not parts:
@@ -194,7 +194,7 @@ def train_window(cfg: WindowTrainConfig) -> Path:
     import keras
     import tensorflow as tf
 
-    from digitd.train.common.models import build
+    from ..common.models import build
 
     keras.utils.set_random_seed(cfg.seed)
     out = Path(cfg.out)
