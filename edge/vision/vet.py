@@ -44,8 +44,10 @@ from .runtime import (
 logger = logging.getLogger(__name__)
 
 # Loading and reading a few inputs takes well under a second on x86 and a few seconds
-# on a Pi Zero 2 W with a cold SD card; a child still running after this has hung.
-CHILD_TIMEOUT_SECONDS = 120.0
+# on a Pi Zero 2 W with a cold SD card; a child still running after this has hung. Well
+# inside the unit's TimeoutStartSec (2 min), so that after a hung runtime the next one
+# is still tried before systemd gives the start up.
+CHILD_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
