@@ -174,6 +174,12 @@ def _add_recognize(sub: Any) -> None:
                    help="straighten this quadrilateral first (corners TL;TR;BR;BL)")
     p.add_argument("--boxes", metavar="X,Y,W,H;...",
                    help="fixed digit boxes inside the ROI (meters) instead of searching")
+    p.add_argument("--dials", metavar="X,Y,W,H;...",
+                   help="analog pointer dials in frame pixels, most significant first: "
+                   "their positions are further decimals after the wheels")
+    p.add_argument("--dial-directions", metavar="D,...",
+                   help="per dial (or one for all): cw, ccw or auto (found from the "
+                   "numerals; the default)")
     p.add_argument("--polarity", choices=["auto", "dark_on_light", "light_on_dark"],
                    default="auto")
     p.add_argument("--decimals", type=int, default=0, help="the last N digits are decimals")

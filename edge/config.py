@@ -76,6 +76,9 @@ class ModelConfig(Section):
         description="meter-window model for locate mode 'boxes'; default: the shipped "
         "meter.tflite",
     )
+    dial_path: str | None = Field(
+        None, description="pointer-dial model for locate.dials; default: the shipped dial.tflite"
+    )
     threads: int = Field(1, ge=1, le=16, description="interpreter threads")
 
 
@@ -127,17 +130,57 @@ class LocateConfig(Section):
         "right neighbour's carry puts it; a frame with a wheel further off is refused as a "
         "misread (0.5: never)",
     )
+    dials: list[Box] = Field(
+        default_factory=list,
+        description="mode boxes: [x, y, w, h] per analog pointer dial, in frame pixels (not "
+        "the ROI or warp), most significant first (x0.1 m3, x0.01, ...): their positions "
+        "are further decimals after the wheels",
+    )
+    dial_directions: list[Literal["auto", "cw", "ccw"]] = Field(
+        default_factory=list,
+        description="per dial: how its scale is numbered, 'cw', 'ccw' or 'auto' (found from "
+        "the numerals); empty: all 'auto'",
+    )
+    dial_tolerance: float = Field(
+        0.35, gt=0, le=0.5,
+        description="dials: how far (in scale units) a dial may stand from where its finer "
+        "neighbour's turn puts it before the frame is refused as a misread (0.5: never)",
+    )
+    unreadable_dial: Literal["refuse", "coarser"] = Field(
+        "refuse",
+        description="a dial that cannot be read: 'refuse' the frame, or publish the value "
+        "to the last dial read before it ('coarser')",
+    )
 
     @model_validator(mode="after")
     def _boxes_for_box_mode(self) -> LocateConfig:
-        if self.mode == "boxes" and not self.boxes:
-            raise ValueError("mode 'boxes' needs at least one box in locate.boxes")
+        if self.mode == "boxes" and not self.boxes and not self.dials:
+            raise ValueError("mode 'boxes' needs at least one box in locate.boxes "
+                             "(or a dial in locate.dials)")
+        if self.dials and self.mode != "boxes":
+            raise ValueError("locate.dials needs mode = 'boxes' (set it, with the wheels' "
+                             "boxes if the meter has any)")
+        if self.dials and self.display != "wheels":
+            raise ValueError(f"locate.dials go with counter wheels, not display = "
+                             f"{self.display!r}")
+        if self.dial_directions and len(self.dial_directions) not in (1, len(self.dials)):
+            raise ValueError(f"locate.dial_directions has {len(self.dial_directions)} entries "
+                             f"for {len(self.dials)} dials: give one per dial, one for all, "
+                             "or none (all 'auto')")
+        for box in self.dials:
+            if box[2] < 8 or box[3] < 8:
+                raise ValueError(f"dial {box}: a dial box must be at least 8x8 pixels")
         for box in self.boxes:
             if box[2] <= 0 or box[3] <= 0:
                 raise ValueError(f"box {box}: width and height must be positive")
         if self.roi is not None and (self.roi[2] <= 0 or self.roi[3] <= 0):
             raise ValueError(f"roi {self.roi}: width and height must be positive")
         return self
+
+    def directions(self) -> list[str]:
+        """Each dial's direction setting, "auto" where none is given."""
+        given: list[str] = list(self.dial_directions) or ["auto"]
+        return given * len(self.dials) if len(given) == 1 else given
 
 
 # The one confidence floor: the daemon's decisions, `recognize`, `snapshot` and the
@@ -160,6 +203,11 @@ class DecisionConfig(Section):
         300.0, ge=0, description="republish an unchanged value after this many seconds (0: off)"
     )
     meter: bool = Field(False, description="meter rules: value never decreases, bounded rate")
+    leak_hours: float = Field(
+        24.0, ge=0,
+        description="with dials: report a leak when the flow has not stopped (10 min without "
+        "a rise) for this many hours (0: off)",
+    )
     allow_decrease: bool = Field(False, description="meter: accept a lower value")
     max_rate: float | None = Field(
         None, gt=0, description="meter: largest plausible increase per hour (units/h)"
@@ -250,6 +298,16 @@ class HomeAssistantConfig(Section):
     state_class: Literal["measurement", "total", "total_increasing"] | None = Field(
         None, description="default: total for a meter, measurement otherwise"
     )
+
+    def flow_unit(self) -> tuple[str, float]:
+        """A flow's unit and its factor from the value's: litres a minute for a value in
+        m³ or L (what Home Assistant's water dashboard shows), else the value's unit a
+        minute."""
+        if self.unit == "m³":
+            return "L/min", 1000.0
+        if self.unit == "L":
+            return "L/min", 1.0
+        return f"{self.unit or 'units'}/min", 1.0
 
 
 class DaemonConfig(Section):
@@ -410,6 +468,7 @@ def resolve_paths(cfg: DigitdConfig, base: Path) -> DigitdConfig:
     model = cfg.model.model_copy(update={
         "path": _resolved(cfg.model.path, base),
         "meter_path": _resolved(cfg.model.meter_path, base),
+        "dial_path": _resolved(cfg.model.dial_path, base),
     })
     tls = cfg.mqtt.tls
     if tls is not None:

@@ -41,6 +41,8 @@ class Composed:
             places += 1
         if places and len(text) > places:
             return f"{text[:-places]}.{text[-places:]}"
+        if places and len(text) == places:  # dials alone: all of it after the point
+            return f"0.{text}"
         return text
 
 
@@ -106,6 +108,39 @@ class DigitRead:
 
 
 @dataclass(frozen=True)
+class DialRead:
+    """One analog pointer dial: where its needle points, or why it was not read."""
+
+    box: BoxXYWH  # x, y, w, h in frame pixels
+    position: float | None  # 0 <= position < 10 (9.95 is just before 0); None: refused
+    confidence: float
+    direction: str  # "cw" or "ccw": how its scale is numbered (found, or as configured)
+    angle: float  # the needle, degrees clockwise from 12 o'clock
+    hub: tuple[float, float] = (0.0, 0.0)  # where the hub was found, in the box's pixels
+    refused: str | None = None  # why there is no position
+    direction_sure: bool = True  # False: "auto" could not tell the direction, cw taken
+
+    @property
+    def read(self) -> bool:
+        return self.position is not None
+
+    def brief(self) -> str:
+        """``8.9:0.97`` for a dial read, ``?:0.00`` for one refused."""
+        shown = "?" if self.position is None else f"{shown_position(self.position, 1):.1f}"
+        return f"{shown}:{self.confidence:.2f}"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "position": None if self.position is None else shown_position(self.position, 2),
+            "confidence": round(self.confidence, 4),
+            "box": list(self.box),
+            "direction": self.direction,
+            "angle": round(self.angle, 1),
+            **({"refused": self.refused} if self.refused else {}),
+        }
+
+
+@dataclass(frozen=True)
 class Reading:
     """Everything read from one frame, left to right."""
 
@@ -121,11 +156,24 @@ class Reading:
     # Set when the wheels cannot all be right: one stands further from where its
     # neighbour's carry puts it than ``[locate] wheel_tolerance`` (a misread wheel).
     disagreement: str | None = None
+    # Pointer dials after the wheels, most significant first; those read go into
+    # ``composed`` as further decimals (``dials_used`` of them, from the first).
+    dials: tuple[DialRead, ...] = ()
+    dials_used: int = 0
 
     @property
     def complete(self) -> bool:
-        """Every region was read as a digit or a wheel position (nothing refused)."""
-        return bool(self.digits) and all(d.read for d in self.digits)
+        """Every region was read as a digit or a wheel position (nothing refused), and
+        every dial the value is to carry."""
+        if not self.digits and not self.dials_used:
+            return False
+        return all(d.read for d in self.digits) and all(
+            d.read for d in self.dials[: self.dials_used])
+
+    @property
+    def unread_dials(self) -> tuple[int, ...]:
+        """The dials (0-based) not read, most significant first."""
+        return tuple(i for i, d in enumerate(self.dials) if not d.read)
 
     @property
     def value(self) -> str:
@@ -146,5 +194,6 @@ class Reading:
 
     @property
     def confidence(self) -> float:
-        """The lowest confidence of any region (0 when nothing was found)."""
-        return min((d.confidence for d in self.digits), default=0.0)
+        """The lowest confidence of any region or dial read (0 when nothing was found)."""
+        return min((*(d.confidence for d in self.digits),
+                    *(d.confidence for d in self.dials[: self.dials_used])), default=0.0)

@@ -33,7 +33,7 @@ MAY_USE = {
 WORKSTATION_MAY_USE = {"vision"}
 # train/ is the pipeline of each model kind over what they share: common/ under the kinds,
 # the kinds apart from each other, the commands' faces on top.
-KINDS = {"digits", "wheels"}
+KINDS = {"digits", "wheels", "dials"}
 TRAIN_FACES = {"commands", "evaluate", "recipe"}
 
 
@@ -193,8 +193,12 @@ def test_imports_inside_the_package_are_relative() -> None:
     absolute = []
     for module, path in modules().items():
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
-                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            if isinstance(node, ast.ImportFrom):
+                names = [] if node.level else [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
             absolute += [f"{module}:{node.lineno} {n}" for n in names
                          if n == "digitd" or n.startswith("digitd.")]
     assert not absolute, absolute

@@ -107,8 +107,9 @@ def _value_component(config: DigitdConfig) -> dict[str, Any]:
             )
     if ha.unit is not None:
         entity["unit_of_measurement"] = ha.unit
-    if config.locate.decimals:
-        entity["suggested_display_precision"] = config.locate.decimals
+    places = config.locate.decimals + len(config.locate.dials)
+    if places:
+        entity["suggested_display_precision"] = places
     expire = _expire_after(config)
     if expire is not None:
         entity["expire_after"] = expire
@@ -157,7 +158,22 @@ def _components(config: DigitdConfig) -> dict[str, dict[str, Any]]:
             "state_class": "measurement", "icon": "mdi:tray-full", **diagnostic,
         },
     }
-    if config.locate.mode == "boxes" and config.locate.display == "wheels":
+    if config.locate.dials:
+        # The dials carry the value to the litre: its flow, and a leak when it never stops.
+        unit, _ = config.homeassistant.flow_unit()
+        components["flow"] = {
+            "p": "sensor", "name": "Flow", "state_topic": stats,
+            "value_template": "{{ value_json.flow | default(none) }}",
+            "unit_of_measurement": unit, "state_class": "measurement", "icon": "mdi:water-pump",
+            **({"device_class": "volume_flow_rate"} if unit == "L/min" else {}),
+        }
+        if config.decision.leak_hours > 0:
+            components["leak"] = {
+                "p": "binary_sensor", "name": "Leak", "state_topic": stats,
+                "value_template": "{{ 'ON' if value_json.leak else 'OFF' }}",
+                "device_class": "moisture", "icon": "mdi:water-alert",
+            }
+    elif config.locate.mode == "boxes" and config.locate.display == "wheels":
         # An LCD's digits jump: there is no tenth to add, so no such sensor.
         components["extended_value"] = {
             "p": "sensor", "name": "Value, extended resolution", "state_topic": state,

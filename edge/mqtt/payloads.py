@@ -40,6 +40,18 @@ class DigitOut:
 
 
 @dataclass(frozen=True)
+class DialOut:
+    """One pointer dial of a state message: its position (None: not read)."""
+
+    position: float | None
+    confidence: float
+
+    def as_json(self) -> dict[str, object]:
+        return {"position": None if self.position is None else shown_position(self.position, 2),
+                "confidence": round(self.confidence, 4)}
+
+
+@dataclass(frozen=True)
 class State:
     """``<base>/state``: the value, its digits, the lowest confidence, when; retained."""
 
@@ -48,6 +60,7 @@ class State:
     confidence: float
     timestamp: datetime = field(default_factory=_now)
     extended_value: str | None = None  # counter wheels: the last wheel's tenth added
+    dials: tuple[DialOut, ...] = ()  # pointer dials, most significant first
     frame: int | None = None
     heartbeat: bool | None = None  # republished unchanged after decision.heartbeat
     recovered: bool = False  # a meter value accepted after agreeing readings
@@ -64,6 +77,7 @@ class State:
             confidence=reading.confidence,
             timestamp=timestamp or _now(),
             extended_value=reading.extended_value,
+            dials=tuple(DialOut(d.position, d.confidence) for d in reading.dials),
             frame=frame,
             heartbeat=heartbeat,
             recovered=recovered,
@@ -83,6 +97,8 @@ class State:
         }
         if self.extended_value is not None:
             out["extended_value"] = self.extended_value
+        if self.dials:
+            out["dials"] = [d.as_json() for d in self.dials]
         if self.frame is not None:
             out["frame"] = self.frame
         if self.heartbeat is not None:
@@ -125,8 +141,19 @@ class Stats:
     mqtt: Mapping[str, object]
     storage_error: str | None = None
     timestamp: datetime = field(default_factory=_now)
+    # A meter read with dials: the flow (in flow_unit), and whether it has not stopped
+    # for [decision] leak_hours (None: not watched).
+    flow: float | None = None
+    flow_unit: str | None = None
+    leak: bool | None = None
 
     def as_json(self) -> dict[str, object]:
+        meter: dict[str, object] = {}
+        if self.flow_unit is not None:
+            meter["flow"] = None if self.flow is None else round(self.flow, 3)
+            meter["flow_unit"] = self.flow_unit
+        if self.leak is not None:
+            meter["leak"] = self.leak
         return {
             "fps": round(self.fps, 2),
             "frame_ms": round(self.frame_ms, 2),
@@ -140,6 +167,7 @@ class Stats:
             "camera": dict(self.camera),
             "mqtt": dict(self.mqtt),
             "storage_error": self.storage_error,
+            **meter,
             "timestamp": utc_timestamp(self.timestamp),
         }
 

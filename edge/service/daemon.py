@@ -16,6 +16,7 @@ import queue
 import signal
 import socket
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -268,6 +269,10 @@ class Daemon:
         c.frames += 1
         c.frame_read((time.perf_counter() - t0) * 1000.0, reading.timings_ms.get("classify", 0.0))
         decision = decider.offer(reading, timestamp)
+        if parts.flow is not None and decision.value and decision.action in (
+                Action.PUBLISH, Action.HEARTBEAT, Action.UNCHANGED):
+            parts.flow.offer(decision.value, timestamp)
+        parts.flow_at = timestamp
         if self._live is not None:
             self._live.offer(LiveFrame(image, seq, seen, parts.reader))
         if parts.collector is not None:
@@ -348,8 +353,14 @@ class Daemon:
         self.counters.new_window()
 
     def _stats(self, parts: Parts) -> Stats:
-        return self.counters.stats(parts.stream.stats(), parts.publisher.stats(),
-                                   parts.publisher.storage_error or self._persist_error)
+        stats = self.counters.stats(parts.stream.stats(), parts.publisher.stats(),
+                                    parts.publisher.storage_error or self._persist_error)
+        if parts.flow is None:
+            return stats
+        unit, factor = parts.flow_unit()
+        flow = parts.flow.flow(parts.flow_at)
+        return replace(stats, flow=None if flow is None else flow * factor, flow_unit=unit,
+                       leak=parts.flow.leak(parts.flow_at))
 
     def _start_web(self, parts: Parts) -> None:
         """``[web] enabled``: the set-up page, on a thread of its own (imported only then)."""

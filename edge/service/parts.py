@@ -7,6 +7,7 @@ reader for one with other locate settings.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from ..config import DigitdConfig, LocateConfig
 from ..mqtt.outbox import Outbox
 from ..mqtt.publisher import MqttPublisher
 from ..statefiles import RUNTIME_CHECK, state_file
+from ..vision.flow import FlowWatch
 from ..vision.reader import Reader, model_for, reader_for
 from ..vision.vet import vet
 from .collect import CropCollector
@@ -37,6 +39,13 @@ class Parts:
         self.collect_if_asked()
         self.stream = CameraStream(cfg.camera, base_dir=config_path.parent)
         self.publisher = MqttPublisher(cfg, state_dir, on_command=on_command, outbox=outbox)
+        # A meter read to the litre (dials): its flow, and whether the water ever stops.
+        self.flow = (FlowWatch(cfg.decision.leak_hours, time.time()) if cfg.locate.dials
+                     else None)
+        self.flow_at = time.time()  # the time of the last frame offered to it
+
+    def flow_unit(self) -> tuple[str, float]:
+        return self.cfg.homeassistant.flow_unit()
 
     def collect_if_asked(self) -> None:
         """Boxes mode with ``[daemon] collect_dir``: keep the crops the model doubted."""

@@ -31,6 +31,8 @@ def reading_json(file: str, reading: Reading) -> dict[str, Any]:
     }
     if reading.extended_value is not None:
         out["extended_value"] = reading.extended_value
+    if reading.dials:
+        out["dials"] = [d.as_json() for d in reading.dials]
     if reading.disagreement is not None:
         # The value is still shown (a set-up aid), but the daemon would not publish it.
         out["wheels_disagree"] = reading.disagreement
@@ -60,6 +62,13 @@ def locate_from_args(args: argparse.Namespace) -> LocateConfig:
     if args.boxes:
         fields["mode"] = "boxes"
         fields["boxes"] = [_ints(b, 4, "--boxes entry") for b in args.boxes.split(";")]
+    if args.dials:
+        fields["mode"] = "boxes"
+        fields["dials"] = [_ints(b, 4, "--dials entry") for b in args.dials.split(";")]
+        if args.dial_directions:
+            fields["dial_directions"] = args.dial_directions.replace(" ", "").split(",")
+    elif args.dial_directions:
+        raise ValueError("--dial-directions: give the dials too (--dials X,Y,W,H;...)")
     from pydantic import ValidationError
 
     try:
@@ -101,6 +110,8 @@ def recognize_command(args: argparse.Namespace) -> int:
             print(json.dumps(reading_json(name, reading)), flush=True)
         else:
             confs = " ".join(d.brief() for d in reading.digits)
+            if reading.dials:
+                confs += " | dials " + " ".join(d.brief() for d in reading.dials)
             print(f"{name}: {reading.value or '(no digits)'}  [{confs}]", flush=True)
         if args.annotate:
             picture = annotate(image, reading, seen.located.region)

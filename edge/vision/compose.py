@@ -14,6 +14,12 @@ digits of an LCD jump (``jumps``): each shows its nearest digit. Taken as a whee
 an LCD "6" the model places at 5.9 would be a 5 (a wheel at 5.9 has not reached
 6), as one in ten of the lcd_pb dev cells would.
 
+Pointer dials after the wheels (``dials_from``: the index of the first) are geared
+continuously: each stands a tenth of its finer neighbour's turn past its digit (a
+x0.01 dial at 2.95 while the x0.001 one reads 1.0 has passed 3). The last wheel is
+carried by the first dial the way a wheel is by its neighbour, at ``transition_start``
+of the dial's turn.
+
 Pure functions, no I/O.
 """
 
@@ -48,6 +54,7 @@ def compose(
     positions: Sequence[float],
     transition_start: float = DEFAULT_TRANSITION_START,
     jumps: bool = False,
+    dials_from: int | None = None,
 ) -> Composed:
     """The digits a counter shows, from each wheel's position (0 <= p < 10), left to right.
 
@@ -66,13 +73,19 @@ def compose(
     digits[-1] = tenths // 10
     right = tenths / 10.0  # where the wheel to the right stands, continuously
     for i in range(len(positions) - 2, -1, -1):
-        turn = expected_turn(right, transition_start)
+        geared = dials_from is not None and i >= dials_from
+        turn = right / 10.0 if geared else expected_turn(right, transition_start)
         digit = _nearest(positions[i] - turn) % 10
         # How far the wheel stands from where the carry puts it (0 .. 0.5): a wheel
         # half-turned beside a neighbour that is nowhere near 9 -> 0 cannot be.
         misfit[i] = round(abs(_signed(positions[i] - turn - digit)), 3)
-        # Where this wheel stands past its digit, for its own left neighbour.
-        past = _signed(positions[i] - digit)
         digits[i] = digit
-        right = digit + min(max(past, 0.0), 0.99)
-    return Composed(tuple(digits), tenths % 10, misfit=tuple(misfit))
+        if geared:
+            # A dial's finer neighbours say where it stands better than its own needle.
+            right = digit + min(turn, 0.99)
+        else:
+            # Where this wheel stands past its digit, for its own left neighbour.
+            past = _signed(positions[i] - digit)
+            right = digit + min(max(past, 0.0), 0.99)
+    return Composed(tuple(digits), tenths % 10, misfit=tuple(misfit),
+                    has_tenth=dials_from is None)

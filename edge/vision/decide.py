@@ -8,9 +8,12 @@ Rules, in order, for each :meth:`Decider.offer`:
 
 1. Quality: every region must be read as a digit, each at or above
    ``min_confidence``, and there must be ``expected_digits`` of them when set;
-   counter wheels must agree with each other's carry (``wheel_tolerance``). A
-   failing reading is rejected and breaks the run of identical readings.
-2. Stability: the same value ``stable_count`` times in a row before it counts.
+   counter wheels must agree with each other's carry (``wheel_tolerance``), and every
+   pointer dial the value carries must be read (``dial_unread``). A failing reading is
+   rejected and breaks the run of identical readings.
+2. Stability: the same value ``stable_count`` times in a row before it counts. With
+   dials, readings that count on from each other agree (water running turns the finest
+   dial every frame), and the meter rules' step is the last wheel's.
 3. Change: a stable value equal to the accepted one is not republished, except
    for the heartbeat (every ``heartbeat`` s) or when a publish was requested.
 4. Meter (``meter``): no decrease unless ``allow_decrease``; no increase faster
@@ -100,6 +103,7 @@ class Code(StrEnum):
     LOW_CONFIDENCE = "low_confidence"
     DIGIT_COUNT = "digit_count"
     WHEELS_DISAGREE = "wheels_disagree"
+    DIAL_UNREAD = "dial_unread"
     DECREASE = "decrease"
     TOO_FAST = "too_fast"
     JUMP = "jump"
@@ -108,7 +112,7 @@ class Code(StrEnum):
 # The codes of a frame's reading refused itself (rule 1), before any meter rule judges
 # its value.
 QUALITY_CODES = frozenset({Code.NO_DIGITS, Code.NOT_A_DIGIT, Code.LOW_CONFIDENCE,
-                           Code.DIGIT_COUNT, Code.WHEELS_DISAGREE})
+                           Code.DIGIT_COUNT, Code.WHEELS_DISAGREE, Code.DIAL_UNREAD})
 
 
 @dataclass(frozen=True)
@@ -219,8 +223,9 @@ class Decider:
         value = reading.value
         digit_step = _digit_step(reading, value)
         self._follow_runs(value, digit_step)
-        if value == self._candidate:
-            self._streak += 1
+        if value == self._candidate or (reading.dials_used and
+                                         self._counts_on_candidate(value, digit_step)):
+            self._candidate, self._streak = value, self._streak + 1
         else:
             self._candidate, self._streak = value, 1
         if self._streak < self.cfg.stable_count or self._first_unconfirmed():
@@ -232,8 +237,17 @@ class Decider:
     def _check_quality(self, reading: Reading) -> Rejection | None:
         cfg = self.cfg
         value = reading.value
-        if not reading.digits:
+        if not reading.digits and not reading.dials:
             return Rejection(Code.NO_DIGITS, "no digits found in the frame", value)
+        unread = [i for i in reading.unread_dials if i < reading.dials_used]
+        if unread or (reading.dials and not reading.dials_used):
+            i = unread[0] if unread else 0
+            return Rejection(
+                Code.DIAL_UNREAD,
+                f"dial {i + 1} of {len(reading.dials)} not read: "
+                f"{reading.dials[i].refused or 'no position'}",
+                value,
+            )
         refused = [i for i, d in enumerate(reading.digits) if not d.read]
         if refused:
             return Rejection(
@@ -242,6 +256,17 @@ class Decider:
                 value,
             )
         low = [i for i, d in enumerate(reading.digits) if below_floor(d, cfg.min_confidence)]
+        low_dials = [i for i, d in enumerate(reading.dials[: reading.dials_used])
+                     if not (math.isfinite(d.confidence) and d.confidence >= cfg.min_confidence)]
+        if low_dials and not low:
+            worst = min(reading.dials[i].confidence for i in low_dials)
+            dials = ", ".join(str(i + 1) for i in low_dials)
+            return Rejection(
+                Code.LOW_CONFIDENCE,
+                f"dial {dials} below the confidence floor {cfg.min_confidence:.2f} "
+                f"(lowest {worst:.2f})",
+                value,
+            )
         if low:
             worst = min(reading.digits[i].confidence for i in low)
             return Rejection(
@@ -250,7 +275,8 @@ class Decider:
                 f"{cfg.min_confidence:.2f} (lowest {worst:.2f})",
                 value,
             )
-        if cfg.expected_digits is not None and len(reading.digits) != cfg.expected_digits:
+        if (cfg.expected_digits is not None and reading.digits
+                and len(reading.digits) != cfg.expected_digits):
             return Rejection(
                 Code.DIGIT_COUNT,
                 f"{len(reading.digits)} digits read, {cfg.expected_digits} expected",
@@ -352,6 +378,15 @@ class Decider:
             return run
         return _Run(number, 1)
 
+    def _counts_on_candidate(self, value: str, digit_step: Decimal) -> bool:
+        """With dials, a run of readings agrees while it counts on from the one before
+        (water running turns the finest dial every frame): no lower than it by more
+        than one step of the finest dial, and less than one step of the last wheel above."""
+        if self._candidate is None:
+            return False
+        number, before = Decimal(value), Decimal(self._candidate)
+        return before - _step(number) <= number < before + digit_step
+
     def _settling(self, value: str) -> bool:
         """A meter value one step of its last digit below the accepted one."""
         acc = self._accepted
@@ -423,11 +458,14 @@ def _step(number: Decimal) -> Decimal:
 
 def _digit_step(reading: Reading, value: str) -> Decimal:
     """One step of the last digit read: the value's last digit, or with extended resolution
-    the digit before the added tenth (a wheel's tenth moves too fast to count jumps in)."""
+    the digit before the added tenth (a wheel's tenth moves too fast to count jumps in),
+    or with dials the last wheel's (the dials turn continuously: a jump is a wheel's)."""
     step = _step(Decimal(value))
     composed = reading.composed
     if reading.extended and composed is not None and composed.has_tenth:
         return step * 10
+    if reading.dials_used and reading.digits:
+        return step.scaleb(reading.dials_used)
     return step
 
 

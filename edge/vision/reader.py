@@ -14,9 +14,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import LocateConfig, ModelConfig
-from ..reading import BoxXYWH, Composed, DigitRead, Prediction, Reading
+from ..reading import BoxXYWH, Composed, DialRead, DigitRead, Prediction, Reading
 from .classifier import Classifier, WindowClassifier
 from .compose import compose
+from .dial import DialModel, read_dials
 from .image import to_gray
 from .locate import Located, Locator
 from .model_card import default_model_path
@@ -55,7 +56,8 @@ class Reader:
     """
 
     def __new__(cls, classifier: Classifier | None = None, locate: LocateConfig | None = None,
-                window: WindowClassifier | None = None) -> Reader:
+                window: WindowClassifier | None = None,
+                dial_model: DialModel | None = None) -> Reader:
         if cls is Reader:
             cls = reader_kind(locate or LocateConfig(), window is not None)
         return super().__new__(cls)
@@ -65,12 +67,15 @@ class Reader:
         classifier: Classifier | None,
         locate: LocateConfig | None = None,
         window: WindowClassifier | None = None,
+        dial_model: DialModel | None = None,
     ) -> None:
         """``classifier`` reads normalised digits; ``window`` reads whole fixed boxes as
-        wheel positions. Both are kept whatever the kind, so that the set-up page can build
-        a reader of another kind with the models already loaded."""
+        wheel positions; ``dial_model`` reads pointer dials. All are kept whatever the
+        kind, so that the set-up page can build a reader of another kind with the models
+        already loaded."""
         self.classifier = classifier
         self.window = window
+        self.dial_model = dial_model
         self.locate_cfg = locate or LocateConfig()
         self.locator = Locator(self.locate_cfg)
         self._prepare()
@@ -92,7 +97,7 @@ class Reader:
 
 def reader_kind(locate: LocateConfig, has_window_model: bool) -> type[Reader]:
     """The kind of reader for these locate settings (and the models at hand)."""
-    if reads_windows(locate) and has_window_model:
+    if reads_windows(locate) and (has_window_model or (locate.dials and not locate.boxes)):
         return WheelReader
     if locate.mode == "boxes" and locate.display == "handwriting":
         return HandwritingBoxReader
@@ -224,26 +229,54 @@ class HandwritingBoxReader(Reader):
 
 class WheelReader(Reader):
     """Fixed boxes on a meter (wheels, LCD cells), each whole box read by the meter-window
-    model as a wheel position, the positions composed into a reading."""
+    model as a wheel position, and the meter's pointer dials by their needles' angles
+    (:mod:`.dial`); all composed into one reading."""
 
     def see(self, frame: npt.NDArray[np.generic]) -> Seen:
         window = self.window
-        if window is None:
-            raise ValueError("this reader has no meter-window model; boxes mode needs one")
+        cfg = self.locate_cfg
         t0 = time.perf_counter()
-        # The meter-window model reads the box as it is, in either polarity: telling
-        # the locator one (any) spares it judging the polarity on every frame.
-        located = self.locator.locate(frame, dark_ink=False)
+        if cfg.boxes:
+            if window is None:
+                raise ValueError("this reader has no meter-window model; boxes mode needs one")
+            # The meter-window model reads the box as it is, in either polarity: telling
+            # the locator one (any) spares it judging the polarity on every frame.
+            located = self.locator.locate(frame, dark_ink=False)
+        else:  # a meter of dials alone
+            h, w = frame.shape[:2]
+            outline = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+            located = Located([], [], False, outline)
         t1 = time.perf_counter()
-        inputs = window_batch(located.crops)
+        inputs = window_batch(located.crops) if located.crops else np.zeros((0, 1, 1), np.uint8)
         t2 = time.perf_counter()
-        estimates = window.estimate(inputs)
+        estimates = window.estimate(inputs) if located.crops and window is not None else []
         t3 = time.perf_counter()
         timings = _timings(t0, t1, t2, t3)
-        reading = wheel_reading(
-            estimates, located.boxes, self.locate_cfg, timings
-        )
+        dials: list[DialRead] = []
+        if cfg.dials:
+            if self.dial_model is None:
+                raise ValueError("this reader has no dial model; locate.dials needs one")
+            dials = read_dial_boxes(frame, cfg, self.dial_model)
+            timings["dials"] = (time.perf_counter() - t3) * 1000.0
+        reading = wheel_reading(estimates, located.boxes, cfg, timings, dials)
         return Seen(reading, located, inputs)
+
+
+def read_dial_boxes(frame: npt.NDArray[np.generic], locate: LocateConfig,
+                    model: DialModel) -> list[DialRead]:
+    """The ``[locate] dials`` of one frame, each as a :class:`DialRead`."""
+    from .image import to_uint8
+
+    image = to_uint8(frame)
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = image[:, :, :3]
+    boxes = [(int(x), int(y), int(w), int(h)) for x, y, w, h in locate.dials]
+    return [
+        DialRead(box=box, position=e.position, confidence=e.confidence, direction=e.direction,
+                 angle=e.angle, hub=e.hub, refused=e.refused, direction_sure=e.direction_sure)
+        for box, e in zip(boxes, read_dials(image, boxes, locate.directions(), model),
+                          strict=True)
+    ]
 
 
 def wheel_reading(
@@ -251,8 +284,10 @@ def wheel_reading(
     boxes: Sequence[BoxXYWH],
     locate: LocateConfig,
     timings: dict[str, float] | None = None,
+    dials: Sequence[DialRead] = (),
 ) -> Reading:
-    """One frame's reading from the meter-window model's estimate for each box."""
+    """One frame's reading from the meter-window model's estimate for each box, and the
+    dials' positions after them."""
     reads: list[DigitRead] = []
     for est, box in zip(estimates, boxes, strict=True):
         digit = wheel_digit(est)
@@ -283,24 +318,39 @@ def wheel_reading(
     unlit = tuple(replace(r, digit=None, position=None) if weak[i] else r
                   for i, r in enumerate(reads[:first]))
     digits = tuple(reads[first:])
+    used = _dials_used(dials, locate)
     composed = None
     disagreement = None
-    if digits and all(r.position is not None for r in digits):
+    wheels_read = all(r.position is not None for r in digits)
+    if (digits or used) and wheels_read:
         composed = compose(
-            [float(r.position) for r in digits if r.position is not None],
+            [*(float(r.position) for r in digits if r.position is not None),
+             *(float(d.position) for d in dials[:used] if d.position is not None)],
             locate.transition_start,
             jumps=locate.display == "lcd",
+            dials_from=len(digits) if used else None,
         )
-        disagreement = _disagreement(composed, first, locate.wheel_tolerance)
+        disagreement = _disagreement(composed, first, len(digits), locate)
     return Reading(
         digits,
-        decimals=locate.decimals,
+        decimals=locate.decimals + used,
         rejected=unlit,
         timings_ms=timings or {},
         composed=composed,
-        extended=locate.extended_resolution,
+        extended=locate.extended_resolution and not used,
         disagreement=disagreement,
+        dials=tuple(dials),
+        dials_used=used,
     )
+
+
+def _dials_used(dials: Sequence[DialRead], locate: LocateConfig) -> int:
+    """How many dials, from the first, the value carries: all of them (the frame is
+    refused if one is not read), or with ``unreadable_dial = "coarser"`` those before
+    the first one not read."""
+    if locate.unreadable_dial == "refuse":
+        return len(dials)
+    return next((i for i, d in enumerate(dials) if not d.read), len(dials))
 
 
 def weak_guess(est: WheelEstimate) -> bool:
@@ -309,20 +359,41 @@ def weak_guess(est: WheelEstimate) -> bool:
     return max(est.digit_scores, default=0.0) < UNLIT_BELOW
 
 
-def _disagreement(composed: Composed, first: int, tolerance: float) -> str | None:
-    """Why the wheels cannot all be right, or None: a wheel stands further than
-    ``tolerance`` from where its right neighbour's carry puts it. A confident misread
-    of one wheel (a 0 with the 9 above it read as a 5 turning to 6) shows up this way
-    in its left neighbour, half-turned beside a wheel nowhere near 9 -> 0."""
-    worst = composed.worst_misfit()
-    if worst is None or worst[1] <= tolerance:
-        return None
-    wheel = first + worst[0] + 1  # 1-based among all boxes, as people count them
-    return (
-        f"wheel {wheel} stands {worst[1]:.2f} of a digit from where wheel {wheel + 1}'s "
-        f"carry puts it (wheel_tolerance {tolerance:g}): a wheel misread; if this "
-        "counter's wheels move at another point of the carry, set [locate] transition_start"
-    )
+# The last wheel beside the first dial: a wheel may lag or lead its dial by a few tenths
+# on a worn meter; only a wheel half-way from where the dial puts it is a misread.
+LAST_WHEEL_TOLERANCE = 0.45
+
+
+def _disagreement(composed: Composed, first: int, wheels: int,
+                  locate: LocateConfig) -> str | None:
+    """Why the wheels and dials cannot all be right, or None: a wheel stands further than
+    ``wheel_tolerance`` from where its right neighbour's carry puts it, or a dial further
+    than ``dial_tolerance`` from where its finer neighbour's turn puts it. A confident
+    misread of one wheel (a 0 with the 9 above it read as a 5 turning to 6) shows up this
+    way in its left neighbour, half-turned beside a wheel nowhere near 9 -> 0."""
+    for i, misfit in enumerate(composed.misfit):
+        if i < wheels - 1 and misfit > locate.wheel_tolerance:
+            wheel = first + i + 1  # 1-based among all boxes, as people count them
+            return (
+                f"wheel {wheel} stands {misfit:.2f} of a digit from where wheel "
+                f"{wheel + 1}'s carry puts it (wheel_tolerance {locate.wheel_tolerance:g}): "
+                "a wheel misread; if this counter's wheels move at another point of the "
+                "carry, set [locate] transition_start"
+            )
+        if i == wheels - 1 and i + 1 < len(composed.misfit) and misfit > LAST_WHEEL_TOLERANCE:
+            return (
+                f"the last wheel stands {misfit:.2f} of a digit from where the first dial "
+                f"puts it: a wheel or that dial misread; if the wheel moves at another "
+                "point of the dial's turn, set [locate] transition_start"
+            )
+        if i >= wheels and misfit > locate.dial_tolerance:
+            dial = i - wheels + 1
+            return (
+                f"dial {dial} stands {misfit:.2f} from where dial {dial + 1}'s turn puts it "
+                f"(dial_tolerance {locate.dial_tolerance:g}): a dial misread (check its "
+                "direction, [locate] dial_directions)"
+            )
+    return None
 
 
 def reads_windows(locate: LocateConfig) -> bool:
@@ -344,9 +415,12 @@ def reader_for(model: ModelConfig, locate: LocateConfig) -> Reader:
     model (``[model] meter_path``), the automatic search and boxes of handwriting by the
     digit model (``[model] path``)."""
     path, kind = model_for(model, locate)
+    dials = None
+    if locate.dials:
+        dials = DialModel(model.dial_path, num_threads=model.threads)
     if kind == "window":
-        window = WindowClassifier(path, num_threads=model.threads)
-        return Reader(None, locate, window=window)
+        window = WindowClassifier(path, num_threads=model.threads) if locate.boxes else None
+        return Reader(None, locate, window=window, dial_model=dials)
     return Reader(Classifier(path, num_threads=model.threads), locate)
 
 

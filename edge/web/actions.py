@@ -109,10 +109,13 @@ class SetupPage:
         current = frame.reader if frame is not None else None
         needed = current is not None and (
             current.window if reads_windows(locate) else current.classifier) is not None
+        if locate.dials and current is not None and current.dial_model is None:
+            needed = False
         if current is not None and needed:
             # The loaded models go on with the new settings; only the daemon's thread ever
             # runs them (an interpreter is not to be shared between threads).
-            reader = Reader(current.classifier, locate, window=current.window)
+            reader = Reader(current.classifier, locate, window=current.window,
+                            dial_model=current.dial_model)
         else:
             reader = reader_for(self.model, locate)
         if frame is not None:
