@@ -22,7 +22,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ..reading import DigitRead, shown_position
+from ..reading import DialRead, DigitRead, shown_position
+
+# The dials' own keys for "the same one at most once per collect_interval".
+DIAL_KEYS = 10_000
 
 logger = logging.getLogger(__name__)
 
@@ -65,17 +68,37 @@ class CropCollector:
     def doubtful(self, read: DigitRead) -> bool:
         return not read.read or read.confidence < self.below
 
+    def offer_dials(self, image: npt.NDArray[np.generic], dials: Sequence[DialRead], frame: int,
+                    now: float | None = None) -> int:
+        """Save the doubtful dials of a frame (refused, or read below ``collect_below``),
+        each its box cut from the frame, named ``…_dial2_guess-3.5.png``."""
+        h, w = image.shape[:2]
+        picked: list[tuple[npt.NDArray[np.generic], str, int]] = []
+        for i, d in enumerate(dials):
+            x, y, bw, bh = d.box
+            crop = image[max(0, y):min(h, y + bh), max(0, x):min(w, x + bw)]
+            if crop.size and (not d.read or d.confidence < self.below):
+                guess = "not_a_dial" if d.position is None else f"{round(d.position, 1) % 10:g}"
+                picked.append((crop, f"dial{i + 1}_guess-{guess}", DIAL_KEYS + i))
+        return self._save(picked, frame, now)
+
     def offer(
         self, crops: Sequence[npt.NDArray[np.generic]], reads: Sequence[DigitRead], frame: int,
         now: float | None = None,
     ) -> int:
         """Save the doubtful ones of a frame's box crops (``reads`` in box order)."""
+        return self._save([(crop, f"box{i + 1}_guess-{guess_label(read)}", i)
+                           for i, (crop, read) in enumerate(zip(crops, reads, strict=False))
+                           if self.doubtful(read)], frame, now)
+
+    def _save(self, picked: Sequence[tuple[npt.NDArray[np.generic], str, int]], frame: int,
+              now: float | None) -> int:
         import cv2
 
         now = time.monotonic() if now is None else now
         saved = 0
-        for i, (crop, read) in enumerate(zip(crops, reads, strict=False)):
-            if not self.doubtful(read) or now - self._last.get(i, -1e18) < self.interval:
+        for crop, what, i in picked:
+            if now - self._last.get(i, -1e18) < self.interval:
                 continue
             if self._files >= self.max_files or self._bytes >= self.max_bytes:
                 if not self._full_logged:
@@ -89,7 +112,7 @@ class CropCollector:
             if not ok:
                 continue
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-            name = f"{stamp}_f{frame}_box{i + 1}_guess-{guess_label(read)}.png"
+            name = f"{stamp}_f{frame}_{what}.png"
             try:
                 self.unsorted.mkdir(parents=True, exist_ok=True)
                 (self.unsorted / name).write_bytes(png.tobytes())

@@ -277,6 +277,8 @@ class Daemon:
             self._live.offer(LiveFrame(image, seq, seen, parts.reader))
         if parts.collector is not None:
             parts.collector.offer(located.crops, (*reading.rejected, *reading.digits), seq)
+            if reading.dials:
+                parts.collector.offer_dials(image, reading.dials, seq)
         if decision.publish:
             self._publish(parts, decision, reading, seq, timestamp, state_dir)
         elif decision.action == Action.REJECT and decision.reason is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,26 @@ def annotate(
             box(d, ACCEPTED, f"{d.digit} {d.confidence:.2f}")
     for d in reading.rejected:
         box(d, REFUSED, f"x {d.not_a_digit:.2f}")
+    for dial in reading.dials:
+        # A circle in its square, the needle as found from the hub, the position.
+        x, y, bw, bh = dial.box
+        colour = ACCEPTED if dial.read else REFUSED
+        cv2.rectangle(canvas, (x, y), (x + bw, y + bh), colour, thick, cv2.LINE_AA)
+        centre = (x + bw // 2, y + bh // 2)
+        cv2.circle(canvas, centre, max(1, min(bw, bh) // 2), colour, thick, cv2.LINE_AA)
+        if dial.read:
+            hx, hy = x + dial.hub[0], y + dial.hub[1]
+            reach = 0.42 * min(bw, bh)
+            tip = (round(hx + reach * math.sin(math.radians(dial.angle))),
+                   round(hy - reach * math.cos(math.radians(dial.angle))))
+            cv2.line(canvas, (round(hx), round(hy)), tip, ROLLING, thick + 1, cv2.LINE_AA)
+        label = (f"{shown_position(dial.position, 1):.1f} {dial.direction}"
+                 if dial.position is not None else "?")
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        ty = min(h - 2, y + bh + th + 4)
+        cv2.rectangle(canvas, (x, ty - th - 3), (x + tw + 2, ty + 3), (255, 255, 255), -1)
+        cv2.putText(canvas, label, (x + 1, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick,
+                    cv2.LINE_AA)
     banner = f"value: {reading.value or '-'}"
     cv2.putText(canvas, banner, (8, int(28 * scale) + 6), cv2.FONT_HERSHEY_SIMPLEX, scale * 1.2,
                 (0, 0, 0), thick + 2, cv2.LINE_AA)

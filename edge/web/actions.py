@@ -74,6 +74,7 @@ class SetupPage:
                 "extended_value": reading.extended_value,
                 "digits": [d.as_json() for d in reading.digits],
                 "rejected": [d.as_json() for d in reading.rejected],
+                "dials": [d.as_json() for d in reading.dials],
             }
             out["crops"] = [_png_uri(c) for c in frame.seen.inputs]
             out["region"] = {"outline": np.round(frame.seen.located.region, 1).tolist()}

@@ -9,8 +9,9 @@ const $ = (id) => document.getElementById(id);
 let state = null;        // the last /api/state
 let locate = null;       // the settings as shown (the server's, or being edited)
 let drag = null;         // what a pointer is moving now
-let tool = null;         // "box", "row" or "roi": the next drag draws one
+let tool = null;         // "box", "row", "roi" or "dial": the next drag draws one
 let selected = -1;       // the selected box
+let selectedDial = -1;   // the selected dial
 let posting = false;
 let frameSeq = -1;
 let imageBusy = { frame: false, region: false };
@@ -185,6 +186,7 @@ function renderFrame() {
     const r = Math.max(W, H) / 110;
     el("rect", { class: "handle", x: x + w - r, y: y + h - r, width: 2 * r, height: 2 * r, "data-drag": "roi-size" }, svg);
   }
+  renderDials(svg, W, H);
   if (state.reading) {
     const all = state.reading.digits.map((d) => [d, false]).concat(state.reading.rejected.map((d) => [d, true]));
     for (const [d, refused] of all) {
@@ -194,6 +196,30 @@ function renderFrame() {
       t.textContent = d.digit === null ? "?" : String(d.digit);
     }
   }
+}
+
+// Dials: a circle in its square (frame pixels), dragged like a box; the needle the reader
+// found drawn from its hub, and the position beside it.
+function renderDials(svg, W, H) {
+  const read = (state.reading && state.reading.dials) || [];
+  const r = Math.max(W, H) / 110;
+  (locate.dials || []).forEach((b, i) => {
+    const [x, y, w, h] = b;
+    const d = read[i];
+    const cls = "dial" + (i === selectedDial ? " selected" : "") + (d && d.position === null ? " refused" : "");
+    el("rect", { class: cls, x, y, width: w, height: h, "data-drag": "dial-move", "data-i": i }, svg);
+    el("circle", { class: cls, cx: x + w / 2, cy: y + h / 2, r: Math.min(w, h) / 2,
+      "data-drag": "dial-move", "data-i": i }, svg);
+    el("rect", { class: "handle", x: x + w - r, y: y + h - r, width: 2 * r, height: 2 * r,
+      "data-drag": "dial-size", "data-i": i }, svg);
+    if (d && d.position !== null && d.angle !== undefined) {
+      const a = (d.angle * Math.PI) / 180, reach = 0.42 * Math.min(w, h);
+      const cx = x + w / 2, cy = y + h / 2;
+      el("line", { class: "needle", x1: cx, y1: cy, x2: cx + reach * Math.sin(a), y2: cy - reach * Math.cos(a) }, svg);
+    }
+    const t = el("text", { class: "label dial-label", x, y: Math.min(H - 2, y + h + 12), "data-i": i }, svg);
+    t.textContent = d ? (d.position === null ? "?" : `${d.position.toFixed(1)} ${d.direction} ${Math.round(d.angle)}°`) : "…";
+  });
 }
 
 function regionSize() {
@@ -237,16 +263,18 @@ function pointerDown(event) {
   const p = svgPoint(svg, event);
   const target = event.target;
   const kind = target.dataset ? target.dataset.drag : undefined;
-  if (tool && (tool === "roi") === (svg.id === "frame-svg")) {
+  if (tool && (tool === "roi" || tool === "dial") === (svg.id === "frame-svg")) {
     drag = { kind: "draw", svg, start: p, now: p, tool };
   } else if (kind) {
     const i = Number(target.dataset.i);
     if (kind.startsWith("box")) selected = i;
+    if (kind.startsWith("dial")) selectedDial = i;
     drag = { kind, svg, start: p, i, roi: locate.roi && [...locate.roi],
-      box: kind.startsWith("box") ? [...locate.boxes[i]] : null,
+      box: kind.startsWith("box") ? [...locate.boxes[i]] : kind.startsWith("dial") ? [...locate.dials[i]] : null,
       corner: kind === "corner" ? [...locate.warp[i]] : null };
   } else {
     selected = -1;
+    selectedDial = -1;
     render();
     return;
   }
@@ -266,6 +294,12 @@ function pointerMove(event) {
   else if (drag.kind === "box-move") locate.boxes[drag.i] = [drag.box[0] + dx, drag.box[1] + dy, drag.box[2], drag.box[3]];
   else if (drag.kind === "box-size") locate.boxes[drag.i] = [drag.box[0], drag.box[1], Math.max(4, drag.box[2] + dx), Math.max(4, drag.box[3] + dy)];
   else if (drag.kind === "corner") locate.warp[drag.i] = [drag.corner[0] + dx, drag.corner[1] + dy];
+  else if (drag.kind === "dial-move") locate.dials[drag.i] = [drag.box[0] + dx, drag.box[1] + dy, drag.box[2], drag.box[3]];
+  else if (drag.kind === "dial-size") {
+    // A dial stays square: a circle in a square.
+    const side = Math.max(8, Math.max(drag.box[2] + dx, drag.box[3] + dy));
+    locate.dials[drag.i] = [drag.box[0], drag.box[1], side, side];
+  }
   render();
 }
 
@@ -279,6 +313,11 @@ function pointerUp(event) {
     if (w < 4 || h < 4) { render(); return; }
     if (d.tool === "roi") {
       apply({ roi: [x, y, w, h], warp: null });
+    } else if (d.tool === "dial") {
+      // Listed most significant first: left to right, as water meters print them.
+      const side = Math.max(w, h);
+      const dials = [...(locate.dials || []), [x, y, side, side]].sort((a, b) => a[0] - b[0]);
+      apply({ mode: "boxes", dials });
     } else {
       const n = d.tool === "row" ? Math.max(1, Number($("row-n").value) || 1) : 1;
       const boxes = [...locate.boxes];
@@ -295,6 +334,7 @@ function pointerUp(event) {
   if (d.kind.startsWith("roi")) apply({ roi: locate.roi });
   else if (d.kind.startsWith("box")) apply({ boxes: locate.boxes });
   else if (d.kind === "corner") apply({ warp: locate.warp });
+  else if (d.kind.startsWith("dial")) apply({ dials: locate.dials });
 }
 
 // -- controls --------------------------------------------------------------------------
@@ -318,6 +358,14 @@ function setup() {
     const boxes = locate.boxes.filter((_, i) => i !== selected);
     selected = -1;
     apply(boxes.length ? { boxes } : { boxes, mode: "auto" });
+  });
+  $("delete-dial").addEventListener("click", () => {
+    if (selectedDial < 0 || !locate) return;
+    const dials = locate.dials.filter((_, i) => i !== selectedDial);
+    const directions = (locate.dial_directions || []).length > 1 ?
+      locate.dial_directions.filter((_, i) => i !== selectedDial) : locate.dial_directions;
+    selectedDial = -1;
+    apply({ dials, dial_directions: directions });
   });
   $("clear-roi").addEventListener("click", () => apply({ roi: null, warp: null }));
   $("warp").addEventListener("click", () => {
