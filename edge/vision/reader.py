@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -17,13 +18,15 @@ from ..config import LocateConfig, ModelConfig
 from ..reading import BoxXYWH, Composed, DialRead, DigitRead, Prediction, Reading
 from .classifier import Classifier, WindowClassifier
 from .compose import compose
-from .dial import DialModel, read_dials
 from .image import to_gray
 from .locate import Located, Locator
 from .model_card import default_model_path
 from .normalise import ink_contrast, normalise_digit
 from .wheel import WheelEstimate, wheel_digit
 from .window import window_batch
+
+if TYPE_CHECKING:  # the dial model is loaded only for a meter with dials
+    from .dial import DialModel
 
 # With fixed boxes, a box whose ink is this much fainter than the row's digits is
 # an empty cell, whatever its faint shape looks like once scaled up.
@@ -265,6 +268,7 @@ class WheelReader(Reader):
 def read_dial_boxes(frame: npt.NDArray[np.generic], locate: LocateConfig,
                     model: DialModel) -> list[DialRead]:
     """The ``[locate] dials`` of one frame, each as a :class:`DialRead`."""
+    from .dial import read_dials
     from .image import to_uint8
 
     image = to_uint8(frame)
@@ -417,6 +421,8 @@ def reader_for(model: ModelConfig, locate: LocateConfig) -> Reader:
     path, kind = model_for(model, locate)
     dials = None
     if locate.dials:
+        from .dial import DialModel
+
         dials = DialModel(model.dial_path, num_threads=model.threads)
     if kind == "window":
         window = WindowClassifier(path, num_threads=model.threads) if locate.boxes else None
