@@ -145,6 +145,11 @@ def _add_evaluate(sub: Any) -> None:
                    help="meter-window models: 5-wheel counters composed from dev crops")
     p.add_argument("--synthetic-counters", type=int, default=60,
                    help="meter-window models: counters of generated meter photos (0: none)")
+    p.add_argument("--dials", action="store_true",
+                   help="the dial model: its held-out generated styles, and with --meter-dir "
+                   "whole water meters (real wheel crops of the dev split, generated dials)")
+    p.add_argument("--water-meters", type=int, default=120,
+                   help="--dials with --meter-dir: how many water meters, 40 frames each")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--report-dir", help="write confusion matrix and misread digits as PNG here")
     p.add_argument("--limit", type=int, help="only the first N test digits")

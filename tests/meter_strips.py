@@ -71,3 +71,35 @@ def pick(table: dict[int, list[Crop]], position: float, rng: np.random.Generator
     key = round(position * 10) % 100
     options = table.get(key) or table.get((key + 1) % 100) or table.get((key - 1) % 100)
     return options[int(rng.integers(len(options)))] if options else None
+
+
+DIAL = 80  # a dial's box in a water meter's picture
+
+
+def water_meter(count: int, rng: np.random.Generator, style: str = "brass_serif",
+                wheels: int = 5) -> tuple[npt.NDArray[np.uint8], list[list[int]],
+                                          list[list[int]], list[str]]:
+    """A water meter standing at ``count`` ten-thousandths of a m³: its wheels real crops
+    of one dev meter labelled with each wheel's position (the nearest tenth there is),
+    under them four dials drawn in a held-out style of the generator, numbered cw, ccw,
+    cw, ccw. Returns the picture, the wheel boxes, the dial boxes and the directions."""
+    from digitd.train.dials.render import STYLES, everyday_shot, render
+    from digitd.train.dials.sequences import true_positions as water_positions
+
+    table = by_tenth([c for c in meter_crops() if c.meter == "watermeter/integra"])
+    positions, dials = water_positions(count, float(rng.uniform(0.1, 0.8)), 0.0, wheels)
+    crops = [pick(table, p, rng) for p in positions]
+    assert all(c is not None for c in crops)
+    top, boxes = strip([c for c in crops if c is not None])
+    directions = ["cw", "ccw", "cw", "ccw"]
+    width = max(top.shape[1], GAP + 4 * (DIAL + GAP))
+    image = np.full((top.shape[0] + DIAL + 2 * GAP, width, 3), 200, np.uint8)
+    image[: top.shape[0], : top.shape[1]] = top
+    dial_boxes = []
+    shot = everyday_shot(rng, oblique=0.0, flash=0.0, off_centre=0.0)
+    for k, (p, d) in enumerate(zip(dials, directions, strict=True)):
+        x, y = GAP + k * (DIAL + GAP), top.shape[0] + GAP
+        image[y : y + DIAL, x : x + DIAL] = render(rng, STYLES[style], p, d,  # type: ignore[arg-type]
+                                                   shot, DIAL)
+        dial_boxes.append([x, y, DIAL, DIAL])
+    return image, boxes, dial_boxes, directions
