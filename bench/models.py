@@ -36,7 +36,7 @@ MNIST = ROOT.parent / "shared" / "data" / "mnist"
 def ensure_tflite(run: Path, mnist_dir: Path) -> Path:
     out = run / "model.tflite"
     if not out.exists():
-        from digitd.convert.convert import convert
+        from digitd.convert.digits import convert
 
         convert(run / "model.keras", out, mnist_dir, representative=300)
     return out

@@ -1,11 +1,13 @@
-"""``digitd convert``: the command-line face of :mod:`digitd.convert.convert`."""
+"""``digitd convert``: the command-line face of :mod:`digitd.convert.digits` and
+:mod:`digitd.convert.wheels` (one module per model kind over :mod:`digitd.convert.int8`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .convert import GateError, convert
+from .digits import convert
+from .int8 import GateError
 
 
 def convert_command(args: argparse.Namespace) -> int:
@@ -32,7 +34,7 @@ def convert_command(args: argparse.Namespace) -> int:
 
 
 def _convert_window(args: argparse.Namespace) -> int:
-    from .window_convert import convert_window
+    from .wheels import convert_window
 
     try:
         result = convert_window(

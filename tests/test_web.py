@@ -271,3 +271,62 @@ def test_a_wheel_just_below_10_shows_as_0_on_the_page(
     positions = [d["position"] for d in state["reading"]["digits"]]
     assert positions[1] >= 9.95, positions  # the crop this test is about
     assert len(cards) == 3 and "@0.0" in cards[1] and "10.0" not in " ".join(cards)
+
+
+def test_a_dial_is_drawn_on_the_camera_picture_and_read_at_once(
+    tmp_path: Path, mosquitto: Mosquitto, daemons: list[Daemon]
+) -> None:
+    """A water meter of real wheel crops and generated dials: draw a dial's box with the
+    tool, see it read (position, direction, needle) and land in [locate] dials."""
+    import numpy as np
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.meter_strips import water_meter
+
+    image, boxes, dials, _ = water_meter(5_208_983, np.random.default_rng(3))
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "meter.png"), image)
+    port = free_port()
+    config = tmp_path / "digitd.toml"
+    config.write_text(
+        f'[device]\nid = "webdial"\n\n'
+        f'[camera]\nsource = "{frames}"\ninterval = 0.25\nloop = true\n\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {mosquitto.port}\n\n'
+        f'[locate]\nmode = "boxes"\nboxes = {json.dumps(boxes)}\n'
+        f'dials = {json.dumps(dials[:3])}\n\n'
+        f'[daemon]\nstate_dir = "{tmp_path / "state"}"\n\n'
+        f'[web]\nenabled = true\nlisten = "127.0.0.1:{port}"\n'
+    )
+    daemon = Daemon(config)
+    daemons.append(daemon)
+    daemon.wait_log("set-up page on")
+    driver = _browser()
+    try:
+        wait = WebDriverWait(driver, 30)
+        driver.get(f"http://127.0.0.1:{port}/")
+        value = driver.find_element(By.ID, "value")
+        wait.until(lambda d: value.text == "00520.898")  # three dials
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#frame-svg line.needle")) == 3
+        # The fourth dial: the tool, then a drag across its square on the camera picture.
+        driver.find_element(By.ID, "tool-dial").click()
+        picture = driver.find_element(By.ID, "frame-svg")
+        scale = picture.size["width"] / image.shape[1]
+        x, y, w, h = dials[3]
+        left = -picture.size["width"] / 2 + x * scale
+        top = -picture.size["height"] / 2 + y * scale
+        (ActionChains(driver).move_to_element_with_offset(picture, round(left), round(top))
+         .click_and_hold().move_by_offset(round(w * scale), round(h * scale)).release()
+         .perform())
+        toml = driver.find_element(By.ID, "toml")
+        wait.until(lambda d: "dials = [" in str(toml.get_attribute("value")) and
+                   str(toml.get_attribute("value")).count("], [") >= 3)
+        wait.until(lambda d: re.fullmatch(r"\d{5}\.\d{4}", value.text))  # to the litre
+        assert value.text == "00520.8983", value.text
+        labels = driver.find_elements(By.CSS_SELECTOR, "#frame-svg text.dial-label")
+        assert len(labels) == 4 and all(re.match(r"\d\.\d c?cw \d+°", t.text) for t in labels)
+    finally:
+        driver.quit()
+    assert daemon.proc.poll() is None and "Traceback" not in daemon.log()

@@ -31,8 +31,8 @@ from ..train.wheels.data import (
     window_examples,
 )
 from ..train.wheels.figures import crop_figures
-from .convert import ConvertResult, GateError, load_for_conversion, to_int8_tflite
 from .golden import add_golden, window_golden
+from .int8 import ConvertResult, GateError, load_for_conversion, to_int8_tflite
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Keras model -> full-int8 .tflite (int8 in, int8 out), its model card, and the accuracy gate.
+"""The digit model (Keras) -> full-int8 .tflite, its model card, and the accuracy gate.
 
 The representative set that calibrates quantisation is drawn from training data
 as the device will see it: clean MNIST digits, camera-style digits and "not a
@@ -8,14 +8,11 @@ after it passes the gate, so a bad conversion never replaces a good model.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +24,13 @@ from ..edge.vision.classifier import Classifier
 from ..edge.vision.labels import LABELS
 from ..edge.vision.model_card import write_card
 from ..edge.vision.normalise import PREPROCESSING_DESCRIPTION, PREPROCESSING_VERSION
-from ..edge.vision.runtime import native_stderr_to_log
 from ..train.common.data import Split, load_mnist
-from ..train.common.quiet import import_tensorflow
 from ..train.digits.augment import camera_batch
 from ..train.digits.negatives import negatives
 from .golden import add_golden, digit_golden
+from .int8 import ConvertResult, GateError, load_for_conversion, to_int8_tflite
 
 logger = logging.getLogger(__name__)
-
-
-class GateError(RuntimeError):
-    """The int8 model lost too much accuracy against its float model."""
-
-
-@dataclass(frozen=True)
-class ConvertResult:
-    tflite_path: Path
-    card_path: Path
-    card: dict[str, Any]
 
 
 def representative_images(train: Split, n: int, seed: int) -> npt.NDArray[np.uint8]:
@@ -57,32 +42,6 @@ def representative_images(train: Split, n: int, seed: int) -> npt.NDArray[np.uin
     camera = camera_batch(train.images[pick[n_clean:]], seed)
     neg = negatives(n_neg, train.images[:1000], seed)
     return np.concatenate([clean, camera, neg])
-
-
-def to_int8_tflite(model: Any, representative: npt.NDArray[np.uint8]) -> bytes:
-    import tensorflow as tf
-
-    def calibration() -> Any:
-        for image in representative:
-            yield [image[None, :, :, None].astype(np.float32) / 255.0]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = calibration
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    # The export prints a TensorSpec per endpoint to stdout, the C++ side notices to
-    # stderr: both go to the debug log (-vv), not the terminal.
-    printed = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(printed), native_stderr_to_log(notices=True,
-                                                                        name="converter"):
-            return bytes(converter.convert())
-    finally:
-        for line in printed.getvalue().splitlines():
-            if line.strip():
-                logger.debug("converter: %s", line.rstrip())
 
 
 def float_accuracy(model: Any, test: Split) -> float:
@@ -98,23 +57,6 @@ def tflite_accuracy(path: Path, test: Split) -> float:
         probs = clf.probabilities(test.images[start : start + 500])
         correct += int((probs.argmax(axis=1) == test.labels[start : start + 500]).sum())
     return correct / max(1, len(test))
-
-
-def load_for_conversion(keras_path: str | Path, out_path: str | Path) -> tuple[Any, Path, Path]:
-    """The Keras model to convert and both paths, each problem named before any work."""
-    import_tensorflow()
-    import keras
-
-    keras_path, out_path = Path(keras_path), Path(out_path)
-    if not keras_path.exists():
-        raise FileNotFoundError(f"{keras_path}: Keras model not found")
-    if out_path.suffix != ".tflite":
-        raise ValueError(f"{out_path}: the output should end in .tflite")
-    try:
-        model = keras.models.load_model(keras_path, compile=False)
-    except (ValueError, OSError) as exc:
-        raise ValueError(f"{keras_path}: not a loadable Keras model ({exc})") from exc
-    return model, keras_path, out_path
 
 
 def convert(
