@@ -45,8 +45,8 @@ _HUB_REACH = 0.1  # the hub may lie this far (of the side) off the box's centre
 _HUB_STEPS = 5  # hub candidates per axis
 _ANGLES = 90  # coarse ray directions (4° apart)
 _RAY = (0.08, 0.27)  # rays run between these radii (of the side): past the hub, short of the ring
-_RAY_SAMPLES = 8
-_RING = (0.2, 0.4)  # the band of numerals and ticks (of the side)
+_RAY_SAMPLES = 6
+_RING = (0.22, 0.4)  # the band of numerals and ticks (of the side)
 _RING_ANGLES = 120
 _RING_RADII = 6
 
@@ -88,7 +88,9 @@ class _Grids:
     middle: npt.NDArray[np.bool_]  # the box's middle, where glare is looked for
     prior: F32  # (hubs, 1): a little against hubs far from the middle
     hub_steps: F32  # how far along the needle's line the hub is looked for
-    tenfold: npt.NDArray[np.complex64]  # (angles,): exp(-10i theta) round the ring
+    cos10: F32  # (angles,): the ten-fold pattern round the ring
+    sectors: F32  # (10, angles): the ring's angles near each numeral's place
+    sin10: F32
 
 
 @lru_cache(maxsize=4)
@@ -115,7 +117,10 @@ def _grids(side: int) -> _Grids:
         ring_angle=np.degrees(ring_theta).astype(np.float32),
         middle=middle,
         hub_steps=(np.linspace(-1.0, 1.0, 9) * _HUB_REACH * side).astype(np.float32),
-        tenfold=np.exp(-10j * ring_theta).astype(np.complex64),
+        sectors=(np.abs((np.degrees(ring_theta)[None, :] - 36.0 * np.arange(10)[:, None]
+                         + 180.0) % 360.0 - 180.0) < 14.0).astype(np.float32),
+        cos10=np.cos(10 * ring_theta).astype(np.float32),
+        sin10=np.sin(10 * ring_theta).astype(np.float32),
         prior=(0.02 * ((hubs[:, 0] - c) ** 2 + (hubs[:, 1] - c) ** 2)
                / (_HUB_REACH * side) ** 2)[:, None].astype(np.float32),
     )
@@ -137,7 +142,12 @@ def _inks(crop: npt.NDArray[np.uint8], side: int) -> tuple[F32 | None, F32, F32]
     """Redness (None for grey), darkness under the face, and brightness, at ``side`` px."""
     import cv2
 
-    small = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+    # Linear from at most twice the side: area averaging of a large crop without its cost.
+    h, w = crop.shape[:2]
+    if h > 2 * side or w > 2 * side:
+        crop = np.asarray(cv2.resize(crop, (2 * side, 2 * side), interpolation=cv2.INTER_AREA),
+                          np.uint8)
+    small = cv2.resize(crop, (side, side), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     if small.ndim == 2:
         value = small
         red = None
@@ -159,7 +169,8 @@ def _rays(ink: F32, g: _Grids) -> npt.NDArray[np.float32]:
     import cv2
 
     samples = cv2.remap(ink, g.ray_x, g.ray_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return np.asarray(samples.mean(axis=1).reshape(len(g.hubs), _ANGLES), np.float32)
+    sums = np.add.reduce(samples, axis=1)
+    return np.asarray(sums.reshape(len(g.hubs), _ANGLES) * (1.0 / _RAY_SAMPLES), np.float32)
 
 
 @dataclass(frozen=True)
@@ -179,7 +190,7 @@ def _find_needle(ink: F32, g: _Grids) -> _Needle:
     h, a = divmod(k, _ANGLES)
     row = votes[h]
     best = float(row[a])
-    typical = float(np.median(row))
+    typical = float(row.mean())
     # Away from the best ray by more than 30° on either side, its tail's direction included:
     # a needle has one strong ray (its tail is short), a star four to eight alike.
     off = np.abs((np.arange(_ANGLES) - a + _ANGLES // 2) % _ANGLES - _ANGLES // 2)
@@ -194,22 +205,22 @@ def _refine(ink: F32, g: _Grids, needle: _Needle, side: int) -> tuple[float, tup
     hub moved onto that line."""
     a = math.radians(needle.angle)
     ux, uy = math.sin(a), -math.cos(a)
-    dx = g.xx - needle.hub[0]
-    dy = g.yy - needle.hub[1]
+    flat = ink.ravel()
+    # Only ink well above the face's texture or a shadow's edge may pull the line.
+    idx = np.flatnonzero(flat > 0.5 * needle.strength)
+    xs, ys, v = g.xx.ravel()[idx], g.yy.ravel()[idx], flat[idx]
+    dx, dy = xs - needle.hub[0], ys - needle.hub[1]
     along = dx * ux + dy * uy
     across = dy * ux - dx * uy
     band = (np.abs(across) < 0.07 * side) & (along > 0.05 * side) & (along < 0.36 * side)
-    w = np.where(band, ink, 0.0)
-    # Faint ink (the face's texture, a shadow's edge) must not pull the line.
-    w = np.maximum(w - 0.5 * float(w.max()), 0.0)
+    xs, ys, w = xs[band], ys[band], v[band]
     total = float(w.sum())
     if total <= 0:
         return needle.angle, needle.hub
-    mx = float((w * g.xx).sum()) / total
-    my = float((w * g.yy).sum()) / total
-    cxx = float((w * (g.xx - mx) ** 2).sum())
-    cyy = float((w * (g.yy - my) ** 2).sum())
-    cxy = float((w * (g.xx - mx) * (g.yy - my)).sum())
+    mx = float(w @ xs) / total
+    my = float(w @ ys) / total
+    ex, ey = xs - mx, ys - my
+    cxx, cyy, cxy = float(w @ (ex * ex)), float(w @ (ey * ey)), float(w @ (ex * ey))
     theta = 0.5 * math.atan2(2 * cxy, cxx - cyy)  # the main axis, image coordinates
     vx, vy = math.cos(theta), math.sin(theta)
     if vx * ux + vy * uy < 0:
@@ -238,20 +249,19 @@ def _ring(dark: F32, g: _Grids, hub: tuple[float, float], along: tuple[float, fl
     my = g.ring_dy[None] + hy[:, None, None]
     n, radii, angles = mx.shape
     ring = cv2.remap(dark, mx.reshape(n * radii, angles), my.reshape(n * radii, angles),
-                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(n, radii, angles)
-    # Per radius, the ten-fold component; summed over radii it adds up only round the centre.
-    ink = ring[:, :, keep]
-    ink = ink - ink.mean(axis=2, keepdims=True)
-    c10 = (ink * g.tenfold[keep]).sum(axis=(1, 2))
-    best = int(np.abs(c10).argmax())
-    return ring[best].sum(axis=0), (float(hx[best]), float(hy[best]))
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    per_angle = np.add.reduce(ring.reshape(n, radii, angles), axis=1) * np.float32(keep)
+    # The ten-fold component (ticks and numerals every 36°) is strongest round the centre.
+    c, s = per_angle @ g.cos10, per_angle @ g.sin10
+    best = int((c * c + s * s).argmax())
+    return per_angle[best], (float(hx[best]), float(hy[best]))
 
 
 def _scale_turn(ring: npt.NDArray[np.float32], g: _Grids, keep: npt.NDArray[np.bool_]) -> float:
     """How far (degrees, clockwise) the scale is turned: the phase of the ten-fold pattern
     its ticks and numerals make round the hub; 0 when there is no clear pattern."""
-    ink = ring[keep] - float(ring[keep].mean())
-    c = complex((ink * g.tenfold[keep]).sum())
+    ink = (ring - float(ring[keep].mean())) * np.float32(keep)
+    c = complex(float(ink @ g.cos10), -float(ink @ g.sin10))
     spread = float(np.abs(ink).sum())
     if spread <= 0 or abs(c) < 0.15 * spread:
         return 0.0
@@ -259,26 +269,25 @@ def _scale_turn(ring: npt.NDArray[np.float32], g: _Grids, keep: npt.NDArray[np.b
     return turn if abs(turn) <= _ROTATION_LIMIT else 0.0
 
 
-# Pairs of sectors (degrees of a clockwise scale) and which one holds more ink there:
-# 1 at 36° against 9 at 324°, 2/8, 4/6, and 3 at 108° (more) against 7 at 252°.
-_PAIRS = ((36.0, 324.0), (72.0, 288.0), (144.0, 216.0), (252.0, 108.0))
+# Pairs of numerals (on a clockwise scale, numeral k sits at 36k°) and which one holds
+# more ink: 9 over 1, 8 over 2, 6 over 4, 3 over 7.
+_PAIRS = ((1, 9), (2, 8), (4, 6), (7, 3))
 
 
 def _numbering(ring: npt.NDArray[np.float32], g: _Grids, turn: float,
                needle: float) -> float:
     """How clearly the numerals say clockwise (> 0) or counter-clockwise (< 0)."""
-    rel = (g.ring_angle - turn) % 360.0
+    shift = round(turn * _RING_ANGLES / 360.0)
+    ink = g.sectors @ np.roll(ring, -shift)  # per numeral place, 0..9 clockwise
     lean = 0.0
     total = 0.0
     for light, heavy in _PAIRS:
         # The needle (and its tail) hides the numerals it crosses: skip those pairs.
-        if any(abs(_circular(s + turn - needle - flip)) < 24.0
-               for s in (light, heavy) for flip in (0.0, 180.0)):
+        if any(abs(_circular(36.0 * k + turn - needle - flip)) < 24.0
+               for k in (light, heavy) for flip in (0.0, 180.0)):
             continue
-        a = float(ring[np.abs((rel - light + 180.0) % 360.0 - 180.0) < 14.0].sum())
-        b = float(ring[np.abs((rel - heavy + 180.0) % 360.0 - 180.0) < 14.0].sum())
-        lean += b - a
-        total += a + b
+        lean += float(ink[heavy] - ink[light])
+        total += float(ink[heavy] + ink[light])
     return lean / total if total > 0 else 0.0
 
 

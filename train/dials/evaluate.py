@@ -87,12 +87,14 @@ class _Read:
     direction: Direction
     condition: str
     error: float | None  # None: refused
+    given_error: float | None  # read again with the direction given (as a config would)
     direction_right: bool
     seconds: float
 
 
 def _figures(rows: Sequence[_Read]) -> dict[str, float]:
     read = [r.error for r in rows if r.error is not None]
+    given = [r.given_error for r in rows if r.given_error is not None]
     n = max(1, len(rows))
     return {
         "n": len(rows),
@@ -100,6 +102,9 @@ def _figures(rows: Sequence[_Read]) -> dict[str, float]:
         "median_error": round(statistics.median(read), 4) if read else float("nan"),
         "refused": round(1.0 - len(read) / n, 4),
         "direction_right": round(sum(r.direction_right for r in rows) / n, 4),
+        "given_within_0.3": round(sum(r.given_error is not None and r.given_error <= WITHIN
+                                      for r in rows) / n, 4),
+        "given_median_error": round(statistics.median(given), 4) if given else float("nan"),
     }
 
 
@@ -122,8 +127,10 @@ def evaluate(styles: Sequence[str], n: int = 3200, seed: int = 0,
         crop = render(rng, STYLES[style], truth, direction, CONDITIONS[condition][0](rng), size)
         est, seconds = _timed(crop)
         error = None if est.position is None else circular_error(est.position, truth)
-        rows.append(_Read(style, direction, condition, error, est.direction == direction,
-                          seconds))
+        given = read_dial(crop, direction).position
+        given_error = None if given is None else circular_error(given, truth)
+        rows.append(_Read(style, direction, condition, error, given_error,
+                          est.direction == direction, seconds))
         if (i + 1) % 500 == 0:
             print(f"{i + 1}/{n} dials read", file=sys.stderr, flush=True)
     refused: dict[str, float] = {}
@@ -158,15 +165,16 @@ def _table(report: dict[str, Any]) -> str:
     def line(name: str, f: dict[str, float]) -> str:
         return (f"{name:<34} {f['n']:>5}  {100 * f['within_0.3']:6.2f} %  "
                 f"{f['median_error']:6.3f}  {100 * f['refused']:5.2f} %  "
-                f"{100 * f['direction_right']:6.2f} %")
+                f"{100 * f['direction_right']:6.2f} %  "
+                f"{100 * f['given_within_0.3']:6.2f} %  {f['given_median_error']:6.3f}")
 
     out = [f"{'':<34} {'dials':>5}  {'<=0.3':>8}  {'median':>6}  {'refused':>7}  "
-           f"{'direction':>8}", line("all", report["all"])]
+           f"{'direction':>8}  {'given: <=0.3':>12}  {'median':>6}", line("all", report["all"])]
     out += [line(d, f) for d, f in report["per_direction"].items()]
     for s, per in report["per_style"].items():
         out += [line(f"{s} {d}", f) for d, f in per.items()]
     out += [line(c, f) for c, f in report["per_condition"].items()]
-    out += [f"negatives refused: " + ", ".join(
+    out += ["negatives refused: " + ", ".join(
         f"{k} {100 * v:.1f} %" for k, v in report["negatives_refused"].items())]
     out.append(f"median {report['median_us_per_dial']} µs per dial")
     return "\n".join(out)
