@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from digitd.train.common.camera import jpeg_roundtrip, to_u8
+from ..common.camera import jpeg_roundtrip, to_u8
 
 logger = logging.getLogger(__name__)
 
