@@ -106,12 +106,12 @@ def peaks(scores: npt.NDArray[np.floating]) -> tuple[npt.NDArray[np.float64],
     """Each row's reading (0 <= r < 10, in tenths of its 100 ordered classes) and the mass
     within 0.3 of it: :func:`~digitd.edge.vision.wheel.estimate`'s position and confidence,
     for the whole batch at once (the device reads every dial of a frame in one go)."""
-    scores = np.asarray(scores, np.float64)[:, :NUM_POSITIONS]
+    scores = np.asarray(scores)[:, :NUM_POSITIONS]
     best = scores.argmax(axis=1)
-    w = np.take_along_axis(scores, (best[:, None] + _OFFSETS) % NUM_POSITIONS, axis=1)
+    rows = np.arange(len(scores))[:, None]
+    w = scores[rows, (best[:, None] + _OFFSETS) % NUM_POSITIONS].astype(np.float64)
     total = w.sum(axis=1)
-    shift = (w * _OFFSETS).sum(axis=1) / np.maximum(total, 1e-12)
-    centre = best + np.where(total > 0, shift, 0.0)
+    centre = best + (w @ _OFFSETS) / np.maximum(total, 1e-12)  # no mass: the best class
     return np.round((centre / STEPS) % 10.0, 3) % 10.0, np.minimum(1.0, total)
 
 
@@ -138,8 +138,10 @@ def decode(probs: npt.NDArray[np.floating], directions: Sequence[str],
         raise ValueError(f"expected (N, {NUM_DIAL_OUTPUTS}) scores, got {probs.shape}")
     if len(directions) != len(probs):
         raise ValueError(f"{len(probs)} rows of scores but {len(directions)} directions")
-    positions, position_mass = peaks(probs[:, POSITION])
-    angles, angle_mass = peaks(probs[:, ANGLE])
+    n = len(probs)
+    # Both ordered heads in one call: a frame holds a few dials, and numpy's cost is per call.
+    found, mass = peaks(np.concatenate([probs[:, :NUM_POSITIONS], probs[:, ANGLE]]))
+    positions, position_mass, angles, angle_mass = found[:n], mass[:n], found[n:], mass[n:]
     cw, ccw = probs[:, DIRECTION.start], probs[:, DIRECTION.start + 1]
     ccw_share = ccw / np.maximum(cw + ccw, 1e-6)
     middle = ((SIDE - 1) / 2.0, (SIDE - 1) / 2.0)
