@@ -2,10 +2,12 @@
 
     python -m digitd.convert.golden models/digits.tflite [--mnist-dir DIR]
     python -m digitd.convert.golden models/meter.tflite --meter-dir ../shared/data/meter-digits
+    python -m digitd.convert.golden models/dial.tflite
 
 ``digitd convert`` does this for every model it writes; this command adds them to a card
 written before the device checked them. For each class (a digit model: the ten digits
-and "not a digit"; a meter-window model: the ten whole wheel positions) it keeps the
+and "not a digit"; a meter-window model: the ten whole wheel positions; a dial model: the
+ten whole needle positions and "not a dial", on generated dials) it keeps the
 real input that the converted model reads right with the widest margin, so that a
 runtime computing correctly on another machine reads every one the same way
 (:mod:`digitd.edge.vision.golden`). The model file is not touched; the card's SHA-256 is
@@ -24,10 +26,11 @@ from typing import Any
 import numpy as np
 
 from ..edge.vision.classifier import Classifier, WindowClassifier
+from ..edge.vision.dial import POSITION, DialModel, dial_input
 from ..edge.vision.golden import GOLDEN_KEY, GoldenSet, pick
 from ..edge.vision.labels import NOT_A_DIGIT, NUM_DIGITS
 from ..edge.vision.model_card import ModelError, card_path, load_card
-from ..edge.vision.wheel import STEPS, position_class
+from ..edge.vision.wheel import BLANK, STEPS, position_class
 from ..edge.vision.window import window_batch
 
 # Drawn from the first test digits: enough to find a wide margin for every class.
@@ -64,12 +67,43 @@ def window_golden(model_path: str | Path, meter_dir: str | Path) -> GoldenSet:
                 source="meter-digits dev split, a crop at each whole position")
 
 
+def dial_golden(model_path: str | Path, per_class: int = 12, seed: int = 0) -> GoldenSet:
+    """Generated dials of the tuning styles at each whole position, and boxes holding none;
+    kept on the position head's classes (its top class is what a reading rests on)."""
+    from digitd.train.dials.render import (
+        NEGATIVES,
+        STYLES,
+        TUNE_STYLES,
+        Shot,
+        render,
+        render_negative,
+    )
+
+    rng = np.random.default_rng(seed)
+    crops, labels = [], []
+    for d in range(10):
+        for k in range(per_class):
+            style = STYLES[TUNE_STYLES[k % len(TUNE_STYLES)]]
+            crops.append(render(rng, style, float(d), "cw" if k % 2 else "ccw", Shot()))
+            labels.append(d * STEPS)
+    for k in range(per_class):
+        crops.append(render_negative(rng, NEGATIVES[k % len(NEGATIVES)], STYLES["white_lancet"]))
+        labels.append(BLANK)
+    images = np.stack([dial_input(c) for c in crops])
+    probs = DialModel(model_path, require_card=False).probabilities(images)[:, POSITION]
+    return pick(images, labels, probs, [d * STEPS for d in range(10)] + [BLANK],
+                source=f"generated dials of the tuning styles (seed {seed}), a dial at each "
+                "whole position and a box holding none")
+
+
 def golden_for(model_path: str | Path, kind: str, mnist_dir: str | Path | None = None,
                meter_dir: str | Path | None = None) -> GoldenSet:
     if kind == "window":
         if meter_dir is None:
             raise ModelError(f"{model_path}: a meter-window model: give --meter-dir")
         return window_golden(model_path, meter_dir)
+    if kind == "dial":
+        return dial_golden(model_path)
     return digit_golden(model_path, mnist_dir)
 
 

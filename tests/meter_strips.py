@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from digitd.edge.vision.dial import Direction
 from digitd.train.wheels.sequences import true_positions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,20 +79,22 @@ DIAL = 80  # a dial's box in a water meter's picture
 
 def water_meter(count: int, rng: np.random.Generator, style: str = "brass_serif",
                 wheels: int = 5) -> tuple[npt.NDArray[np.uint8], list[list[int]],
-                                          list[list[int]], list[str]]:
+                                          list[list[int]], list[Direction]]:
     """A water meter standing at ``count`` ten-thousandths of a m³: its wheels real crops
-    of one dev meter labelled with each wheel's position (the nearest tenth there is),
+    of counter wheels labelled with each wheel's position (or a tenth beside it),
     under them four dials drawn in a held-out style of the generator, numbered cw, ccw,
     cw, ccw. Returns the picture, the wheel boxes, the dial boxes and the directions."""
     from digitd.train.dials.render import STYLES, everyday_shot, render
     from digitd.train.dials.sequences import true_positions as water_positions
 
-    table = by_tenth([c for c in meter_crops() if c.meter == "watermeter/integra"])
+    # The counter wheels of the committed crops (LCD cells left out), every meter's.
+    lcds = ("lcd", "watermeter/Metrona", "powermeter/LandisGyrT330_C")
+    table = by_tenth([c for c in meter_crops() if not c.meter.startswith(lcds)])
     positions, dials = water_positions(count, float(rng.uniform(0.1, 0.8)), 0.0, wheels)
     crops = [pick(table, p, rng) for p in positions]
     assert all(c is not None for c in crops)
     top, boxes = strip([c for c in crops if c is not None])
-    directions = ["cw", "ccw", "cw", "ccw"]
+    directions: list[Direction] = ["cw", "ccw", "cw", "ccw"]
     width = max(top.shape[1], GAP + 4 * (DIAL + GAP))
     image = np.full((top.shape[0] + DIAL + 2 * GAP, width, 3), 200, np.uint8)
     image[: top.shape[0], : top.shape[1]] = top
@@ -99,7 +102,6 @@ def water_meter(count: int, rng: np.random.Generator, style: str = "brass_serif"
     shot = everyday_shot(rng, oblique=0.0, flash=0.0, off_centre=0.0)
     for k, (p, d) in enumerate(zip(dials, directions, strict=True)):
         x, y = GAP + k * (DIAL + GAP), top.shape[0] + GAP
-        image[y : y + DIAL, x : x + DIAL] = render(rng, STYLES[style], p, d,  # type: ignore[arg-type]
-                                                   shot, DIAL)
+        image[y : y + DIAL, x : x + DIAL] = render(rng, STYLES[style], p, d, shot, DIAL)
         dial_boxes.append([x, y, DIAL, DIAL])
     return image, boxes, dial_boxes, directions

@@ -5,14 +5,16 @@ tests/test_dial.py)."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digitd.edge.config import DecisionConfig, LocateConfig
-from digitd.edge.reading import DialRead
+from digitd.edge.reading import DialRead, Reading
 from digitd.edge.vision.compose import compose
 from digitd.edge.vision.decide import Action, Code, Decider
 from digitd.edge.vision.flow import FlowWatch
@@ -34,7 +36,8 @@ def _dial(position: float | None, confidence: float = 0.95) -> DialRead:
                     refused=None if position is not None else "no needle found")
 
 
-def _reading(wheels: list[float], dials: list[float | None], **locate: object):
+def _reading(wheels: Sequence[float], dials: Sequence[float | None],
+             **locate: Any) -> Reading:
     cfg = LocateConfig(mode="boxes", boxes=[[0, 0, 10, 10]] * len(wheels), dials=DIALS[:len(dials)],
                        **locate)
     return wheel_reading([_wheel(p) for p in wheels], [(0, 0, 10, 10)] * len(wheels), cfg,

@@ -93,7 +93,7 @@ def _evaluate_dials(args: argparse.Namespace) -> int:
     water meters (real wheel crops of the dev split, generated dials)."""
     from ..edge.vision.dial import DialModel
     from .dials.evaluate import evaluate as evaluate_styles
-    from .dials.evaluate import table
+    from .dials.evaluate import report_table as table
     from .dials.render import HELD_OUT_STYLES
     from .dials.sequences import evaluate_water_meters
 
@@ -105,7 +105,9 @@ def _evaluate_dials(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report))
         return 0
-    print(table(report["held_out"]))  # type: ignore[arg-type]
+    held_out = report["held_out"]
+    assert isinstance(held_out, dict)
+    print(table(held_out))
     water = report.get("water_meters")
     if isinstance(water, dict):
         print(f"water meters: {water['meters']} x {water['steps']} frames, "

@@ -1,63 +1,56 @@
-"""Analog pointer dials: where the needle of a small 0-9 scale points, by geometry alone.
+"""Analog pointer dials: where the needle of a small 0-9 scale points, read by a small CNN.
 
 A water meter shows the fractions of a m³ on small dials, a needle over a round scale
-with 0 at the top; neighbouring dials often turn opposite ways. Nothing here is
-learned, so that it holds for cameras and makes of meter never seen. What it assumes
-is physical: the needle is a long thin stroke, strongly red or dark, running out
-from a hub near the middle of the box; its tip is the long end (a counterweight
-behind the hub is short); the scale's ten ticks and numerals sit evenly round the hub.
+with 0 at the top; neighbouring dials often turn opposite ways. The dial model
+(``models/dial.tflite``, trained on generated dials: ``train/dials``) takes the dial's
+box resized to :data:`SIDE` x :data:`SIDE` in colour (a red needle stays red) and
+gives one row of :data:`NUM_DIAL_OUTPUTS` scores, three softmaxes side by side:
 
-The steps, on the crop scaled to :data:`SIDE` pixels:
+* :data:`POSITION` (101): the reading in tenths of a scale unit as the numerals say it,
+  whichever way they run, and "not a dial" (as the meter-window model's classes:
+  :mod:`~digitd.edge.vision.wheel`); used when the direction is "auto".
+* :data:`ANGLE` (100): the needle's angle from the scale's 0 mark in steps of 3.6°,
+  clockwise, whatever the numbering; used when the configuration gives the direction.
+* :data:`DIRECTION` (2): clockwise or counter-clockwise numbering.
 
-1. Needle ink: redness (red minus the larger of green and blue, over brightness) for
-   red needles; darkness under the face's own brightness for black ones.
-2. Rays from a few hub candidates round the middle, in every direction: the needle is
-   the ray that stays on ink the whole way. A tail behind the hub is short, so the
-   best ray points at the tip; a star-shaped flow indicator has several equal rays.
-3. The angle refined by a line fitted to the ink along that ray.
-4. The scale's own turn (a meter mounted a little askew) from the ten-fold pattern
-   of ticks and numerals round the hub, taken off the needle's angle.
-5. The direction of numbering from the numerals' ink: on a clockwise scale a "1"
-   (little ink) sits at 36° and a "9" (much ink) at 324°; likewise 2/8, 4/6, 3/7.
-
-Pure numpy and OpenCV; the sampling grids are built once per size.
+Nothing here imports TensorFlow: the model runs on the device's TFLite runtime.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from .classifier import RuntimeBrokenError, TfliteModel
+from .golden import GoldenFormatError, compare, from_card
+from .model_card import ModelError
+from .wheel import BLANK, NUM_POSITIONS, NUM_WINDOW_CLASSES, STEPS
+
 logger = logging.getLogger(__name__)
 
 Direction = Literal["cw", "ccw"]
-F32 = npt.NDArray[np.float32]
 
-SIDE = 48  # the crop is read at this size: enough for a needle 1 px wide, and quick
-_HUB_REACH = 0.1  # the hub may lie this far (of the side) off the box's centre
-_HUB_STEPS = 5  # hub candidates per axis
-_ANGLES = 90  # coarse ray directions (4° apart)
-_RAY = (0.08, 0.27)  # rays run between these radii (of the side): past the hub, short of the ring
-_RAY_SAMPLES = 8
-_RING = (0.2, 0.4)  # the band of numerals and ticks (of the side)
-_RING_ANGLES = 120
-_RING_RADII = 6
+SIDE = 48  # the model's input: numerals 4-5 px high on a dial filling the box
+DIAL_PREPROCESSING_VERSION = 1
+POSITION = slice(0, NUM_WINDOW_CLASSES)
+ANGLE = slice(NUM_WINDOW_CLASSES, NUM_WINDOW_CLASSES + NUM_POSITIONS)
+DIRECTION = slice(NUM_WINDOW_CLASSES + NUM_POSITIONS, NUM_WINDOW_CLASSES + NUM_POSITIONS + 2)
+NUM_DIAL_OUTPUTS = DIRECTION.stop
+DIRECTIONS: tuple[Direction, Direction] = ("cw", "ccw")
+ANGLE_STEP = 360.0 / NUM_POSITIONS
 
-# Evidence (set on the tuning styles only).
-_MIN_RED = 0.3  # mean redness along the best ray for a red needle
-_MIN_DARK = 0.22  # mean darkness along the best ray for a dark needle
-_MIN_CONTRAST = 0.16  # best ray over the typical ray
-_STAR_RATIO = 0.7  # a second ray this strong, away from the first: a star, not a needle
-_GLARE_SHARE = 0.3  # this share of the middle blown out: a flash's glare
-_DIRECTION_MARGIN = 0.04  # the numerals' ink must lean this much to tell the direction
-_ROTATION_LIMIT = 8.0  # a scale turned more than this (degrees) is not believed
+# Below this the position is not given (the scores spread over the whole scale).
+MIN_CONFIDENCE = 0.25
+# The direction head must say this to call the direction found ("auto").
+DIRECTION_SURE = 0.8
+# This share of the dial's middle blown out (all channels >= 250): a flash's glare.
+_GLARE_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -67,307 +60,233 @@ class DialEstimate:
     position: float | None  # 0 <= position < 10 in scale units (9.95 is just before 0)
     confidence: float  # 0..1, how sure the position is within 0.3 of the truth
     direction: Direction  # the direction of numbering used (found, or as given)
-    angle: float  # the needle, degrees clockwise from 12 o'clock in the crop (0 <= a < 360)
-    hub: tuple[float, float]  # the hub's centre found, crop pixels (x, y)
+    angle: float  # the needle, degrees clockwise from the scale's 0 mark (0 <= a < 360)
+    hub: tuple[float, float]  # the hub's centre, crop pixels (x, y): the crop's centre
     refused: str | None = None  # why there is no position
-    direction_sure: bool = True  # False when "auto" could not tell and fell back to cw
+    direction_sure: bool = True  # False when "auto" could not tell the direction well
 
 
-@dataclass(frozen=True)
-class _Grids:
-    """Sampling maps for one side length, built once."""
+def dial_input(crop: npt.NDArray[np.uint8], side: int = SIDE) -> npt.NDArray[np.uint8]:
+    """A dial's box (BGR HxWx3, BGRA or grey HxW, uint8, any size) as the model takes it:
+    ``side`` x ``side`` x 3 BGR. Training, evaluation and the device all use this."""
+    import cv2
 
-    xx: F32  # pixel coordinates, (side, side)
-    yy: F32
-    ray_x: F32  # (hubs * angles, samples): points of every ray from every hub candidate
-    ray_y: F32
-    hubs: F32  # (hubs, 2)
-    ring_dx: F32  # (radii, angles): the numeral band's points round a hub at (0, 0)
-    ring_dy: F32
-    ring_angle: F32  # (angles,) degrees clockwise from 12 o'clock
-    middle: npt.NDArray[np.bool_]  # the box's middle, where glare is looked for
-    prior: F32  # (hubs, 1): a little against hubs far from the middle
-    hub_steps: F32  # how far along the needle's line the hub is looked for
-    tenfold: npt.NDArray[np.complex64]  # (angles,): exp(-10i theta) round the ring
-
-
-@lru_cache(maxsize=4)
-def _grids(side: int) -> _Grids:
-    c = (side - 1) / 2.0
-    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32)
-    steps = np.linspace(-_HUB_REACH, _HUB_REACH, _HUB_STEPS) * side
-    hubs = np.array([(c + dx, c + dy) for dy in steps for dx in steps], np.float32)
-    theta = np.radians(np.arange(_ANGLES) * (360.0 / _ANGLES))
-    radii = np.linspace(_RAY[0], _RAY[1], _RAY_SAMPLES) * side
-    ux, uy = np.sin(theta), -np.cos(theta)  # clockwise from 12 o'clock, y down
-    ray_x = hubs[:, 0, None, None] + ux[None, :, None] * radii[None, None, :]
-    ray_y = hubs[:, 1, None, None] + uy[None, :, None] * radii[None, None, :]
-    ring_theta = np.radians(np.arange(_RING_ANGLES) * (360.0 / _RING_ANGLES))
-    ring_r = np.linspace(_RING[0], _RING[1], _RING_RADII) * side
-    middle = (xx - c) ** 2 + (yy - c) ** 2 < (0.3 * side) ** 2
-    return _Grids(
-        xx=xx, yy=yy,
-        ray_x=ray_x.reshape(-1, _RAY_SAMPLES).astype(np.float32),
-        ray_y=ray_y.reshape(-1, _RAY_SAMPLES).astype(np.float32),
-        hubs=hubs,
-        ring_dx=(ring_r[:, None] * np.sin(ring_theta)[None, :]).astype(np.float32),
-        ring_dy=(-ring_r[:, None] * np.cos(ring_theta)[None, :]).astype(np.float32),
-        ring_angle=np.degrees(ring_theta).astype(np.float32),
-        middle=middle,
-        hub_steps=(np.linspace(-1.0, 1.0, 9) * _HUB_REACH * side).astype(np.float32),
-        tenfold=np.exp(-10j * ring_theta).astype(np.complex64),
-        prior=(0.02 * ((hubs[:, 0] - c) ** 2 + (hubs[:, 1] - c) ** 2)
-               / (_HUB_REACH * side) ** 2)[:, None].astype(np.float32),
-    )
-
-
-def _circular(a: float) -> float:
-    """An angle difference taken to -180 .. 180."""
-    return (a + 180.0) % 360.0 - 180.0
+    if crop.ndim not in (2, 3) or crop.shape[0] < 8 or crop.shape[1] < 8:
+        raise ValueError(f"a dial crop must be HxW or HxWx3 and at least 8x8, not {crop.shape}")
+    if crop.ndim == 2:
+        crop = np.repeat(crop[:, :, None], 3, axis=2)
+    elif crop.shape[2] == 4:
+        crop = crop[:, :, :3]
+    elif crop.shape[2] != 3:
+        raise ValueError(f"a dial crop has 1, 3 or 4 channels, not {crop.shape[2]}")
+    # Area averaging when shrinking, so that a 1 px needle is not lost between samples.
+    small = cv2.resize(np.ascontiguousarray(crop), (side, side), interpolation=cv2.INTER_AREA)
+    return np.asarray(small, np.uint8)
 
 
 def position_of(angle: float, direction: Direction) -> float:
-    """The scale reading of a needle at ``angle`` (degrees clockwise from 12 o'clock)."""
+    """The scale reading of a needle at ``angle`` (degrees clockwise from the 0 mark)."""
     turn = angle if direction == "cw" else 360.0 - angle
-    position = round((turn / 36.0) % 10.0, 3) % 10.0  # 9.9996 rounds to 10.0
-    return float(position)
+    return float(round((turn / 36.0) % 10.0, 3) % 10.0)  # 9.9996 rounds to 10.0
 
 
-def _inks(crop: npt.NDArray[np.uint8], side: int) -> tuple[F32 | None, F32, F32]:
-    """Redness (None for grey), darkness under the face, and brightness, at ``side`` px."""
-    import cv2
-
-    small = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
-    if small.ndim == 2:
-        value = small
-        red = None
-    else:
-        b, g, r = small[..., 0], small[..., 1], small[..., 2]
-        gb = np.maximum(g, b)
-        value = np.maximum(gb, r)
-        red = np.maximum(r - gb, 0.0) / (value + 24.0)
-    # The face's brightness: a high quantile of the middle, so that the needle, numerals
-    # and shadows are darker than it wherever the light falls.
-    flat = value.ravel()
-    face = float(np.partition(flat, int(flat.size * 0.85))[int(flat.size * 0.85)])
-    dark = np.clip((face - value) / max(face, 24.0), 0.0, 1.0)
-    return red, dark, value
+def angle_of(position: float, direction: Direction) -> float:
+    """Where the needle stands (degrees clockwise from the 0 mark) for a reading."""
+    turn = 36.0 * position
+    return float((turn if direction == "cw" else -turn) % 360.0)
 
 
-def _rays(ink: F32, g: _Grids) -> npt.NDArray[np.float32]:
-    """Mean ink along every ray from every hub candidate: (hubs, angles)."""
-    import cv2
-
-    samples = cv2.remap(ink, g.ray_x, g.ray_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return np.asarray(samples.mean(axis=1).reshape(len(g.hubs), _ANGLES), np.float32)
+# Scores this many classes either side of the best go into the reading (as wheel.estimate).
+_SPREAD = 3
+_OFFSETS = np.arange(-_SPREAD, _SPREAD + 1)
 
 
-@dataclass(frozen=True)
-class _Needle:
-    hub: tuple[float, float]
-    angle: float  # coarse, degrees
-    strength: float  # mean ink along the best ray
-    contrast: float  # over the typical ray from the same hub
-    rival: float  # the strongest ray well away from it (and from its tail), as a share
+def peaks(scores: npt.NDArray[np.floating]) -> tuple[npt.NDArray[np.float64],
+                                                      npt.NDArray[np.float64]]:
+    """Each row's reading (0 <= r < 10, in tenths of its 100 ordered classes) and the mass
+    within 0.3 of it: :func:`~digitd.edge.vision.wheel.estimate`'s position and confidence,
+    for the whole batch at once (the device reads every dial of a frame in one go)."""
+    scores = np.asarray(scores)[:, :NUM_POSITIONS]
+    best = scores.argmax(axis=1)
+    rows = np.arange(len(scores))[:, None]
+    w = scores[rows, (best[:, None] + _OFFSETS) % NUM_POSITIONS].astype(np.float64)
+    total = w.sum(axis=1)
+    centre = best + (w @ _OFFSETS) / np.maximum(total, 1e-12)  # no mass: the best class
+    return np.round((centre / STEPS) % 10.0, 3) % 10.0, np.minimum(1.0, total)
 
 
-def _find_needle(ink: F32, g: _Grids) -> _Needle:
-    votes = _rays(ink, g)
-    # Rays from hubs along the needle's own line tie; the box is cut round the dial, so
-    # the hub nearer its middle wins.
-    k = int((votes - g.prior).argmax())
-    h, a = divmod(k, _ANGLES)
-    row = votes[h]
-    best = float(row[a])
-    typical = float(np.median(row))
-    # Away from the best ray by more than 30° on either side, its tail's direction included:
-    # a needle has one strong ray (its tail is short), a star four to eight alike.
-    off = np.abs((np.arange(_ANGLES) - a + _ANGLES // 2) % _ANGLES - _ANGLES // 2)
-    away = off > (30 * _ANGLES) // 360
-    rival = float((row[away].max() - typical) / max(best - typical, 1e-6))
-    hub = (float(g.hubs[h, 0]), float(g.hubs[h, 1]))
-    return _Needle(hub, a * 360.0 / _ANGLES, best, best - typical, rival)
+@lru_cache(maxsize=2)
+def _middle(side: int) -> npt.NDArray[np.bool_]:
+    yy, xx = np.mgrid[0:side, 0:side]
+    c = (side - 1) / 2.0
+    return np.asarray((xx - c) ** 2 + (yy - c) ** 2 < (0.3 * side) ** 2)
 
 
-def _refine(ink: F32, g: _Grids, needle: _Needle, side: int) -> tuple[float, tuple[float, float]]:
-    """The needle's angle from a weighted line through the ink near the coarse ray, and the
-    hub moved onto that line."""
-    a = math.radians(needle.angle)
-    ux, uy = math.sin(a), -math.cos(a)
-    dx = g.xx - needle.hub[0]
-    dy = g.yy - needle.hub[1]
-    along = dx * ux + dy * uy
-    across = dy * ux - dx * uy
-    band = (np.abs(across) < 0.07 * side) & (along > 0.05 * side) & (along < 0.36 * side)
-    w = np.where(band, ink, 0.0)
-    # Faint ink (the face's texture, a shadow's edge) must not pull the line.
-    w = np.maximum(w - 0.5 * float(w.max()), 0.0)
-    total = float(w.sum())
-    if total <= 0:
-        return needle.angle, needle.hub
-    mx = float((w * g.xx).sum()) / total
-    my = float((w * g.yy).sum()) / total
-    cxx = float((w * (g.xx - mx) ** 2).sum())
-    cyy = float((w * (g.yy - my) ** 2).sum())
-    cxy = float((w * (g.xx - mx) * (g.yy - my)).sum())
-    theta = 0.5 * math.atan2(2 * cxy, cxx - cyy)  # the main axis, image coordinates
-    vx, vy = math.cos(theta), math.sin(theta)
-    if vx * ux + vy * uy < 0:
-        vx, vy = -vx, -vy
-    angle = math.degrees(math.atan2(vx, -vy)) % 360.0
-    if abs(_circular(angle - needle.angle)) > 8.0:  # the fit ran off onto something else
-        return needle.angle, needle.hub
-    # The hub: the point of the fitted line nearest the coarse hub.
-    t = (needle.hub[0] - mx) * vx + (needle.hub[1] - my) * vy
-    return angle, (mx + t * vx, my + t * vy)
+def _glare(image: npt.NDArray[np.uint8]) -> bool:
+    blown = image[_middle(image.shape[0])].min(axis=1) >= 250
+    return bool(blown.mean() >= _GLARE_SHARE)
 
 
-def _ring(dark: F32, g: _Grids, hub: tuple[float, float], along: tuple[float, float],
-          keep: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.float32], tuple[float, float]]:
-    """Dark ink of the numeral band per angle (``_RING_ANGLES``), round the hub moved along
-    the needle's line to where the ticks and numerals look most evenly spaced.
-
-    The needle fixes the hub's place across its line but hardly along it; the scale's
-    ten-fold pattern is sharpest round its own centre."""
-    import cv2
-
-    steps = g.hub_steps
-    hx = np.float32(hub[0]) + steps * np.float32(along[0])
-    hy = np.float32(hub[1]) + steps * np.float32(along[1])
-    mx = g.ring_dx[None] + hx[:, None, None]
-    my = g.ring_dy[None] + hy[:, None, None]
-    n, radii, angles = mx.shape
-    ring = cv2.remap(dark, mx.reshape(n * radii, angles), my.reshape(n * radii, angles),
-                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(n, radii, angles)
-    # Per radius, the ten-fold component; summed over radii it adds up only round the centre.
-    ink = ring[:, :, keep]
-    ink = ink - ink.mean(axis=2, keepdims=True)
-    c10 = (ink * g.tenfold[keep]).sum(axis=(1, 2))
-    best = int(np.abs(c10).argmax())
-    return ring[best].sum(axis=0), (float(hx[best]), float(hy[best]))
-
-
-def _scale_turn(ring: npt.NDArray[np.float32], g: _Grids, keep: npt.NDArray[np.bool_]) -> float:
-    """How far (degrees, clockwise) the scale is turned: the phase of the ten-fold pattern
-    its ticks and numerals make round the hub; 0 when there is no clear pattern."""
-    ink = ring[keep] - float(ring[keep].mean())
-    c = complex((ink * g.tenfold[keep]).sum())
-    spread = float(np.abs(ink).sum())
-    if spread <= 0 or abs(c) < 0.15 * spread:
-        return 0.0
-    turn = -math.degrees(math.atan2(c.imag, c.real)) / 10.0
-    return turn if abs(turn) <= _ROTATION_LIMIT else 0.0
-
-
-# Pairs of sectors (degrees of a clockwise scale) and which one holds more ink there:
-# 1 at 36° against 9 at 324°, 2/8, 4/6, and 3 at 108° (more) against 7 at 252°.
-_PAIRS = ((36.0, 324.0), (72.0, 288.0), (144.0, 216.0), (252.0, 108.0))
-
-
-def _numbering(ring: npt.NDArray[np.float32], g: _Grids, turn: float,
-               needle: float) -> float:
-    """How clearly the numerals say clockwise (> 0) or counter-clockwise (< 0)."""
-    rel = (g.ring_angle - turn) % 360.0
-    lean = 0.0
-    total = 0.0
-    for light, heavy in _PAIRS:
-        # The needle (and its tail) hides the numerals it crosses: skip those pairs.
-        if any(abs(_circular(s + turn - needle - flip)) < 24.0
-               for s in (light, heavy) for flip in (0.0, 180.0)):
-            continue
-        a = float(ring[np.abs((rel - light + 180.0) % 360.0 - 180.0) < 14.0].sum())
-        b = float(ring[np.abs((rel - heavy + 180.0) % 360.0 - 180.0) < 14.0].sum())
-        lean += b - a
-        total += a + b
-    return lean / total if total > 0 else 0.0
+def decode(probs: npt.NDArray[np.floating], directions: Sequence[str],
+           hubs: Sequence[tuple[float, float]] | None = None,
+           inputs: npt.NDArray[np.uint8] | None = None) -> list[DialEstimate]:
+    """Each row of dial-model scores read with its direction ("auto", "cw" or "ccw"); the
+    hubs default to the input's centre. With the model's ``inputs``, a box refused as no
+    dial whose middle is blown out says so."""
+    probs = np.asarray(probs, np.float32)
+    if probs.ndim != 2 or probs.shape[1] != NUM_DIAL_OUTPUTS:
+        raise ValueError(f"expected (N, {NUM_DIAL_OUTPUTS}) scores, got {probs.shape}")
+    if len(directions) != len(probs):
+        raise ValueError(f"{len(probs)} rows of scores but {len(directions)} directions")
+    n = len(probs)
+    # Both ordered heads in one call: a frame holds a few dials, and numpy's cost is per call.
+    found, mass = peaks(np.concatenate([probs[:, :NUM_POSITIONS], probs[:, ANGLE]]))
+    positions, position_mass, angles, angle_mass = found[:n], mass[:n], found[n:], mass[n:]
+    cw, ccw = probs[:, DIRECTION.start], probs[:, DIRECTION.start + 1]
+    ccw_share = ccw / np.maximum(cw + ccw, 1e-6)
+    middle = ((SIDE - 1) / 2.0, (SIDE - 1) / 2.0)
+    out: list[DialEstimate] = []
+    for i, given in enumerate(directions):
+        angle = float(round(angles[i] * 36.0, 2) % 360.0)
+        if given == "auto":
+            used: Direction = "ccw" if ccw_share[i] > 0.5 else "cw"
+            sure = bool(max(ccw_share[i], 1.0 - ccw_share[i]) >= DIRECTION_SURE)
+            position: float | None = float(positions[i])
+            confidence = float(position_mass[i])
+        elif given in DIRECTIONS:
+            used, sure = ("cw" if given == "cw" else "ccw"), True
+            position, confidence = position_of(angle, used), float(angle_mass[i])
+        else:
+            raise ValueError(f"a dial's direction is auto, cw or ccw, not {given!r}")
+        refused = None
+        if probs[i, BLANK] >= 0.5:
+            refused = ("flash glare covers the dial" if inputs is not None and _glare(inputs[i])
+                       else "not a dial")
+        elif confidence < MIN_CONFIDENCE:
+            refused = "no clear needle"
+        if refused is not None:
+            position, confidence = None, 0.0
+        hub = hubs[i] if hubs is not None else middle
+        out.append(DialEstimate(position, round(confidence, 3), used, angle, hub, refused, sure))
+    return out
 
 
-def _refusal(angle: float, hub: tuple[float, float], direction: Direction, why: str,
-             sure: bool = True) -> DialEstimate:
-    return DialEstimate(None, 0.0, direction, angle % 360.0, hub, why, sure)
+class DialModel(TfliteModel):
+    """The dial model with its card: :meth:`read` takes a frame's dial crops in one call."""
+
+    kind = "dial"
+
+    def _check_input(self, shape: tuple[int, ...]) -> None:
+        if len(shape) != 4 or shape[1:] != (SIDE, SIDE, 3):
+            raise ModelError(
+                f"{self.model_path}: input shape {list(shape)}, expected [N, {SIDE}, {SIDE}, 3]"
+                "; this is not a digitd dial model"
+            )
+
+    def _check_classes(self) -> None:
+        if self.num_classes != NUM_DIAL_OUTPUTS:
+            raise ModelError(
+                f"{self.model_path}: {self.num_classes} outputs, expected {NUM_DIAL_OUTPUTS} "
+                f"(positions + 'not a dial', angles, directions)"
+            )
+
+    def _check_golden(self) -> int:
+        # As the other kinds, on the position head: its top class is the one that matters,
+        # and the three softmaxes side by side have no single top class between them.
+        try:
+            golden = from_card(self.card)
+        except GoldenFormatError as exc:
+            raise ModelError(f"{self.model_path}: the model card is damaged: {exc}") from None
+        if golden is None:
+            return 0
+        if golden.inputs.shape[1:] != (SIDE, SIDE, 3):
+            raise ModelError(f"{self.model_path}: the card's known inputs are "
+                             f"{golden.inputs.shape[1:]}, the model takes {(SIDE, SIDE, 3)}")
+        result = compare(golden, self.probabilities(golden.inputs)[:, POSITION])
+        if not result.ok:
+            raise RuntimeBrokenError(
+                f"{self.model_path.name}: {self.runtime_info} reads {len(result.wrong)} of the "
+                f"{result.total} known inputs in its card wrong (it computes wrong results on "
+                "this machine, so every dial would read nothing or nonsense)",
+                len(result.wrong), result.total,
+            )
+        return result.total
+
+    def _quantise(self, images: npt.NDArray[np.uint8]) -> npt.NDArray[Any]:
+        dtype = np.dtype(self._in["dtype"])
+        scale, zero = self._in["quantization"]
+        if dtype == np.int8 and zero == -128 and abs(scale * 255.0 - 1.0) < 1e-6:
+            # uint8 - 128 as int8 is flipping the top bit: the usual input, without floats.
+            return np.asarray(images ^ np.uint8(0x80)).view(np.int8)
+        real = images.astype(np.float32) / 255.0
+        if dtype.kind == "f" or not scale:
+            return real.astype(dtype)
+        info = np.iinfo(dtype)
+        return np.clip(np.round(real / scale) + zero, info.min, info.max).astype(dtype)
+
+    def probabilities(self, images: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """The scores, shape (N, :data:`NUM_DIAL_OUTPUTS`), of N inputs from :func:`dial_input`."""
+        if images.ndim != 4 or images.shape[1:] != (SIDE, SIDE, 3):
+            raise ValueError(f"expected a stack of {SIDE}x{SIDE}x3 inputs, got {images.shape}")
+        n = len(images)
+        if n == 0:
+            return np.zeros((0, self.num_classes), np.float32)
+        if n != self._batch:
+            self._interp.resize_tensor_input(self._in["index"], [n, SIDE, SIDE, 3])
+            self._interp.allocate_tensors()
+            self._batch = n
+        self._interp.set_tensor(self._in["index"], self._quantise(images))
+        self._interp.invoke()
+        return self._dequantise(self._interp.get_tensor(self._out["index"]))
+
+    def read(self, crops: Sequence[npt.NDArray[np.uint8]],
+             directions: Sequence[str]) -> list[DialEstimate]:
+        """Read each crop (BGR, any size) with its direction ("auto", "cw" or "ccw")."""
+        if len(crops) != len(directions):
+            raise ValueError(f"{len(crops)} dial crops but {len(directions)} directions")
+        if not crops:
+            return []
+        inputs = np.stack([dial_input(c) for c in crops])
+        hubs = [((c.shape[1] - 1) / 2.0, (c.shape[0] - 1) / 2.0) for c in crops]
+        return decode(self.probabilities(inputs), directions, hubs, inputs)
 
 
-def read_dial(crop: npt.NDArray[np.uint8],
-              direction: Literal["auto", "cw", "ccw"] = "auto") -> DialEstimate:
-    """Read one dial. ``crop``: the dial's box cut from the frame, BGR HxWx3 uint8 (or HxW
-    grey: then only dark needles are looked for). ``direction``: how the scale is numbered,
-    or "auto" to tell it from the numerals."""
-    if crop.ndim not in (2, 3) or crop.shape[0] < 8 or crop.shape[1] < 8:
-        raise ValueError(f"a dial crop must be HxW or HxWx3 and at least 8x8, not {crop.shape}")
-    if crop.ndim == 3 and crop.shape[2] == 4:
-        crop = crop[:, :, :3]
-    h, w = crop.shape[:2]
-    sx, sy = w / SIDE, h / SIDE
-    g = _grids(SIDE)
-    red, dark, value = _inks(np.ascontiguousarray(crop), SIDE)
-    centre = ((w - 1) / 2.0, (h - 1) / 2.0)
-    fallback: Direction = "cw" if direction == "auto" else direction
-
-    needle = None
-    ink = dark
-    if red is not None:
-        found = _find_needle(red, g)
-        if found.strength >= _MIN_RED and found.contrast >= _MIN_CONTRAST:
-            needle, ink = found, red
-    if needle is None:
-        found = _find_needle(dark, g)
-        if found.strength >= _MIN_DARK and found.contrast >= _MIN_CONTRAST:
-            needle = found
-    glare = float((value[g.middle] >= 250.0).mean())
-    if needle is None:
-        why = "flash glare covers the dial" if glare >= _GLARE_SHARE else "no needle found"
-        return _refusal(0.0, centre, fallback, why)
-    hub_small = needle.hub
-    if needle.rival >= _STAR_RATIO:
-        return _refusal(needle.angle, (hub_small[0] * sx, hub_small[1] * sy), fallback,
-                        "not a dial")
-
-    angle_small, hub_small = _refine(ink, g, needle, SIDE)
-    off = np.abs((g.ring_angle - angle_small + 180.0) % 360.0 - 180.0)
-    keep = (off > 16.0) & (off < 164.0)  # the needle and its tail are no part of the scale
-    a = math.radians(angle_small)
-    ring, hub_small = _ring(dark, g, hub_small, (math.sin(a), -math.cos(a)), keep)
-    turn = _scale_turn(ring, g, keep)
-
-    sure = True
-    used: Direction
-    if direction == "auto":
-        lean = _numbering(ring, g, turn, angle_small)
-        sure = abs(lean) >= _DIRECTION_MARGIN
-        used = "ccw" if sure and lean < 0 else "cw"
-    else:
-        used = direction
-    # Back to the crop's own pixels (a box that is not square was squeezed to SIDE x SIDE).
-    a = math.radians(angle_small)
-    angle = math.degrees(math.atan2(math.sin(a) * sx, math.cos(a) * sy)) % 360.0
-    hub = (hub_small[0] * sx, hub_small[1] * sy)
-    position = position_of(angle - turn, used)
-    confidence = min(1.0, needle.contrast / (2 * _MIN_CONTRAST)) * (1.0 - 0.5 * needle.rival)
-    if not sure:
-        confidence *= 0.5
-    return DialEstimate(position, round(max(0.0, confidence), 3), used, angle, hub, None, sure)
+def _refusal(box: tuple[int, int, int, int], direction: str, why: str) -> DialEstimate:
+    used: Direction = "ccw" if direction == "ccw" else "cw"
+    return DialEstimate(None, 0.0, used, 0.0, (box[2] / 2, box[3] / 2), why)
 
 
 def read_dials(frame: npt.NDArray[np.uint8], boxes: Sequence[tuple[int, int, int, int]],
-               directions: Sequence[str]) -> list[DialEstimate]:
-    """Read each (x, y, w, h) box of ``frame`` with its direction ("auto", "cw" or "ccw").
-    A box is clipped to the frame; one wholly outside it is refused."""
+               directions: Sequence[str], model: DialModel) -> list[DialEstimate]:
+    """Read each (x, y, w, h) box of ``frame`` with its direction ("auto", "cw" or "ccw"),
+    all in one call of the model. A box is clipped to the frame; one wholly outside it is
+    refused."""
     if len(boxes) != len(directions):
         raise ValueError(f"{len(boxes)} dial boxes but {len(directions)} directions")
     fh, fw = frame.shape[:2]
-    out: list[DialEstimate] = []
-    for (x, y, w, h), given in zip(boxes, directions, strict=True):
-        if given not in ("auto", "cw", "ccw"):
-            raise ValueError(f"a dial's direction is auto, cw or ccw, not {given!r}")
+    out: list[DialEstimate | None] = []
+    crops: list[npt.NDArray[np.uint8]] = []
+    given: list[str] = []
+    origins: list[tuple[int, int]] = []
+    for (x, y, w, h), direction in zip(boxes, directions, strict=True):
+        if direction not in ("auto", "cw", "ccw"):
+            raise ValueError(f"a dial's direction is auto, cw or ccw, not {direction!r}")
         x0, y0, x1, y1 = max(0, x), max(0, y), min(fw, x + w), min(fh, y + h)
-        fallback: Direction = "ccw" if given == "ccw" else "cw"
         if x1 - x0 < 8 or y1 - y0 < 8:
-            out.append(_refusal(0.0, (w / 2, h / 2), fallback,
-                                "the dial box lies outside the frame"))
+            out.append(_refusal((x, y, w, h), direction, "the dial box lies outside the frame"))
             continue
-        est = read_dial(frame[y0:y1, x0:x1], given)  # type: ignore[arg-type]
+        out.append(None)
+        crops.append(frame[y0:y1, x0:x1])
+        given.append(direction)
+        origins.append((x0 - x, y0 - y))
+    read = iter(zip(model.read(crops, given), origins, strict=True))
+    result: list[DialEstimate] = []
+    for est in out:
+        if est is not None:
+            result.append(est)
+            continue
+        e, (dx, dy) = next(read)
         # The hub in the box's own pixels, as if the box had not been clipped.
-        out.append(DialEstimate(est.position, est.confidence, est.direction, est.angle,
-                                (est.hub[0] + x0 - x, est.hub[1] + y0 - y), est.refused,
-                                est.direction_sure))
-    return out
+        result.append(DialEstimate(e.position, e.confidence, e.direction, e.angle,
+                                   (e.hub[0] + dx, e.hub[1] + dy), e.refused, e.direction_sure))
+    return result

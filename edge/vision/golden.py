@@ -8,7 +8,7 @@ wide margin, and the device reads them once when it loads the model: a model tha
 any of them as another class is refused, naming the runtime.
 
 The card holds them as ``{"shape": [N, H, W], "inputs": base64(zlib(uint8 bytes)),
-"top": [class, ...], "source": "..."}``.
+"top": [class, ...], "source": "..."}`` (``[N, H, W, 3]`` for a colour model).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ GOLDEN_KEY = "golden"
 class GoldenSet:
     """Inputs of a model's own size and the class the model gave each on the workstation."""
 
-    inputs: npt.NDArray[np.uint8]  # (N, H, W)
+    inputs: npt.NDArray[np.uint8]  # (N, H, W), or (N, H, W, 3) for a colour model
     top: tuple[int, ...]
     source: str = ""
 
@@ -59,7 +59,7 @@ def from_card(card: dict[str, Any]) -> GoldenSet | None:
         top = tuple(int(t) for t in section["top"])
     except (KeyError, TypeError, ValueError, zlib.error) as exc:
         raise GoldenFormatError(f"its '{GOLDEN_KEY}' section cannot be read ({exc})") from None
-    if len(shape) != 3 or len(top) != shape[0]:
+    if len(shape) not in (3, 4) or len(top) != shape[0]:
         raise GoldenFormatError(
             f"its '{GOLDEN_KEY}' section holds {shape[0] if shape else 0} inputs of shape "
             f"{list(shape)} and {len(top)} classes"

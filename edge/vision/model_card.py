@@ -21,9 +21,10 @@ from .window import WINDOW_PREPROCESSING_VERSION
 CARD_FORMAT = "digitd-model-card"
 CARD_VERSION = 1
 # The two kinds of model: "digit" reads normalised 28x28 digits (auto mode, handwriting),
-# "window" reads whole fixed boxes as wheel positions (boxes mode, meters).
-KINDS = ("digit", "window")
-MODEL_FILES = {"digit": "digits.tflite", "window": "meter.tflite"}
+# "window" reads whole fixed boxes as wheel positions (boxes mode, meters), "dial" reads
+# a pointer dial's box as its needle's position (:mod:`~digitd.edge.vision.dial`).
+KINDS = ("digit", "window", "dial")
+MODEL_FILES = {"digit": "digits.tflite", "window": "meter.tflite", "dial": "dial.tflite"}
 
 
 class ModelError(DigitdError, ValueError):
@@ -40,7 +41,7 @@ def sha256_of(path: str | Path) -> str:
 
 
 def default_model_path(kind: str = "digit") -> Path:
-    """The shipped model of a kind (``models/digits.tflite`` or ``models/meter.tflite``)."""
+    """The shipped model of a kind (``models/digits.tflite``, ``meter.tflite``, ``dial.tflite``)."""
     return Path(str(resources.files("digitd.models").joinpath(MODEL_FILES[kind])))
 
 
@@ -86,7 +87,8 @@ def read_card(
     path = card_path(model_path)
     card_kind = card.get("kind", "digit")
     if card_kind != kind:
-        use = "[model] path (auto mode)" if card_kind == "digit" else "[model] meter_path (boxes)"
+        use = {"digit": "[model] path (auto mode)",
+               "window": "[model] meter_path (boxes)"}.get(card_kind, "the dial model")
         raise ModelError(
             f"{path}: a {card_kind!r} model, but a {kind!r} model is needed here; "
             f"give it as {use}"
@@ -94,6 +96,11 @@ def read_card(
     preprocessing = card.get("preprocessing", {})
     version = preprocessing.get("version") if isinstance(preprocessing, dict) else None
     expected = WINDOW_PREPROCESSING_VERSION if kind == "window" else PREPROCESSING_VERSION
+    if kind == "dial":
+        # Imported here: the dial module builds on the classifier, which imports this one.
+        from .dial import DIAL_PREPROCESSING_VERSION
+
+        expected = DIAL_PREPROCESSING_VERSION
     if version != expected:
         # A digit model one version behind may be carried over once measured (README,
         # "Stroke widths evened"); a meter model's preprocessing has not changed.

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from digitd.train.common.camera import jpeg_roundtrip, to_u8
+from ..common.camera import jpeg_roundtrip, to_u8
 
 logger = logging.getLogger(__name__)
 
@@ -308,7 +308,7 @@ def _photograph(canvas: U8, rng: np.random.Generator, size: int, shot: Shot,
     """The drawn dial (``_SUPER`` times larger) as the camera delivers it at ``size``."""
     import cv2
 
-    small = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = np.asarray(cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA), np.float32)
     if shot.cast > 0:
         gains = rng.normal(1.0, shot.cast, 3) * rng.uniform(0.7, 1.1)
         small = small * gains.astype(np.float32)
@@ -318,9 +318,9 @@ def _photograph(canvas: U8, rng: np.random.Generator, size: int, shot: Shot,
         sigma = size * (0.06 + 0.1 * shot.flash) if shot.flash < 0.95 else size * 0.4
         small = _hot_spot(small, rng, spot[0], spot[1], shot.flash, sigma)
     if shot.blur > 0:
-        small = cv2.GaussianBlur(small, (0, 0), shot.blur)
+        small = np.asarray(cv2.GaussianBlur(small, (0, 0), shot.blur), np.float32)
     if shot.noise > 0:
-        small = small + rng.normal(0.0, shot.noise, small.shape).astype(np.float32)
+        small = small + np.asarray(rng.normal(0.0, shot.noise, small.shape), np.float32)
     out = to_u8(small)
     return jpeg_roundtrip(out, shot.jpeg) if shot.jpeg > 0 else out
 
@@ -424,7 +424,7 @@ def render_negative(rng: np.random.Generator, kind: NegativeKind, style: DialSty
         cover = np.empty_like(img, dtype=np.float32)
         cover[:] = base * rng.uniform(0.6, 1.2)
         cover += rng.normal(0, 6, cover.shape).astype(np.float32)
-        cover = cv2.GaussianBlur(cover, (0, 0), 1.0)
+        cover = np.asarray(cv2.GaussianBlur(cover, (0, 0), 1.0), np.float32)
         # The cover reaches in from one side and leaves at most a sliver of the dial.
         yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) - size / 2
         a = rng.uniform(0, 2 * math.pi)
@@ -433,5 +433,5 @@ def render_negative(rng: np.random.Generator, kind: NegativeKind, style: DialSty
         return jpeg_roundtrip(img, shot.jpeg)
     tone = rng.uniform(60, 220, 3).astype(np.float32)
     tex = rng.normal(0, 1, (size // 4 + 1, size // 4 + 1, 3)).astype(np.float32)
-    tex = cv2.resize(tex, (size, size), interpolation=cv2.INTER_CUBIC)
+    tex = np.asarray(cv2.resize(tex, (size, size), interpolation=cv2.INTER_CUBIC), np.float32)
     return jpeg_roundtrip(to_u8(tone + tex * rng.uniform(5, 30)), shot.jpeg)
