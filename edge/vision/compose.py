@@ -18,7 +18,8 @@ Pointer dials after the wheels (``dials_from``: the index of the first) are gear
 continuously: each stands a tenth of its finer neighbour's turn past its digit (a
 x0.01 dial at 2.95 while the x0.001 one reads 1.0 has passed 3). The last wheel is
 carried by the first dial the way a wheel is by its neighbour, at ``transition_start``
-of the dial's turn.
+of the dial's turn. The finest dial shows the digit its needle has passed (9.95 is
+just before 0), not its position to the tenth as a wheel does.
 
 Pure functions, no I/O.
 """
@@ -72,6 +73,10 @@ def compose(
     misfit = [0.0] * len(positions)
     digits[-1] = tenths // 10
     right = tenths / 10.0  # where the wheel to the right stands, continuously
+    if dials_from is not None and dials_from < len(positions):
+        # The finest dial shows the digit its needle has passed: 9.95 is just before 0.
+        right = positions[-1] % 10.0
+        digits[-1] = math.floor(right) % 10
     for i in range(len(positions) - 2, -1, -1):
         geared = dials_from is not None and i >= dials_from
         turn = right / 10.0 if geared else expected_turn(right, transition_start)

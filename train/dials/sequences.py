@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 from ...edge.config import DecisionConfig, LocateConfig
 from ...edge.reading import DialRead
 from ...edge.vision.compose import DEFAULT_TRANSITION_START
-from ...edge.vision.decide import Action, Decider
+from ...edge.vision.decide import QUALITY_CODES, Action, Decider
 from ...edge.vision.dial import DialModel
 from ...edge.vision.reader import wheel_reading
 from ...edge.vision.wheel import WheelEstimate
@@ -45,6 +45,7 @@ STEPS = 40
 SIZE = 80  # a dial's box, pixels
 LAG = 0.3  # the last wheel lags or leads its x0.1 dial by up to this much of a digit
 FINEST = Decimal(1).scaleb(-DIALS)
+MIN_TENTHS = 80
 
 
 def true_positions(count: int, fraction: float, lag: float, wheels: int = WHEELS,
@@ -78,8 +79,13 @@ class _Tally:
     exact: int = 0
     within_step: int = 0  # off by at most one step of the finest dial
     decreasing: int = 0
-    carry_frames: int = 0  # frames with the x0.1 dial and the wheels read
+    carry_frames: int = 0  # frames read (not refused), the x0.1 dial among them
     carry_right: int = 0  # ... whose last wheel came out right
+    # Published while the finest needle stood clear of a tick (0.1 or more from one),
+    # where a person reads one digit; and of those, exact.
+    clear: int = 0
+    clear_exact: int = 0
+    refused_by: dict[str, int] = field(default_factory=dict)
 
     def figures(self) -> dict[str, Any]:
         def share(k: int, n: int) -> float:
@@ -91,7 +97,10 @@ class _Tally:
                 "within_one_step": share(self.within_step, self.published),
                 "decreasing": self.decreasing,
                 "carry_frames": self.carry_frames,
-                "carry_right": share(self.carry_right, self.carry_frames)}
+                "carry_right": share(self.carry_right, self.carry_frames),
+                "clear_of_a_tick": self.clear,
+                "exact_clear_of_a_tick": share(self.clear_exact, self.clear),
+                "refused_by": dict(sorted(self.refused_by.items()))}
 
 
 def evaluate_water_meters(
@@ -107,7 +116,8 @@ def evaluate_water_meters(
                           dials=[[0, 0, SIZE, SIZE]] * DIALS)
     total, per_style = _Tally(), {s: _Tally() for s in styles}
     wrong: list[dict[str, str]] = []
-    names = sorted(pools)
+    # Meters whose crops show most tenths: a frame needs a crop at every wheel's position.
+    names = sorted(m for m, p in pools.items() if len(p) >= MIN_TENTHS) or sorted(pools)
     for m in range(meters):
         pool = pools[names[m % len(names)]]
         style_name = styles[m % len(styles)]
@@ -121,7 +131,7 @@ def evaluate_water_meters(
         for step in range(steps):
             if rng.random() < 0.7:  # water running: 0 .. 25 L a frame
                 count += int(rng.integers(1, 250))
-            fraction = float(rng.uniform(0.0, 0.9))
+            fraction = float(rng.uniform(0.0, 1.0))
             wheels, dials = true_positions(count, fraction, lag)
             ests = []
             for p in wheels:
@@ -143,22 +153,29 @@ def evaluate_water_meters(
             reading = wheel_reading(ests, boxes, locate, dials=reads)
             want = truth(count)
             decision = decider.offer(reading, float(step))
-            carry = reading.dials[0].read and reading.composed is not None
+            refused = (decision.reason.code.value if decision.action == Action.REJECT and
+                       decision.reason is not None and decision.reason.code in QUALITY_CODES
+                       else None)
+            # The carry as the frame reads it, where the frame is not refused itself.
+            carry = reading.dials[0].read and reading.composed is not None and refused is None
             carry_right = carry and reading.composed is not None and \
                 reading.composed.digits[WHEELS - 1] == int(want) % 10
             for t in tallies:
                 t.frames += 1
-                t.no_reading += decision.action == Action.REJECT and \
-                    decision.reason is not None and decision.reason.code.value in (
-                        "not_a_digit", "low_confidence", "wheels_disagree", "dial_unread")
+                t.no_reading += refused is not None
+                if refused is not None:
+                    t.refused_by[refused] = t.refused_by.get(refused, 0) + 1
                 t.carry_frames += bool(carry)
                 t.carry_right += bool(carry_right)
             if not decision.publish or decision.value is None:
                 continue
             number = Decimal(decision.value)
+            clear = 0.1 <= fraction <= 0.9
             for t in tallies:
                 t.published += 1
                 t.exact += number == want
+                t.clear += clear
+                t.clear_exact += clear and number == want
                 t.within_step += abs(number - want) <= FINEST
                 t.decreasing += last is not None and number < last
             if number != want and len(wrong) < 10:
