@@ -91,9 +91,10 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--recipe", metavar="FILE.toml",
                    help="the training settings (kind, architecture, augmentation, teachers, "
                    "...); default: the kind's defaults")
-    p.add_argument("--kind", choices=["digit", "window"], default=None,
+    p.add_argument("--kind", choices=["digit", "window", "dial"], default=None,
                    help="digit: handwriting/auto-mode model on MNIST; window: the meter-window "
-                   "model for boxes mode, on real meter crops (default: the recipe's, else digit)")
+                   "model for boxes mode, on real meter crops; dial: the pointer-dial model, on "
+                   "generated dials (default: the recipe's, else digit)")
     p.add_argument("--mnist-dir", help="digit kind: folder with the four MNIST IDX files "
                    "(default: keras.datasets.mnist, which downloads)")
     p.add_argument("--meter-dir", help="window kind: the meter-digits folder (labels.csv, "

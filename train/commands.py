@@ -1,6 +1,6 @@
-"""``digitd train``: the command-line face of :mod:`digitd.train.digits.train` and
-:mod:`digitd.train.wheels.train`. What a run does beyond the everyday options is its
-recipe (:mod:`digitd.train.recipe`)."""
+"""``digitd train``: the command-line face of :mod:`digitd.train.digits.train`,
+:mod:`digitd.train.wheels.train` and :mod:`digitd.train.dials.train`. What a run does
+beyond the everyday options is its recipe (:mod:`digitd.train.recipe`)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def train_command(args: argparse.Namespace) -> int:
     kind, settings = _settings(args)
     if kind == "window":
         return _train_window(settings)
+    if kind == "dial":
+        return _train_dial(settings)
     from .digits.pen import parse_kinds
     from .digits.train import TrainConfig, train
 
@@ -74,4 +76,21 @@ def _train_window(settings: dict[str, Any]) -> int:
     cfg = WindowTrainConfig(**settings)
     path = train_window(cfg)
     print(f"window: meter-window model -> {path} (dev figures in {path.parent}/metrics.json)")
+    return 0
+
+
+def _train_dial(settings: dict[str, Any]) -> int:
+    from .dials.train import DialTrainConfig, train_dial
+
+    given = [name for name in ("mnist_dir", "meter_dir", "sevenseg_dir", "images_dir", "limit",
+                               "init") if settings.get(name)]
+    if given:
+        raise ValueError(f"{', '.join('--' + n.replace('_', '-') for n in given)}: the dial model "
+                         "trains on generated dials only (its recipe's examples, epochs, seed)")
+    for name in ("mnist_dir", "meter_dir", "sevenseg_dir", "images_dir", "limit", "init"):
+        settings.pop(name, None)
+    _share(settings, "negative_share", "0.12: one generated input in eight is not a dial")
+    path = train_dial(DialTrainConfig(**settings))
+    print(f"dial: pointer-dial model -> {path} (convert it with 'digitd convert {path} "
+          "--out models/dial.tflite')")
     return 0

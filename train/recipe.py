@@ -2,9 +2,10 @@
 
     digitd train --recipe train/wheels/recipe.toml --out runs/mine
 
-A recipe names its ``kind`` (``"digit"`` or ``"window"``) and any of that kind's settings
-(:class:`~digitd.train.digits.train.TrainConfig`,
-:class:`~digitd.train.wheels.train.WindowTrainConfig`) by their field names, the same
+A recipe names its ``kind`` (``"digit"``, ``"window"`` or ``"dial"``) and any of that kind's
+settings (:class:`~digitd.train.digits.train.TrainConfig`,
+:class:`~digitd.train.wheels.train.WindowTrainConfig`,
+:class:`~digitd.train.dials.train.DialTrainConfig`) by their field names, the same
 names a model card records under ``training.settings``: a card's settings make a recipe.
 The few everyday options of ``digitd train`` (data folders, epochs, seed, limit, init,
 out) override it when given. An unknown key or a value of the wrong type is one error
@@ -18,10 +19,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-KINDS = ("digit", "window")
+KINDS = ("digit", "window", "dial")
 
 
 def _fields(kind: str) -> dict[str, dataclasses.Field[Any]]:
+    if kind == "dial":
+        from .dials.train import DialTrainConfig
+
+        return {f.name: f for f in dataclasses.fields(DialTrainConfig)}
     if kind == "window":
         from .wheels.train import WindowTrainConfig
 
