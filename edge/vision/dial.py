@@ -19,6 +19,7 @@ Nothing here imports TensorFlow: the model runs on the device's TFLite runtime.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -99,20 +100,25 @@ def angle_of(position: float, direction: Direction) -> float:
 # Scores this many classes either side of the best go into the reading (as wheel.estimate).
 _SPREAD = 3
 _OFFSETS = np.arange(-_SPREAD, _SPREAD + 1)
+_OFFSET_LIST = _OFFSETS.tolist()
 
 
-def peaks(scores: npt.NDArray[np.floating]) -> tuple[npt.NDArray[np.float64],
-                                                      npt.NDArray[np.float64]]:
+def peaks(scores: npt.NDArray[np.floating]) -> tuple[list[float], list[float]]:
     """Each row's reading (0 <= r < 10, in tenths of its 100 ordered classes) and the mass
-    within 0.3 of it: :func:`~digitd.edge.vision.wheel.estimate`'s position and confidence,
-    for the whole batch at once (the device reads every dial of a frame in one go)."""
+    within 0.3 of it: :func:`~digitd.edge.vision.wheel.estimate`'s position and confidence
+    without its per-digit scores (a frame's few dials cost more in numpy calls than in
+    arithmetic, so each row's seven scores are summed in Python)."""
     scores = np.asarray(scores)[:, :NUM_POSITIONS]
-    best = scores.argmax(axis=1)
-    rows = np.arange(len(scores))[:, None]
-    w = scores[rows, (best[:, None] + _OFFSETS) % NUM_POSITIONS].astype(np.float64)
-    total = w.sum(axis=1)
-    centre = best + (w @ _OFFSETS) / np.maximum(total, 1e-12)  # no mass: the best class
-    return np.round((centre / STEPS) % 10.0, 3) % 10.0, np.minimum(1.0, total)
+    readings: list[float] = []
+    masses: list[float] = []
+    for row, best in zip(scores, scores.argmax(axis=1).tolist(), strict=True):
+        w = row.take(_OFFSETS + best, mode="wrap").tolist()
+        total = math.fsum(w)
+        shift = math.fsum(o * v for o, v in zip(_OFFSET_LIST, w, strict=True))
+        centre = best + (shift / total if total > 0 else 0.0)
+        readings.append(round((centre / STEPS) % 10.0, 3) % 10.0)  # 9.9996 rounds to 10.0
+        masses.append(min(1.0, total))
+    return readings, masses
 
 
 @lru_cache(maxsize=2)
@@ -139,27 +145,28 @@ def decode(probs: npt.NDArray[np.floating], directions: Sequence[str],
     if len(directions) != len(probs):
         raise ValueError(f"{len(probs)} rows of scores but {len(directions)} directions")
     n = len(probs)
-    # Both ordered heads in one call: a frame holds a few dials, and numpy's cost is per call.
+    # Both ordered heads at once: one argmax over all rows.
     found, mass = peaks(np.concatenate([probs[:, :NUM_POSITIONS], probs[:, ANGLE]]))
     positions, position_mass, angles, angle_mass = found[:n], mass[:n], found[n:], mass[n:]
     cw, ccw = probs[:, DIRECTION.start], probs[:, DIRECTION.start + 1]
-    ccw_share = ccw / np.maximum(cw + ccw, 1e-6)
+    ccw_share = (ccw / np.maximum(cw + ccw, 1e-6)).tolist()
+    blank = probs[:, BLANK].tolist()
     middle = ((SIDE - 1) / 2.0, (SIDE - 1) / 2.0)
     out: list[DialEstimate] = []
     for i, given in enumerate(directions):
-        angle = float(round(angles[i] * 36.0, 2) % 360.0)
+        angle = round(angles[i] * 36.0, 2) % 360.0
         if given == "auto":
             used: Direction = "ccw" if ccw_share[i] > 0.5 else "cw"
-            sure = bool(max(ccw_share[i], 1.0 - ccw_share[i]) >= DIRECTION_SURE)
-            position: float | None = float(positions[i])
-            confidence = float(position_mass[i])
+            sure = max(ccw_share[i], 1.0 - ccw_share[i]) >= DIRECTION_SURE
+            position: float | None = positions[i]
+            confidence = position_mass[i]
         elif given in DIRECTIONS:
             used, sure = ("cw" if given == "cw" else "ccw"), True
-            position, confidence = position_of(angle, used), float(angle_mass[i])
+            position, confidence = position_of(angle, used), angle_mass[i]
         else:
             raise ValueError(f"a dial's direction is auto, cw or ccw, not {given!r}")
         refused = None
-        if probs[i, BLANK] >= 0.5:
+        if blank[i] >= 0.5:
             refused = ("flash glare covers the dial" if inputs is not None and _glare(inputs[i])
                        else "not a dial")
         elif confidence < MIN_CONFIDENCE:
@@ -246,7 +253,9 @@ class DialModel(TfliteModel):
             raise ValueError(f"{len(crops)} dial crops but {len(directions)} directions")
         if not crops:
             return []
-        inputs = np.stack([dial_input(c) for c in crops])
+        inputs = np.empty((len(crops), SIDE, SIDE, 3), np.uint8)
+        for i, crop in enumerate(crops):
+            inputs[i] = dial_input(crop)
         hubs = [((c.shape[1] - 1) / 2.0, (c.shape[0] - 1) / 2.0) for c in crops]
         return decode(self.probabilities(inputs), directions, hubs, inputs)
 
