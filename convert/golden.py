@@ -70,7 +70,7 @@ def window_golden(model_path: str | Path, meter_dir: str | Path) -> GoldenSet:
 def dial_golden(model_path: str | Path, per_class: int = 12, seed: int = 0) -> GoldenSet:
     """Generated dials of the tuning styles at each whole position, and boxes holding none;
     kept on the position head's classes (its top class is what a reading rests on)."""
-    from digitd.train.dials.render import (
+    from ..train.dials.render import (
         NEGATIVES,
         STYLES,
         TUNE_STYLES,

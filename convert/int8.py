@@ -38,7 +38,9 @@ def to_int8_tflite(model: Any, representative: npt.NDArray[np.uint8]) -> bytes:
 
     def calibration() -> Any:
         for image in representative:
-            yield [image[None, :, :, None].astype(np.float32) / 255.0]
+            # A grey image gets its channel axis; a colour one (the dials') has it.
+            batch = image[None, :, :, None] if image.ndim == 2 else image[None]
+            yield [batch.astype(np.float32) / 255.0]
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(("recipe", "card"), [
     ("train/digits/european-1.toml", "models/digits.card.json"),
     ("train/wheels/distilled.toml", "models/meter.card.json"),
+    ("train/dials/recipe.toml", "models/dial.card.json"),
 ])
 def test_the_shipped_models_recipes_are_what_their_cards_record(recipe: str, card: str) -> None:
     _, settings = load_recipe(ROOT / recipe)
@@ -25,16 +26,19 @@ def test_the_shipped_models_recipes_are_what_their_cards_record(recipe: str, car
 
 
 @pytest.mark.parametrize("recipe", ["train/digits/recipe.toml", "train/digits/european-1.toml",
-                                    "train/wheels/recipe.toml", "train/wheels/distilled.toml"])
+                                    "train/wheels/recipe.toml", "train/wheels/distilled.toml",
+                                    "train/dials/recipe.toml"])
 def test_every_committed_recipe_loads(recipe: str) -> None:
     kind, settings = load_recipe(ROOT / recipe)
-    assert kind == ("window" if "wheels" in recipe else "digit") and settings
+    want = {"wheels": "window", "dials": "dial", "digits": "digit"}[recipe.split("/")[1]]
+    assert kind == want and settings
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ('kind = "window"\nglare_share = 0.3\n', "unknown key 'glare_share' for a window model"),
     ('kind = "digit"\nteachers = ["a.keras"]\n', "unknown key 'teachers' for a digit model"),
-    ('kind = "dial"\n', "kind = 'dial': give one of digit, window"),
+    ('kind = "clock"\n', "kind = 'clock': give one of digit, window, dial"),
+    ('kind = "dial"\nteachers = ["a.keras"]\n', "unknown key 'teachers' for a dial model"),
     ('kind = "window"\ncopies = 2.5\n', "copies = 2.5: give a whole number"),
     ('kind = "window"\nteachers = "a.keras"\n', "teachers = 'a.keras': give a list of strings"),
     ('kind = "digit"\nshift_augment = 1\n', "shift_augment = 1: give true or false"),

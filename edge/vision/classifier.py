@@ -57,6 +57,7 @@ class TfliteModel:
     """
 
     kind = "digit"
+    preprocessing_version: int | None = None  # None: the digit or window model's
 
     def __init__(
         self,
@@ -68,7 +69,9 @@ class TfliteModel:
         self.model_path = Path(model_path) if model_path else default_model_path(self.kind)
         _check_tflite(self.model_path)
         self.card: dict[str, Any] = (
-            read_card(self.model_path, kind=self.kind) if require_card else {}
+            read_card(self.model_path, kind=self.kind,
+                      preprocessing_version=self.preprocessing_version)
+            if require_card else {}
         )
         if runtime is None:
             sha = self.card.get("sha256") or sha256_of(self.model_path)

@@ -182,6 +182,7 @@ class DialModel(TfliteModel):
     """The dial model with its card: :meth:`read` takes a frame's dial crops in one call."""
 
     kind = "dial"
+    preprocessing_version = DIAL_PREPROCESSING_VERSION
 
     def _check_input(self, shape: tuple[int, ...]) -> None:
         if len(shape) != 4 or shape[1:] != (SIDE, SIDE, 3):

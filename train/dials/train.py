@@ -9,14 +9,11 @@ and figures the converter copies into the model card).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
 import time
-import tomllib
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,21 +44,6 @@ class DialTrainConfig:
     seed: int = 1
     workers: int = 2
     out: str = "runs/dial"
-
-
-def load_recipe(path: str | Path) -> DialTrainConfig:
-    """The settings of a recipe file; an unknown key is an error naming it and the file."""
-    values = tomllib.loads(Path(path).read_text())
-    known = {f.name: f for f in fields(DialTrainConfig)}
-    for key, value in values.items():
-        if key not in known:
-            raise ValueError(f"{path}: unknown key {key!r}; known: {', '.join(known)}")
-        default = getattr(DialTrainConfig, key)
-        if isinstance(default, float) and isinstance(value, int):
-            values[key] = float(value)
-        elif type(values[key]) is not type(default):
-            raise ValueError(f"{path}: {key} = {value!r}: expected a {type(default).__name__}")
-    return DialTrainConfig(**values)
 
 
 def targets(data: DialSet, sigma: float) -> npt.NDArray[np.float32]:
@@ -181,24 +163,3 @@ def train_dial(cfg: DialTrainConfig) -> Path:
     print(f"wrote {model_path} ({metrics['params']} weights) in {seconds:.0f} s",
           file=sys.stderr, flush=True)
     return model_path
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m digitd.train.dials.train",
-                                description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--recipe", default=str(RECIPE), help="settings (default: recipe.toml)")
-    p.add_argument("--examples", type=int, help="generated inputs (quick runs)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--out")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    cfg = load_recipe(args.recipe)
-    for key in ("examples", "epochs", "out"):
-        if getattr(args, key) is not None:
-            setattr(cfg, key, getattr(args, key))
-    train_dial(cfg)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

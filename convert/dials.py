@@ -1,6 +1,6 @@
 """Dial Keras model -> full-int8 .tflite, its model card with the held-out figures, and a gate.
 
-    python -m digitd.train.dials.convert runs/dial/model.keras models/dial.tflite
+    digitd convert runs/dial/model.keras --out models/dial.tflite
 
 Calibrated on generated dials of the tuning styles, as the device sees them. Gated on
 fresh dials of the tuning styles: the int8 model's position head must put as many of
@@ -10,26 +10,19 @@ The card's figures are :mod:`.evaluate`'s, on the held-out styles, of the int8 m
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import json
 import logging
 import os
-import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ...convert.convert import GateError, load_for_conversion
-from ...convert.golden import add_golden, dial_golden
-from ...edge import __version__
-from ...edge.vision.dial import (
+from ..edge import __version__
+from ..edge.vision.dial import (
     ANGLE_STEP,
     DIAL_PREPROCESSING_VERSION,
     MIN_CONFIDENCE,
@@ -38,40 +31,18 @@ from ...edge.vision.dial import (
     SIDE,
     DialModel,
 )
-from ...edge.vision.model_card import write_card
-from ...edge.vision.runtime import native_stderr_to_log
-from ...edge.vision.wheel import NUM_POSITIONS, STEPS, estimate
-from .data import training_dials
-from .evaluate import WITHIN, circular_error, evaluate
-from .render import HELD_OUT_STYLES, NEGATIVES, TUNE_STYLES
+from ..edge.vision.model_card import write_card
+from ..edge.vision.wheel import NUM_POSITIONS, STEPS, estimate
+from ..train.dials.data import training_dials
+from ..train.dials.evaluate import WITHIN, circular_error, evaluate
+from ..train.dials.render import HELD_OUT_STYLES, NEGATIVES, TUNE_STYLES
+from .golden import add_golden, dial_golden
+from .int8 import GateError, load_for_conversion, to_int8_tflite
 
 logger = logging.getLogger(__name__)
 
 LABELS = ([f"position {k / STEPS:.1f}" for k in range(NUM_POSITIONS)] + ["not_a_dial"]
           + [f"angle {k * ANGLE_STEP:.1f}" for k in range(NUM_POSITIONS)] + ["cw", "ccw"])
-
-
-def to_int8_tflite(model: Any, representative: npt.NDArray[np.uint8]) -> bytes:
-    """Full int8 (input scale 1/255, zero point -128, as the other models): colour inputs."""
-    import tensorflow as tf
-
-    def calibration() -> Any:
-        for image in representative:
-            yield [image[None].astype(np.float32) / 255.0]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = calibration
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    printed = io.StringIO()  # the export's TensorSpec lines: the debug log, not the terminal
-    with contextlib.redirect_stdout(printed), native_stderr_to_log(notices=True,
-                                                                    name="converter"):
-        flat = bytes(converter.convert())
-    for line in printed.getvalue().splitlines():
-        logger.debug("converter: %s", line.rstrip())
-    return flat
 
 
 def _within(probs: npt.NDArray[np.float32], positions: npt.NDArray[np.float32]) -> float:
@@ -178,24 +149,3 @@ def convert_dial(keras_path: str | Path, out_path: str | Path, representative: i
     # Known inputs for the device's check that its runtime computes as this one does.
     add_golden(out_file, dial_golden(out_file))
     return out_file
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m digitd.train.dials.convert",
-                                description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("keras", help="the trained model.keras")
-    p.add_argument("out", help="the .tflite to write (its card beside it)")
-    p.add_argument("--eval-n", type=int, default=3200, help="held-out dials for the card")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        out = convert_dial(args.keras, args.out, eval_n=args.eval_n)
-    except (GateError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {out} ({out.stat().st_size} bytes) and its card")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
