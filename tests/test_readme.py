@@ -128,3 +128,15 @@ def test_the_config_check_runs_as_written_on_the_example(tmp_path: Path) -> None
     done = _run(line, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert ": OK" in done.stdout
+
+
+def test_the_water_meter_example_runs_as_written() -> None:
+    """The picture it reads is committed (tests/data/make_water_meter.py made it)."""
+    import json
+
+    block = next(text for _, text in blocks() if "docs/water-meter.png" in text)
+    done = _run(block, ROOT)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["value"] == "00520.8983"  # as the README says
+    assert [d["direction"] for d in result["dials"]] == ["cw", "ccw", "cw", "ccw"]
