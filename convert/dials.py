@@ -10,18 +10,15 @@ The card's figures are :mod:`.evaluate`'s, on the held-out styles, of the int8 m
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..edge import __version__
 from ..edge.vision.dial import (
     ANGLE_STEP,
     DIAL_PREPROCESSING_VERSION,
@@ -37,7 +34,14 @@ from ..train.dials.data import training_dials
 from ..train.dials.evaluate import WITHIN, circular_error, evaluate
 from ..train.dials.render import HELD_OUT_STYLES, NEGATIVES, TUNE_STYLES
 from .golden import add_golden, dial_golden
-from .int8 import GateError, load_for_conversion, to_int8_tflite
+from .int8 import (
+    GateError,
+    int8_input,
+    load_for_conversion,
+    provenance,
+    to_int8_tflite,
+    training_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +60,6 @@ def convert_dial(keras_path: str | Path, out_path: str | Path, representative: i
                  gate_dials: int = 2000, max_drop_points: float = 1.5, eval_n: int = 3200,
                  seed: int = 0) -> Path:
     model, keras_file, out_file = load_for_conversion(keras_path, out_path)
-    import tensorflow as tf
 
     if tuple(model.input_shape[1:]) != (SIDE, SIDE, 3) or model.output_shape[-1] != \
             NUM_DIAL_OUTPUTS:
@@ -88,9 +91,7 @@ def convert_dial(keras_path: str | Path, out_path: str | Path, representative: i
         del dial
         os.replace(candidate, out_file)
 
-    metrics_path = keras_file.with_name("metrics.json")
-    training: dict[str, Any] = json.loads(metrics_path.read_text()) if metrics_path.exists() \
-        else {}
+    training = training_record(keras_file)
     card = {
         "name": out_file.stem,
         "kind": "dial",
@@ -98,13 +99,8 @@ def convert_dial(keras_path: str | Path, out_path: str | Path, representative: i
         "arch": training.get("arch", model.name),
         "params": int(model.count_params()),
         "labels": LABELS,
-        "input": {
-            "shape": [1, SIDE, SIDE, 3],
-            "dtype": "int8",
-            "scale": float(scale),
-            "zero_point": int(zero),
-            "meaning": "the dial's box, BGR, resized; int8 = uint8 - 128",
-        },
+        "input": int8_input([1, SIDE, SIDE, 3], scale, zero,
+                            "the dial's box, BGR, resized; int8 = uint8 - 128"),
         "output": {
             "dtype": "int8",
             "meaning": "three softmaxes side by side: [0:101] the reading in tenths as the "
@@ -140,10 +136,7 @@ def convert_dial(keras_path: str | Path, out_path: str | Path, representative: i
         },
         "representative_images": len(calib),
         "training": training,
-        "source_model": keras_file.name,
-        "tensorflow_version": tf.__version__,
-        "digitd_version": __version__,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **provenance(keras_file),
     }
     write_card(out_file, card)
     # Known inputs for the device's check that its runtime computes as this one does.

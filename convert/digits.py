@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..edge import __version__
 from ..edge.vision.classifier import Classifier
 from ..edge.vision.labels import LABELS
 from ..edge.vision.model_card import write_card
@@ -28,7 +27,15 @@ from ..train.common.data import Split, load_mnist
 from ..train.digits.augment import camera_batch
 from ..train.digits.negatives import negatives
 from .golden import add_golden, digit_golden
-from .int8 import ConvertResult, GateError, load_for_conversion, to_int8_tflite
+from .int8 import (
+    ConvertResult,
+    GateError,
+    int8_input,
+    load_for_conversion,
+    provenance,
+    to_int8_tflite,
+    training_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +76,6 @@ def convert(
     seed: int = 0,
 ) -> ConvertResult:
     model, keras_file, out_file = load_for_conversion(keras_path, out_path)
-    import tensorflow as tf  # already imported, quietly, by load_for_conversion
 
     train, test = load_mnist(mnist_dir)
     if eval_limit:
@@ -98,8 +104,7 @@ def convert(
         details = Classifier(candidate, require_card=False)._in
         os.replace(candidate, out_file)
 
-    metrics_path = keras_file.with_name("metrics.json")
-    training = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    training = training_record(keras_file)
     training.pop("history", None)
     scale, zero = details["quantization"]
     card = {
@@ -107,13 +112,8 @@ def convert(
         "arch": training.get("arch", model.name),
         "params": int(model.count_params()),
         "labels": list(LABELS[: int(model.output_shape[-1])]),
-        "input": {
-            "shape": [1, 28, 28, 1],
-            "dtype": "int8",
-            "scale": float(scale),
-            "zero_point": int(zero),
-            "meaning": "MNIST-style digit, white on black; int8 = uint8 pixel - 128",
-        },
+        "input": int8_input([1, 28, 28, 1], scale, zero,
+                            "MNIST-style digit, white on black; int8 = uint8 pixel - 128"),
         "output": {"dtype": "int8", "meaning": "softmax over labels, dequantised by the device"},
         "preprocessing": {
             "version": PREPROCESSING_VERSION,
@@ -128,10 +128,7 @@ def convert(
         },
         "representative_images": representative,
         "training": training,
-        "source_model": keras_file.name,
-        "tensorflow_version": tf.__version__,
-        "digitd_version": __version__,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **provenance(keras_file),
     }
     card_file = write_card(out_file, card)
     # Known inputs for the device's check that its runtime computes as this one does.

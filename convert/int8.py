@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,3 +78,27 @@ def load_for_conversion(keras_path: str | Path, out_path: str | Path) -> tuple[A
     except (ValueError, OSError) as exc:
         raise ValueError(f"{keras_path}: not a loadable Keras model ({exc})") from exc
     return model, keras_path, out_path
+
+
+def training_record(keras_file: Path) -> dict[str, Any]:
+    """What the training run wrote beside the model (``metrics.json``: its settings and
+    figures), for the card; nothing when the model came from elsewhere."""
+    metrics = keras_file.with_name("metrics.json")
+    return dict(json.loads(metrics.read_text())) if metrics.exists() else {}
+
+
+def int8_input(shape: list[int], scale: float, zero: int, meaning: str) -> dict[str, Any]:
+    """The card's ``input``: the shape and quantisation the device feeds."""
+    return {"shape": shape, "dtype": "int8", "scale": float(scale), "zero_point": int(zero),
+            "meaning": meaning}
+
+
+def provenance(keras_file: Path) -> dict[str, Any]:
+    """The card's record of where the model came from and when."""
+    import tensorflow as tf
+
+    from ..edge import __version__
+
+    return {"source_model": keras_file.name, "tensorflow_version": tf.__version__,
+            "digitd_version": __version__,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

@@ -14,11 +14,9 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..edge import __version__
 from ..edge.vision.classifier import WindowClassifier
 from ..edge.vision.model_card import write_card
 from ..edge.vision.wheel import BLANK, IN_VIEW, NUM_POSITIONS, STEPS
@@ -32,7 +30,15 @@ from ..train.wheels.data import (
 )
 from ..train.wheels.figures import crop_figures
 from .golden import add_golden, window_golden
-from .int8 import ConvertResult, GateError, load_for_conversion, to_int8_tflite
+from .int8 import (
+    ConvertResult,
+    GateError,
+    int8_input,
+    load_for_conversion,
+    provenance,
+    to_int8_tflite,
+    training_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +54,6 @@ def convert_window(
     seed: int = 0,
 ) -> ConvertResult:
     model, keras_file, out_file = load_for_conversion(keras_path, out_path)
-    import tensorflow as tf  # already imported, quietly, by load_for_conversion
 
     if tuple(model.input_shape[1:]) != (HEIGHT, WIDTH, 1) or model.output_shape[-1] != BLANK + 1:
         raise ValueError(
@@ -100,10 +105,7 @@ def convert_window(
         del clf
         os.replace(candidate, out_file)
 
-    metrics_path = keras_file.with_name("metrics.json")
-    training: dict[str, Any] = (
-        json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    )
+    training = training_record(keras_file)
     history = training.pop("dev_history", [])
     card = {
         "name": out_file.stem,
@@ -112,13 +114,8 @@ def convert_window(
         "arch": training.get("arch", model.name),
         "params": int(model.count_params()),
         "labels": WINDOW_LABELS,
-        "input": {
-            "shape": [1, HEIGHT, WIDTH, 1],
-            "dtype": "int8",
-            "scale": float(scale),
-            "zero_point": int(zero),
-            "meaning": "the whole box, grey, resized, contrast stretched; int8 = uint8 - 128",
-        },
+        "input": int8_input([1, HEIGHT, WIDTH, 1], scale, zero,
+                            "the whole box, grey, resized, contrast stretched; int8 = uint8 - 128"),
         "output": {
             "dtype": "int8",
             "meaning": "softmax over wheel positions in tenths (0.0 .. 9.9) and 'not a digit'",
@@ -141,10 +138,7 @@ def convert_window(
         "dev_history_last": history[-1] if history else None,
         "representative_images": len(calib),
         "training": training,
-        "source_model": keras_file.name,
-        "tensorflow_version": tf.__version__,
-        "digitd_version": __version__,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **provenance(keras_file),
     }
     card_file = write_card(out_file, card)
     # Known inputs for the device's check that its runtime computes as this one does.

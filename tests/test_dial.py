@@ -243,3 +243,32 @@ def test_a_card_whose_known_inputs_read_otherwise_is_refused(model: DialModel,
                                           "kind": "window"}))
     with pytest.raises(ModelError):
         DialModel(dst)
+
+
+@pytest.mark.slow
+def test_train_and_convert_a_dial_model_through_the_cli(tmp_path: Path) -> None:
+    """``digitd train --kind dial`` then ``digitd convert``: a card of kind dial with its
+    held-out figures and known inputs, which the device loads."""
+    import subprocess
+    import sys
+
+    def digitd(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "digitd.edge.cli", "-q", *args],
+                              capture_output=True, text=True, timeout=600)
+
+    run = tmp_path / "run"
+    recipe = Path(__file__).resolve().parents[1] / "train" / "dials" / "recipe.toml"
+    done = digitd("train", "--recipe", str(recipe), "--epochs", "1",
+                  "--limit", "600", "--out", str(run))
+    assert done.returncode == 0, done.stderr
+    assert (run / "model.keras").is_file()
+    out = tmp_path / "dial.tflite"
+    done = digitd("convert", str(run / "model.keras"), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "held-out dial styles" in done.stdout
+    card = json.loads((tmp_path / "dial.card.json").read_text())
+    assert card["kind"] == "dial" and card["golden"]
+    assert card["training"]["settings"]["examples"] == 600
+    DialModel(out)  # loads: its card, preprocessing version and known inputs check out
+    refused = digitd("train", "--kind", "dial", "--mnist-dir", "x", "--out", str(run))
+    assert refused.returncode != 0 and "generated dials only" in refused.stderr

@@ -82,7 +82,8 @@ def test_the_daemon_publishes_the_whole_water_meter(tmp_path: Path,
         f'[decision]\nmeter = true\nstable_count = 2\n\n'
         f'[homeassistant]\ndevice_class = "water"\nunit = "m³"\n\n'
         f'[mqtt]\nhost = "127.0.0.1"\nport = {mosquitto.port}\nstats_interval = 1\n\n'
-        f'[daemon]\nstate_dir = "{tmp_path / "state"}"\n'
+        f'[daemon]\nstate_dir = "{tmp_path / "state"}"\ncollect_dir = "crops"\n'
+        'collect_below = 0.999\ncollect_interval = 0\n'
     )
     topics = ["digitd/water/state", "digitd/water/stats", "homeassistant/device/water/config"]
     with Subscriber(mosquitto, topics) as sub:
@@ -108,3 +109,6 @@ def test_the_daemon_publishes_the_whole_water_meter(tmp_path: Path,
     assert cmps["leak"]["p"] == "binary_sensor" and cmps["leak"]["device_class"] == "moisture"
     assert all(s["flow_unit"] == "L/min" and s["leak"] is False for s in stats)
     assert any(s["flow"] is not None and s["flow"] > 0 for s in stats)
+    # Dials read below collect_below were kept for labelling, cut from the frame.
+    kept = list((tmp_path / "state" / "crops" / "unsorted").glob("*_dial*_guess-*.png"))
+    assert kept and cv2.imread(str(kept[0])).shape[:2] == (80, 80)

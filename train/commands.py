@@ -82,13 +82,16 @@ def _train_window(settings: dict[str, Any]) -> int:
 def _train_dial(settings: dict[str, Any]) -> int:
     from .dials.train import DialTrainConfig, train_dial
 
-    given = [name for name in ("mnist_dir", "meter_dir", "sevenseg_dir", "images_dir", "limit",
-                               "init") if settings.get(name)]
+    given = [name for name in ("mnist_dir", "meter_dir", "sevenseg_dir", "images_dir", "init")
+             if settings.get(name)]
     if given:
         raise ValueError(f"{', '.join('--' + n.replace('_', '-') for n in given)}: the dial model "
                          "trains on generated dials only (its recipe's examples, epochs, seed)")
-    for name in ("mnist_dir", "meter_dir", "sevenseg_dir", "images_dir", "limit", "init"):
+    for name in ("mnist_dir", "meter_dir", "sevenseg_dir", "images_dir", "init"):
         settings.pop(name, None)
+    limit = settings.pop("limit", None)
+    if limit:  # a quick run: this many generated dials
+        settings["examples"] = limit
     _share(settings, "negative_share", "0.12: one generated input in eight is not a dial")
     path = train_dial(DialTrainConfig(**settings))
     print(f"dial: pointer-dial model -> {path} (convert it with 'digitd convert {path} "
