@@ -142,3 +142,17 @@ def test_flow_and_leak() -> None:
     assert still.leak(now) is False
     assert still.flow(now) == 0.0
     assert FlowWatch(leak_hours=0.0, now=0.0).leak(0.0) is None
+
+
+def test_a_first_dial_misread_by_one_does_not_agree_with_the_reading_before() -> None:
+    decider = Decider(DecisionConfig(meter=True, stable_count=2, heartbeat=0))
+    decider.set_value("520.8980", -1.0)
+    first = decider.offer(_reading([5, 2, 0.0], [8.98, 9.83, 8.3, 3.5]), 0.0)  # 520.8983
+    assert first.action == Action.WAIT
+    # The x0.1 dial read a whole unit high: 520.9983 is not water running since.
+    second = decider.offer(_reading([5, 2, 0.0], [9.98, 9.83, 8.3, 3.5]), 1.0)
+    assert second.action == Action.WAIT and second.streak == 1
+    third = decider.offer(_reading([5, 2, 0.0], [8.98, 9.84, 8.4, 3.5]), 2.0)  # 520.8984
+    assert third.action == Action.WAIT  # a new run: 520.9983 -> 520.8984 counts on from nothing
+    fourth = decider.offer(_reading([5, 2, 0.0], [8.98, 9.84, 8.4, 4.5]), 3.0)  # 520.8984
+    assert fourth.publish and fourth.value == "520.8984"

@@ -224,7 +224,7 @@ class Decider:
         digit_step = _digit_step(reading, value)
         self._follow_runs(value, digit_step)
         if value == self._candidate or (reading.dials_used and
-                                         self._counts_on_candidate(value, digit_step)):
+                                         self._counts_on_candidate(value, reading)):
             self._candidate, self._streak = value, self._streak + 1
         else:
             self._candidate, self._streak = value, 1
@@ -378,14 +378,16 @@ class Decider:
             return run
         return _Run(number, 1)
 
-    def _counts_on_candidate(self, value: str, digit_step: Decimal) -> bool:
+    def _counts_on_candidate(self, value: str, reading: Reading) -> bool:
         """With dials, a run of readings agrees while it counts on from the one before
-        (water running turns the finest dial every frame): no lower than it by more
-        than one step of the finest dial, and less than one step of the last wheel above."""
+        (water running turns the finest dial every frame): no lower than it by more than
+        one step of the finest dial, and less than one step of the first dial above (more
+        water than runs between two frames; a first dial misread by one is not)."""
         if self._candidate is None:
             return False
         number, before = Decimal(value), Decimal(self._candidate)
-        return before - _step(number) <= number < before + digit_step
+        finest = _step(number)
+        return before - finest <= number < before + finest.scaleb(reading.dials_used - 1)
 
     def _settling(self, value: str) -> bool:
         """A meter value one step of its last digit below the accepted one."""
