@@ -120,7 +120,8 @@ def evaluate_water_meters(
     names = sorted(m for m, p in pools.items() if len(p) >= MIN_TENTHS) or sorted(pools)
     for m in range(meters):
         pool = pools[names[m % len(names)]]
-        style_name = styles[m % len(styles)]
+        # Every style on every meter (not style k always with meter k mod the meters).
+        style_name = styles[(m // len(names)) % len(styles)]
         style = STYLES[style_name]
         directions = ["cw" if (k + m) % 2 == 0 else "ccw" for k in range(DIALS)]
         lag = float(rng.uniform(-LAG, LAG))
