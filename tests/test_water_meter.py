@@ -112,3 +112,17 @@ def test_the_daemon_publishes_the_whole_water_meter(tmp_path: Path,
     # Dials read below collect_below were kept for labelling, cut from the frame.
     kept = list((tmp_path / "state" / "crops" / "unsorted").glob("*_dial*_guess-*.png"))
     assert kept and cv2.imread(str(kept[0])).shape[:2] == (80, 80)
+
+
+def test_check_config_tries_the_dial_model_in_a_child_too(tmp_path: Path) -> None:
+    """A runtime that crashes on the dial model must be found before the daemon loads it."""
+    image, boxes, dials, _ = water_meter(5_208_983, np.random.default_rng(1))
+    cv2.imwrite(str(tmp_path / "meter.png"), image)
+    config = tmp_path / "meter.toml"
+    config.write_text(f'[camera]\nsource = "{tmp_path}"\n\n[locate]\nmode = "boxes"\n'
+                      f'boxes = {json.dumps(boxes)}\ndials = {json.dumps(dials)}\n')
+    done = subprocess.run([sys.executable, "-m", "digitd.edge.cli", "check-config", str(config)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "model meter.tflite:" in done.stdout and "model dial.tflite:" in done.stdout
+    assert "known inputs right (in a separate process)" in done.stdout

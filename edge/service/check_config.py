@@ -9,7 +9,7 @@ from ..camera.sources import redact
 from ..config import ConfigError, DigitdConfig, load_config
 from ..errors import EXIT_CONFIG, EXIT_OK
 from ..vision.model_card import ModelError
-from ..vision.reader import model_for
+from ..vision.reader import models_for
 from ..vision.vet import vet
 
 
@@ -17,14 +17,14 @@ def _check_runtime(cfg: DigitdConfig) -> list[str]:
     """Load the model the config reads with in a child process, as the daemon will, and
     read the known inputs in its card: a runtime that crashes here or computes wrong
     results is found now, not by a daemon that publishes nothing."""
-    path, kind = model_for(cfg.model, cfg.locate)
-    try:
-        trials = vet(path, kind)
-    except ModelError as exc:
-        return [f"model: {exc}"]
-    for trial in trials:
-        print(f"model {path.name}: {trial.runtime} {trial.detail}"
-              + (" (in a separate process)" if trial.ok else ""))
+    for path, kind in models_for(cfg.model, cfg.locate):
+        try:
+            trials = vet(path, kind)
+        except ModelError as exc:
+            return [f"model: {exc}"]
+        for trial in trials:
+            print(f"model {path.name}: {trial.runtime} {trial.detail}"
+                  + (" (in a separate process)" if trial.ok else ""))
     return []
 
 

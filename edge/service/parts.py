@@ -17,7 +17,7 @@ from ..mqtt.outbox import Outbox
 from ..mqtt.publisher import MqttPublisher
 from ..statefiles import RUNTIME_CHECK, state_file
 from ..vision.flow import FlowWatch
-from ..vision.reader import Reader, model_for, reader_for
+from ..vision.reader import Reader, models_for, reader_for
 from ..vision.vet import vet
 from .collect import CropCollector
 
@@ -31,7 +31,8 @@ class Parts:
                  on_command: Any, outbox: Outbox | None = None) -> None:
         self.cfg = cfg
         # A runtime that crashes on this machine must do so in a child, not here.
-        vet(*model_for(cfg.model, cfg.locate), cache_file=state_file(state_dir, RUNTIME_CHECK))
+        for path, kind in models_for(cfg.model, cfg.locate):
+            vet(path, kind, cache_file=state_file(state_dir, RUNTIME_CHECK))
         # The decision step applies the confidence floor and says why.
         self.reader = reader_for(cfg.model, cfg.locate)
         self.state_dir = state_dir

@@ -414,6 +414,16 @@ def model_for(model: ModelConfig, locate: LocateConfig) -> tuple[Path, str]:
     return Path(model.path) if model.path else default_model_path("digit"), "digit"
 
 
+def models_for(model: ModelConfig, locate: LocateConfig) -> list[tuple[Path, str]]:
+    """Every model file and kind :func:`reader_for` loads: :func:`model_for`'s, and the
+    dial model for ``[locate] dials``."""
+    models = [model_for(model, locate)]
+    if locate.dials:
+        models.append((Path(model.dial_path) if model.dial_path else default_model_path("dial"),
+                       "dial"))
+    return models
+
+
 def reader_for(model: ModelConfig, locate: LocateConfig) -> Reader:
     """The reader a config asks for: fixed boxes on a meter read by the meter-window
     model (``[model] meter_path``), the automatic search and boxes of handwriting by the

@@ -182,15 +182,16 @@ def vet(model_path: str | Path, kind: str, cache_file: Path | None = None) -> li
 def _child(argv: Sequence[str] | None = None) -> int:
     """The child's side: load, read the known inputs, answer one JSON line."""
     p = argparse.ArgumentParser(prog="python -m digitd.edge.vision.vet")
-    p.add_argument("--kind", choices=("digit", "window"), default="digit")
+    p.add_argument("--kind", choices=("digit", "window", "dial"), default="digit")
     p.add_argument("--runtime", help="a runtime's name: the distribution, with ':builtin' "
                    "for its own kernels without XNNPACK (default: the first installed)")
     p.add_argument("model")
     args = p.parse_args(argv)
     from ..errors import DigitdError
     from .classifier import Classifier, RuntimeBrokenError, WindowClassifier
+    from .dial import DialModel
 
-    cls = WindowClassifier if args.kind == "window" else Classifier
+    cls = {"window": WindowClassifier, "dial": DialModel}.get(args.kind, Classifier)
     try:
         runtime = runtime_named(args.runtime) if args.runtime else None
         model = cls(args.model, runtime=runtime)
