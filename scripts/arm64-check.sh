@@ -8,7 +8,8 @@
 #   sudo DIGITD_ARM64_CPUS=cortex-a53 scripts/arm64-check.sh   # Pi Zero 2 W, Pi 3
 #
 # Per CPU: both shipped models on the committed real samples (`digitd evaluate`: 1,000
-# MNIST test digits, 336 meter crops), `digitd recognize` on a frame of the demo video and
+# MNIST test digits, 336 meter crops), `digitd recognize` on a frame of the demo video,
+# the water meter of docs/water-meter.png (wheels and dials, the dial model) and
 # nine real sudoku rows, `check-config`, and the daemon on the demo video against a
 # Mosquitto running inside the root (every state message compared), `install-service
 # --root` and `systemd-analyze verify` of what it installed. Once: the runtime guard
@@ -145,6 +146,8 @@ readings() {
   $run "$digitd -q evaluate --json --meter-dir tests/data/meter-crops --sequences 0 --synthetic-counters 0" \
     > "$dir/meter-eval.json" 2> "$dir/meter-eval.log"
   $run "$digitd -q recognize --json $frame tests/data/sudoku-rows/*.png" > "$dir/recognize.jsonl"
+  # A water meter: wheels by the meter model, pointer dials by the dial model.
+  $run "$digitd -q recognize --json --boxes 6,6,40,64\;52,6,40,64\;98,6,40,64\;144,6,40,64\;190,6,40,64 --dials 6,82,80,80\;92,82,80,80\;178,82,80,80\;264,82,80,80 docs/water-meter.png" >> "$dir/recognize.jsonl"
   $run "$digitd check-config demo/demo.toml" > "$dir/check-config.txt"
 }
 on_host() { bash -c "$*"; }
