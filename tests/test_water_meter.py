@@ -111,7 +111,9 @@ def test_the_daemon_publishes_the_whole_water_meter(tmp_path: Path,
     assert any(s["flow"] is not None and s["flow"] > 0 for s in stats)
     # Dials read below collect_below were kept for labelling, cut from the frame.
     kept = list((tmp_path / "state" / "crops" / "unsorted").glob("*_dial*_guess-*.png"))
-    assert kept and cv2.imread(str(kept[0])).shape[:2] == (80, 80)
+    assert kept
+    crop = cv2.imread(str(kept[0]))
+    assert crop is not None and crop.shape[:2] == (80, 80)
 
 
 def test_check_config_tries_the_dial_model_in_a_child_too(tmp_path: Path) -> None:
