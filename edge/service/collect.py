@@ -78,7 +78,8 @@ class CropCollector:
             x, y, bw, bh = d.box
             crop = image[max(0, y):min(h, y + bh), max(0, x):min(w, x + bw)]
             if crop.size and (not d.read or d.confidence < self.below):
-                guess = "not_a_dial" if d.position is None else f"{round(d.position, 1) % 10:g}"
+                guess = ("not_a_dial" if d.position is None
+                         else f"{shown_position(d.position, 1):.1f}")
                 picked.append((crop, f"dial{i + 1}_guess-{guess}", DIAL_KEYS + i))
         return self._save(picked, frame, now)
 

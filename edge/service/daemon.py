@@ -359,7 +359,7 @@ class Daemon:
                                     parts.publisher.storage_error or self._persist_error)
         if parts.flow is None:
             return stats
-        unit, factor = parts.flow_unit()
+        unit, factor = parts.cfg.homeassistant.flow_unit()
         flow = parts.flow.flow(parts.flow_at)
         return replace(stats, flow=None if flow is None else flow * factor, flow_unit=unit,
                        leak=parts.flow.leak(parts.flow_at))

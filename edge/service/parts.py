@@ -45,9 +45,6 @@ class Parts:
                      else None)
         self.flow_at = time.time()  # the time of the last frame offered to it
 
-    def flow_unit(self) -> tuple[str, float]:
-        return self.cfg.homeassistant.flow_unit()
-
     def collect_if_asked(self) -> None:
         """Boxes mode with ``[daemon] collect_dir``: keep the crops the model doubted."""
         d = self.cfg.daemon

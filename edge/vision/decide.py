@@ -63,7 +63,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from ..config import DecisionConfig
-from ..reading import DigitRead, Reading
+from ..reading import DialRead, DigitRead, Reading
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ VALUE_PATTERN = re.compile(r"^[0-9]{1,64}(\.[0-9]{1,64})?$")
 MAX_VALUE_CHARS = 64
 
 
-def below_floor(read: DigitRead, min_confidence: float) -> bool:
-    """A region read at a confidence under the floor (or at none a number can show)."""
+def below_floor(read: DigitRead | DialRead, min_confidence: float) -> bool:
+    """A region or dial read at a confidence under the floor (or at none a number can show)."""
     return not (math.isfinite(read.confidence) and read.confidence >= min_confidence)
 
 
@@ -257,7 +257,7 @@ class Decider:
             )
         low = [i for i, d in enumerate(reading.digits) if below_floor(d, cfg.min_confidence)]
         low_dials = [i for i, d in enumerate(reading.dials[: reading.dials_used])
-                     if not (math.isfinite(d.confidence) and d.confidence >= cfg.min_confidence)]
+                     if below_floor(d, cfg.min_confidence)]
         if low_dials and not low:
             worst = min(reading.dials[i].confidence for i in low_dials)
             dials = ", ".join(str(i + 1) for i in low_dials)

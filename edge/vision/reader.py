@@ -26,7 +26,7 @@ from .wheel import WheelEstimate, wheel_digit
 from .window import window_batch
 
 if TYPE_CHECKING:  # the dial model is loaded only for a meter with dials
-    from .dial import DialModel
+    from .dial import DialEstimate, DialModel
 
 # With fixed boxes, a box whose ink is this much fainter than the row's digits is
 # an empty cell, whatever its faint shape looks like once scaled up.
@@ -275,12 +275,15 @@ def read_dial_boxes(frame: npt.NDArray[np.generic], locate: LocateConfig,
     if image.ndim == 3 and image.shape[2] == 4:
         image = image[:, :, :3]
     boxes = [(int(x), int(y), int(w), int(h)) for x, y, w, h in locate.dials]
-    return [
-        DialRead(box=box, position=e.position, confidence=e.confidence, direction=e.direction,
-                 angle=e.angle, hub=e.hub, refused=e.refused, direction_sure=e.direction_sure)
-        for box, e in zip(boxes, read_dials(image, boxes, locate.directions(), model),
-                          strict=True)
-    ]
+    return [dial_read(box, e) for box, e in
+            zip(boxes, read_dials(image, boxes, locate.directions(), model), strict=True)]
+
+
+def dial_read(box: BoxXYWH, e: DialEstimate) -> DialRead:
+    """The dial model's estimate for the dial in ``box`` as the reading carries it."""
+    return DialRead(box=box, position=e.position, confidence=e.confidence,
+                    direction=e.direction, angle=e.angle, hub=e.hub, refused=e.refused,
+                    direction_sure=e.direction_sure)
 
 
 def wheel_reading(

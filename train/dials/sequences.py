@@ -28,11 +28,10 @@ from typing import Any
 import numpy as np
 
 from ...edge.config import DecisionConfig, LocateConfig
-from ...edge.reading import DialRead
 from ...edge.vision.compose import DEFAULT_TRANSITION_START
 from ...edge.vision.decide import QUALITY_CODES, Action, Decider
 from ...edge.vision.dial import DialModel
-from ...edge.vision.reader import wheel_reading
+from ...edge.vision.reader import dial_read, wheel_reading
 from ...edge.vision.wheel import WheelEstimate
 from .render import HELD_OUT_STYLES, STYLES, everyday_shot, render
 
@@ -147,9 +146,7 @@ def evaluate_water_meters(
             shot = everyday_shot(rng)
             crops = [render(rng, style, d, directions[k], shot, SIZE)  # type: ignore[arg-type]
                      for k, d in enumerate(dials)]
-            reads = [DialRead(box=(0, 0, SIZE, SIZE), position=e.position,
-                              confidence=e.confidence, direction=e.direction, angle=e.angle,
-                              refused=e.refused)
+            reads = [dial_read((0, 0, SIZE, SIZE), e)
                      for e in model.read(crops, [direction] * DIALS)]
             reading = wheel_reading(ests, boxes, locate, dials=reads)
             want = truth(count)
